@@ -1,0 +1,97 @@
+"""The ``geo-service`` command line: each command a thin wrapper over a plain function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from geo_service.config import Settings, settings_from_env
+from geo_service.errors import GeoServiceError
+from geo_service.reports import layer_details, markdown_table, text_table
+from geo_service.store import LayerStore
+from geo_service.validation import validate_layers_dir
+
+
+def _store(settings: Settings) -> LayerStore:
+    try:
+        return LayerStore(settings.layers_dir)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--layers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of layer files and catalogue.json [env GEO_SERVICE_LAYERS_DIR; default: the bundled layers].")
+@click.version_option(package_name="geo-service")
+@click.pass_context
+def main(ctx: click.Context, layers_dir: Path | None) -> None:
+    """Maps, downloads and proximity checks for the Mali–Senegal border region."""
+    try:
+        ctx.obj = settings_from_env().with_overrides(layers_dir=layers_dir)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1; env GEO_SERVICE_HOST].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default 5000; env GEO_SERVICE_PORT].")
+@click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages (never on a shared network).")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, debug: bool) -> None:
+    """Serve the web app (development server)."""
+    from geo_service.app import create_app
+
+    settings = settings.with_overrides(host=host, port=port)
+    try:
+        app = create_app(settings)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"serving {len(app.extensions['geo_service.store'].catalogue.ids)} layers "
+               f"from {settings.layers_dir} on http://{settings.host}:{settings.port}/")
+    app.run(host=settings.host, port=settings.port, debug=debug)
+
+
+@main.group()
+def layers() -> None:
+    """List, show and validate layers."""
+
+
+@layers.command("list")
+@click.option("--markdown", is_flag=True, help="Print the README's Markdown table of layers instead.")
+@click.pass_obj
+def list_layers(settings: Settings, markdown: bool) -> None:
+    """One line per layer: id, title, feature count, geometry type, source."""
+    store = _store(settings)
+    try:
+        click.echo(markdown_table(store.catalogue) if markdown else text_table(store.summaries()))
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@layers.command("show")
+@click.argument("layer_id")
+@click.pass_obj
+def show_layer(settings: Settings, layer_id: str) -> None:
+    """Everything known about one layer."""
+    store = _store(settings)
+    try:
+        summary = store.summary(layer_id)
+        columns = [c for c in store.read(layer_id).columns if c != "geometry"]
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(layer_details(summary, columns))
+
+
+@layers.command("validate")
+@click.pass_obj
+def validate(settings: Settings) -> None:
+    """Check the catalogue against its schema and every layer against RFC 7946; exit 1 on any problem."""
+    problems = validate_layers_dir(settings.layers_dir)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {settings.layers_dir}", err=True)
+        sys.exit(1)
+    click.echo(f"ok: catalogue and layers in {settings.layers_dir} are valid")

@@ -1,0 +1,68 @@
+"""Settings with defaults, read from GEO_SERVICE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from geo_service.errors import ConfigError
+
+ENV_PREFIX = "GEO_SERVICE_"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def bundled_dir(name: str) -> Path:
+    """Return a top-level data folder (``layers``, ``templates``) of the project.
+
+    A wheel carries it inside the package (``_bundled/``); an editable
+    install or a source checkout has it beside the package.
+    """
+    inside = _PACKAGE_DIR / "_bundled" / name
+    if inside.is_dir():
+        return inside
+    return _PACKAGE_DIR.parent / name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and CLI can be configured with."""
+
+    layers_dir: Path = field(default_factory=lambda: bundled_dir("layers"))
+    templates_dir: Path = field(default_factory=lambda: bundled_dir("templates"))
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.layers_dir / "catalogue.json"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}PORT must be a whole number, got {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{ENV_PREFIX}PORT must be between 1 and 65535, got {port}")
+    return port
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``GEO_SERVICE_LAYERS_DIR``, ``_HOST``, ``_PORT``, ``_TEMPLATES_DIR``."""
+    env = os.environ if environ is None else environ
+    changes: dict[str, object] = {}
+    if raw := env.get(f"{ENV_PREFIX}LAYERS_DIR"):
+        changes["layers_dir"] = Path(raw)
+    if raw := env.get(f"{ENV_PREFIX}TEMPLATES_DIR"):
+        changes["templates_dir"] = Path(raw)
+    if raw := env.get(f"{ENV_PREFIX}HOST"):
+        changes["host"] = raw
+    if raw := env.get(f"{ENV_PREFIX}PORT"):
+        changes["port"] = _parse_port(raw)
+    return Settings().with_overrides(**changes)

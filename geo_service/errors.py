@@ -1,0 +1,62 @@
+"""The GeoServiceError hierarchy: every error the service raises on purpose, with its HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GeoServiceError(Exception):
+    """Base of all expected errors; ``status`` is the HTTP status, ``code`` a stable name."""
+
+    status = 500
+    code = "ServerError"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_document(self) -> dict[str, Any]:
+        """The one canonical JSON error shape (compatible with the OGC API exception schema)."""
+        doc: dict[str, Any] = {"code": self.code, "description": self.message, "status": self.status}
+        if self.details:
+            doc["details"] = self.details
+        return doc
+
+
+class ConfigError(GeoServiceError):
+    """A setting has an unusable value."""
+
+    code = "ConfigError"
+
+
+class CatalogueError(GeoServiceError):
+    """The layer catalogue is missing, unreadable or breaks its schema."""
+
+    code = "CatalogueError"
+
+
+class LayerDataError(GeoServiceError):
+    """A layer file is unreadable or breaks RFC 7946 or its catalogue entry."""
+
+    code = "LayerDataError"
+
+
+class InvalidParameterError(GeoServiceError):
+    """A request or command argument has a value that cannot be used."""
+
+    status = 400
+    code = "InvalidParameterValue"
+
+
+class NotFoundError(GeoServiceError):
+    """Something asked for by id does not exist."""
+
+    status = 404
+    code = "NotFound"
+
+
+class LayerNotFoundError(NotFoundError):
+    """No layer of that id is in the catalogue."""
+
+    code = "LayerNotFound"

@@ -1,0 +1,216 @@
+"""The layer store: the only module that reads or writes layer files.
+
+Reads are cached per layer and invalidated when the file changes (a replace
+renames a new file into place, so its inode, size or mtime differ). Writes go
+to a temporary file in the same folder, are checked, fsynced and renamed over
+the old file, so a reader sees either the old layer or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyogrio.errors import DataSourceError, DataLayerError
+from shapely.geometry import box
+
+from geo_service.catalogue import Catalogue, Layer, load_catalogue
+from geo_service.errors import InvalidParameterError, LayerDataError
+from geo_service.geojson_rules import document_problems
+
+WGS84 = "EPSG:4326"
+# GDAL's RFC 7946 mode: WGS84 only, right-hand winding, no crs member, 7 decimals (~1 cm).
+_GEOJSON_OPTIONS = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Features of one page of a query and how many matched in all."""
+
+    features: gpd.GeoDataFrame
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    layer: Layer
+    feature_count: int
+    bounds: tuple[float, float, float, float]
+    version: str
+
+
+@dataclass
+class _Cached:
+    stat_key: tuple[int, int, int]
+    frame: gpd.GeoDataFrame
+    version: str
+
+
+def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> None:
+    """Write ``frame`` as RFC 7946 GeoJSON at ``path``, replacing any old file atomically.
+
+    The new file is checked against RFC 7946 (and ``allowed_types``) before it
+    replaces the old one; on any failure the old file is left as it was.
+    """
+    if frame.crs is None or not frame.crs.equals(WGS84):
+        raise InvalidParameterError(
+            f"layers are stored in {WGS84} (WGS84 longitude/latitude); got {frame.crs}: reproject first"
+        )
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    options = dict(_GEOJSON_OPTIONS)
+    if "id" in frame.columns:
+        options["ID_FIELD"] = "id"
+    try:
+        pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options)
+        with open(tmp, "rb+") as handle:
+            problems = document_problems(json.load(handle), allowed_types=allowed_types)
+            if problems:
+                raise LayerDataError(f"{path.name}: refused to write: {'; '.join(problems[:5])}",
+                                     details={"problems": problems})
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except (DataSourceError, DataLayerError, OSError, ValueError, TypeError) as exc:
+        raise LayerDataError(f"{path.name}: could not write the layer ({exc}); the previous version is kept") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_geojson(path: Path) -> gpd.GeoDataFrame:
+    """Read one GeoJSON file into a GeoDataFrame in EPSG:4326."""
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except (DataSourceError, DataLayerError) as exc:
+        raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {exc}") from exc
+    if frame.crs is None:
+        frame = frame.set_crs(WGS84)
+    return frame
+
+
+class LayerStore:
+    """Access to the layers named in the catalogue, by id only."""
+
+    def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None) -> None:
+        self.layers_dir = Path(layers_dir)
+        self.catalogue = catalogue if catalogue is not None else load_catalogue(self.layers_dir / "catalogue.json")
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, layer_id: str) -> Path:
+        """The file of a catalogue layer; ids come from the catalogue, never from a path."""
+        return self.layers_dir / self.catalogue.get(layer_id).filename
+
+    def _load(self, layer_id: str) -> _Cached:
+        path = self.path_for(layer_id)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise LayerDataError(f"{path.name}: layer file is missing") from None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._cache.get(layer_id)
+            if cached is not None and cached.stat_key == key:
+                return cached
+        data = path.read_bytes()
+        frame = read_geojson(path)
+        cached = _Cached(key, frame, hashlib.sha256(data).hexdigest()[:20])
+        with self._lock:
+            self._cache[layer_id] = cached
+        return cached
+
+    def read(self, layer_id: str) -> gpd.GeoDataFrame:
+        """The whole layer as a GeoDataFrame (a copy: callers may change it)."""
+        return self._load(layer_id).frame.copy()
+
+    def version(self, layer_id: str) -> str:
+        """A content hash of the layer file, usable as an ETag."""
+        return self._load(layer_id).version
+
+    def read_document(self, layer_id: str) -> dict:
+        """The layer file parsed as plain JSON (for checks that GDAL would hide)."""
+        path = self.path_for(layer_id)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LayerDataError(f"{path.name}: layer file is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise LayerDataError(f"{path.name}: not valid JSON: {exc}") from None
+
+    def query(
+        self,
+        layer_id: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        filters: Mapping[str, str] | None = None,
+    ) -> QueryResult:
+        """Features intersecting ``bbox`` whose properties equal ``filters``, paged."""
+        if offset < 0:
+            raise InvalidParameterError(f"offset must be 0 or more, got {offset}")
+        if limit is not None and limit < 0:
+            raise InvalidParameterError(f"limit must be 0 or more, got {limit}")
+        frame = self._load(layer_id).frame
+        mask = np.ones(len(frame), dtype=bool)
+        if bbox is not None:
+            minx, miny, maxx, maxy = bbox
+            if minx > maxx or miny > maxy:
+                raise InvalidParameterError(f"bbox {bbox} has its minimum above its maximum")
+            hits = frame.sindex.query(box(minx, miny, maxx, maxy), predicate="intersects")
+            mask[:] = False
+            mask[hits] = True
+        for name, value in (filters or {}).items():
+            mask &= _equals(frame, name, value)
+        matched = frame[mask]
+        stop = None if limit is None else offset + limit
+        return QueryResult(matched.iloc[offset:stop].copy(), int(mask.sum()))
+
+    def replace(self, layer_id: str, frame: gpd.GeoDataFrame) -> None:
+        """Replace a layer's file atomically with ``frame`` (EPSG:4326)."""
+        layer = self.catalogue.get(layer_id)
+        write_geojson_atomic(self.path_for(layer_id), frame, layer.allowed_geometry_types)
+        with self._lock:
+            self._cache.pop(layer_id, None)
+
+    def summary(self, layer_id: str) -> LayerSummary:
+        cached = self._load(layer_id)
+        frame = cached.frame
+        bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+        return LayerSummary(self.catalogue.get(layer_id), len(frame), bounds, cached.version)
+
+    def summaries(self) -> list[LayerSummary]:
+        return [self.summary(layer_id) for layer_id in self.catalogue.ids]
+
+
+def _equals(frame: gpd.GeoDataFrame, name: str, value: str) -> np.ndarray:
+    """Mask of rows whose property ``name`` equals the text ``value`` (numbers compared as numbers)."""
+    if name not in frame.columns or name == frame.geometry.name:
+        allowed = ", ".join(c for c in frame.columns if c != frame.geometry.name)
+        raise InvalidParameterError(f"unknown property {name!r}; properties of this layer: {allowed}")
+    column = frame[name]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        try:
+            number = float(value)
+        except ValueError:
+            return np.zeros(len(frame), dtype=bool)
+        return (column == number).fillna(False).to_numpy(dtype=bool)
+    return (column.astype("string") == value).fillna(False).to_numpy(dtype=bool)

@@ -1,0 +1,1 @@
+"""Flask blueprints: thin routes over the plain modules."""

@@ -1,0 +1,24 @@
+"""Accessors for the objects the app factory puts in ``app.extensions``."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from geo_service.config import Settings
+from geo_service.i18n import LANGUAGES, choose_language
+from geo_service.store import LayerStore
+
+SETTINGS_KEY = "geo_service.settings"
+STORE_KEY = "geo_service.store"
+
+
+def get_store() -> LayerStore:
+    return current_app.extensions[STORE_KEY]
+
+
+def get_settings() -> Settings:
+    return current_app.extensions[SETTINGS_KEY]
+
+
+def request_language() -> str:
+    return choose_language(request.args.get("lang"), request.accept_languages.best_match(LANGUAGES))

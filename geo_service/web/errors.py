@@ -1,0 +1,46 @@
+"""One error path: JSON in the canonical shape for API requests, an HTML page otherwise."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from geo_service.errors import GeoServiceError
+from geo_service.i18n import messages
+from geo_service.web.context import request_language
+
+_HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/") or request.args.get("f") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _respond(error: GeoServiceError):
+    if wants_json():
+        response = jsonify(error.to_document())
+    else:
+        lang = request_language()
+        response = render_template("error.html", error=error, lang=lang, t=messages(lang))
+    return response, error.status
+
+
+def _from_http(exc: HTTPException) -> GeoServiceError:
+    error = GeoServiceError(exc.description or exc.name)
+    error.status = exc.code or 500
+    error.code = _HTTP_CODES.get(error.status, exc.name.replace(" ", ""))
+    return error
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(GeoServiceError, _respond)
+    app.register_error_handler(HTTPException, lambda exc: _respond(_from_http(exc)))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # Logged with its trace for the operator; the client sees no trace or path.
+        app.logger.exception("unhandled error on %s", request.path)
+        return _respond(GeoServiceError("internal error; the server log has the details"))
