@@ -60,3 +60,12 @@ class LayerNotFoundError(NotFoundError):
     """No layer of that id is in the catalogue."""
 
     code = "LayerNotFound"
+
+
+class HTTPStatusError(GeoServiceError):
+    """An HTTP error raised by the web framework (unknown route, wrong method…), in our shape."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code

@@ -9,6 +9,7 @@ the old file, so a reader sees either the old layer or the new one.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -101,10 +102,10 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def read_geojson(path: Path) -> gpd.GeoDataFrame:
-    """Read one GeoJSON file into a GeoDataFrame in EPSG:4326."""
+def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
+    """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326."""
     try:
-        frame = pyogrio.read_dataframe(path)
+        frame = pyogrio.read_dataframe(io.BytesIO(data) if data is not None else path)
     except (DataSourceError, DataLayerError) as exc:
         raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {_hide_path(exc, path)}") from exc
     if frame.crs is None:
@@ -137,7 +138,7 @@ class LayerStore:
             if cached is not None and cached.stat_key == key:
                 return cached
         data = path.read_bytes()
-        frame = read_geojson(path)
+        frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
         cached = _Cached(key, frame, hashlib.sha256(data).hexdigest()[:20])
         with self._lock:
             self._cache[layer_id] = cached

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo_service.errors import GeoServiceError
+from geo_service.errors import GeoServiceError, HTTPStatusError
 from geo_service.i18n import messages
 from geo_service.web.context import request_language
 
@@ -29,10 +29,8 @@ def _respond(error: GeoServiceError):
 
 
 def _from_http(exc: HTTPException) -> GeoServiceError:
-    error = GeoServiceError(exc.description or exc.name)
-    error.status = exc.code or 500
-    error.code = _HTTP_CODES.get(error.status, exc.name.replace(" ", ""))
-    return error
+    status = exc.code or 500
+    return HTTPStatusError(exc.description or exc.name, status, _HTTP_CODES.get(status, exc.name.replace(" ", "")))
 
 
 def register(app: Flask) -> None:
