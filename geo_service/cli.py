@@ -53,6 +53,24 @@ def serve(settings: Settings, host: str | None, port: int | None, debug: bool) -
     app.run(host=settings.host, port=settings.port, debug=debug)
 
 
+@main.command("map")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+              help="HTML file to write.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, help="Language of the map.")
+@click.pass_obj
+def export_map(settings: Settings, out_path: Path, lang: str) -> None:
+    """Write the map as one self-contained HTML file that opens offline (email, USB)."""
+    from geo_service.map_export import export_map_html
+
+    try:
+        html = export_map_html(_store(settings), settings, lang)
+    except (GeoServiceError, FileNotFoundError) as exc:
+        raise click.ClickException(getattr(exc, "message", None) or
+                                   f"{exc}: run `npm ci` first (the map's scripts come from node_modules)") from None
+    out_path.write_text(html, encoding="utf-8")
+    click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(_store(settings).catalogue.ids)} layers, {lang})")
+
+
 @main.group()
 def layers() -> None:
     """List, show and validate layers."""

@@ -31,6 +31,8 @@ class Settings:
 
     layers_dir: Path = field(default_factory=lambda: bundled_dir("layers"))
     templates_dir: Path = field(default_factory=lambda: bundled_dir("templates"))
+    # npm packages of the map (package.json, installed by `npm ci`); served at /assets/
+    assets_dir: Path = field(default_factory=lambda: bundled_dir("node_modules"))
     host: str = "127.0.0.1"
     port: int = 5000
 
@@ -54,13 +56,15 @@ def _parse_port(raw: str) -> int:
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from ``GEO_SERVICE_LAYERS_DIR``, ``_HOST``, ``_PORT``, ``_TEMPLATES_DIR``."""
+    """Build settings from ``GEO_SERVICE_LAYERS_DIR``, ``_TEMPLATES_DIR``, ``_ASSETS_DIR``, ``_HOST``, ``_PORT``."""
     env = os.environ if environ is None else environ
     changes: dict[str, object] = {}
     if raw := env.get(f"{ENV_PREFIX}LAYERS_DIR"):
         changes["layers_dir"] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}TEMPLATES_DIR"):
         changes["templates_dir"] = Path(raw)
+    if raw := env.get(f"{ENV_PREFIX}ASSETS_DIR"):
+        changes["assets_dir"] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}HOST"):
         changes["host"] = raw
     if raw := env.get(f"{ENV_PREFIX}PORT"):

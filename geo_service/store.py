@@ -105,7 +105,7 @@ def _fsync_dir(directory: Path) -> None:
 def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
     """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326."""
     try:
-        frame = pyogrio.read_dataframe(io.BytesIO(data) if data is not None else path)
+        frame = pyogrio.read_dataframe(io.BytesIO(data) if data is not None else path, datetime_as_string=True)
     except (DataSourceError, DataLayerError) as exc:
         raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {_hide_path(exc, path)}") from exc
     if frame.crs is None:

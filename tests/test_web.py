@@ -69,7 +69,7 @@ def test_broken_layer_file_is_a_500_naming_the_file_not_the_path(client, layers_
 def test_index_language(client, headers, query, expected):
     response = client.get("/" + query, headers=headers)
     assert response.status_code == 200
-    assert f"<h1>{expected}</h1>" in response.get_data(as_text=True)
+    assert f"<h2>{expected}</h2>" in response.get_data(as_text=True)
 
 
 def test_index_lists_layers_with_sources_and_escapes_text(layers_dir):
