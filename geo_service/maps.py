@@ -94,14 +94,14 @@ def build_map(layers: list[MapLayer], lang: str, static_url: Callable[[str], str
     # The plugin's default icons come from Font Awesome, which the page does not load.
     plugins.LocateControl(strings={"title": t["locate"]}, icon="gs-locate-icon",
                           iconLoading="gs-locate-icon gs-locating").add_to(fmap)
-    control = folium.LayerControl(collapsed=False)
+    control = folium.LayerControl(collapsed=True)  # expands on hover or tap; the side panel lists layers too
     control.add_to(fmap)
     config = {
         "lang": lang,
         "messages": {key: t[key] for key in MAP_MESSAGE_KEYS},
         "base_layer": t["basemap_plain"],
         "tiles": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION, "name": t["basemap_osm"]},
-        "search_layers": ["communities", "health_centres"],
+        "search_layers": [item.layer.id for item in layers if item.layer.geometry_type == "Point"],
         "layers": [layer_config(item, lang) for item in layers],
     }
     ServiceLayers(control, config, static_url("map.js"), static_url("map.css")).add_to(fmap)

@@ -91,6 +91,7 @@
 
   function geoJsonLayer(layerCfg, cfg, renderer) {
     return L.geoJSON(null, {
+      renderer: renderer,  // one canvas for every path: stacked canvases would hide each other's clicks
       // Points are styled in pointLayer; a style here would also restyle circle markers.
       style: layerCfg.geometry_type === "Point" ? undefined
         : function () { return pathStyle(layerCfg.style, layerCfg.geometry_type); },
@@ -180,6 +181,17 @@
     });
   }
 
+  var STACK = {Polygon: 0, LineString: 1, Point: 2};
+
+  // Polygons at the back, points in front, whatever order the layers arrive or are toggled in.
+  function restack(map, cfg, state) {
+    cfg.layers.slice().sort(function (a, b) { return STACK[a.geometry_type] - STACK[b.geometry_type]; })
+      .forEach(function (layerCfg) {
+        var group = state.groups[layerCfg.id];
+        if (group && map.hasLayer(group) && group.bringToFront) group.bringToFront();
+      });
+  }
+
   function addLayers(map, control, cfg) {
     var state = {counts: {}, failed: [], groups: {}};
     window.geoServiceMap = {map: map, state: state};
@@ -201,12 +213,14 @@
         layer.addData(data);
         if (group.addLayers) group.addLayers(layer.getLayers()); else group.addLayer(layer);
         state.counts[layerCfg.id] = (data.features || []).length;
+        restack(map, cfg, state);
       }).catch(function (error) {
         state.failed.push(layerCfg.id);
         statusControl(map, cfg.messages.load_failed + ": " + layerCfg.title + " (" + error.message + ")");
       });
     });
     addLegend(map, cfg);
+    map.on("overlayadd", function () { restack(map, cfg, state); });
     return Promise.all(jobs).then(function () {
       status.remove();
       addSearch(map, cfg, state);

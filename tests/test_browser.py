@@ -1,0 +1,222 @@
+"""What only a browser shows: the map draws every layer offline, popups, search, French, no injection.
+
+Playwright drives Debian's chromium (/usr/bin/chromium, installed by `make test`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from geo_service.app import create_app
+from geo_service.catalogue import load_catalogue
+from geo_service.cli import main as cli_main
+from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME
+
+CHROMIUM = os.environ.get("GEO_SERVICE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (scripts/ensure_chromium.sh)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def serve(layers_dir: Path):
+    server = LiveServer(create_app({"layers_dir": layers_dir}))
+    return server
+
+
+@pytest.fixture(scope="module")
+def bundled_server():
+    server = serve(BUNDLED_LAYERS)
+    yield server
+    server.stop()
+
+
+class Watched:
+    """A page with every request, console error and dialog recorded."""
+
+    def __init__(self, browser, locale="en-GB", offline=False):
+        self.context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860}, offline=offline)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_selector("html[data-layers-loaded]", state="attached", timeout=20000)
+
+    def counts(self) -> dict:
+        return self.page.evaluate("geoServiceMap.state.counts")
+
+    def drawn(self) -> dict:
+        """Features on the map per layer: markers counted inside clusters too."""
+        return self.page.evaluate("""() => {
+            const out = {}, st = geoServiceMap.state, map = geoServiceMap.map;
+            for (const [id, group] of Object.entries(st.groups)) {
+                let n = 0;
+                group.eachLayer(l => { n += l.getLayers ? l.getLayers().length : 1; });
+                out[id] = map.hasLayer(group) ? n : 0;
+            }
+            return out;
+        }""")
+
+    def open_popup_of(self, layer_id: str, name: str) -> str:
+        """Zoom to a feature, click it with the mouse (markers or canvas circles), return the popup heading."""
+        x, y = self.page.evaluate("""([id, name]) => new Promise(done => {
+            const map = geoServiceMap.map, group = geoServiceMap.state.groups[id];
+            let target = null;
+            group.eachLayer(l => { (l.eachLayer ? l.eachLayer.bind(l) : f => f(l))(m => {
+                if (m.feature && m.feature.properties.name === name) target = m; }); });
+            const where = () => {
+                if (target._icon) { const r = target._icon.getBoundingClientRect();
+                                    return done([r.x + r.width / 2, r.y + r.height / 2]); }
+                const r = map.getContainer().getBoundingClientRect(), p = map.latLngToContainerPoint(target.getLatLng());
+                done([r.x + p.x, r.y + p.y]);
+            };
+            if (group.zoomToShowLayer) group.zoomToShowLayer(target, () => setTimeout(where, 100));
+            else { map.setView(target.getLatLng(), 14, {animate: false}); setTimeout(where, 300); }
+        })""", [layer_id, name])
+        self.page.mouse.click(x, y)
+        self.page.wait_for_selector(".leaflet-popup-content h3")
+        return self.page.inner_text(".leaflet-popup-content h3")
+
+    def close(self):
+        self.context.close()
+
+
+def local_only(requests: list[str], base: str) -> list[str]:
+    return [url for url in requests if not url.startswith((base + "/", "data:", "blob:", "file:"))]
+
+
+def test_map_draws_every_layer_with_no_request_leaving_the_machine(browser, bundled_server, tmp_path):
+    watched = Watched(browser)
+    watched.open(bundled_server.url + "/")
+    catalogue = load_catalogue(BUNDLED_LAYERS / "catalogue.json")
+    assert watched.page.get_attribute("html", "data-layers-loaded") == "true"
+    watched.page.hover(".leaflet-control-layers")  # the control expands on hover
+    overlay_labels = [t.strip() for t in watched.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert overlay_labels == [layer.title.en for layer in catalogue.layers]
+    drawn = watched.drawn()
+    for layer in catalogue.layers:
+        assert drawn[layer.id] > 0, layer.id
+    assert watched.counts()["health_centres"] == drawn["health_centres"]
+    for layer in catalogue.layers:  # the data came from the app's own GeoJSON endpoints
+        assert any(f"/layers/{layer.id}.geojson" in url for url in watched.requests), layer.id
+    assert watched.page.inner_text(".gs-border-label").startswith("Mali–Senegal border: 506.6 km")
+    assert local_only(watched.requests, bundled_server.url) == []
+    assert watched.errors == []
+    watched.page.screenshot(path=str(tmp_path / "map.png"))
+    assert (tmp_path / "map.png").stat().st_size > 10_000
+    watched.close()
+
+
+def test_clicking_a_health_centre_opens_its_popup(browser, bundled_server):
+    watched = Watched(browser)
+    watched.open(bundled_server.url + "/")
+    assert watched.open_popup_of("health_centres", "Kidira Centre de Santé") == "Kidira Centre de Santé"
+    popup = watched.page.inner_text(".leaflet-popup-content")
+    assert "Senegal" in popup and "WHO/KEMRI" in popup and "digitised" in popup
+    assert watched.errors == [] and local_only(watched.requests, bundled_server.url) == []
+    watched.close()
+
+
+def test_search_finds_a_community_and_opens_it(browser, bundled_server):
+    watched = Watched(browser)
+    watched.open(bundled_server.url + "/")
+    watched.page.click(".leaflet-control-search .search-button")
+    watched.page.locator(".leaflet-control-search input").press_sequentially("Dibol", delay=40)  # it reads keyups
+    watched.page.click('.search-tip >> text="Diboli"')
+    watched.page.wait_for_selector(".leaflet-popup-content h3")
+    assert watched.page.inner_text(".leaflet-popup-content h3") == "Diboli"
+    assert "Population" in watched.page.inner_text(".leaflet-popup-content")
+    assert "unknown" in watched.page.inner_text(".leaflet-popup-content")  # OSM gives no population
+    watched.close()
+
+
+def test_french_page_shows_french_labels(browser, bundled_server):
+    watched = Watched(browser, locale="fr-FR")
+    watched.open(bundled_server.url + "/")
+    assert watched.page.evaluate("document.documentElement.lang") == "fr"
+    watched.page.hover(".leaflet-control-layers")
+    labels = watched.page.locator(".leaflet-control-layers-list").inner_text()
+    assert "Fond simple (hors ligne)" in labels and "Localités frontalières" in labels
+    watched.page.mouse.move(600, 850)  # let the control collapse again
+    assert "Légende" in watched.page.inner_text(".gs-legend")
+    assert watched.page.inner_text(".gs-border-label").startswith("Frontière Mali–Sénégal : 506,6 km")
+    watched.open_popup_of("health_centres", "Kidira Centre de Santé")
+    assert "Pays" in watched.page.inner_text(".leaflet-popup-content")
+    assert "Sénégal" in watched.page.inner_text(".leaflet-popup-content")
+    assert watched.errors == []
+    watched.close()
+
+
+def test_hostile_properties_render_as_text_and_run_nothing(browser, layers_dir):
+    catalogue = json.loads((layers_dir / "catalogue.json").read_text())
+    catalogue["layers"][0]["title"]["en"] = "<b id=injected>bold</b>"
+    (layers_dir / "catalogue.json").write_text(json.dumps(catalogue))
+    server = serve(layers_dir)
+    try:
+        watched = Watched(browser)
+        watched.open(server.url + "/")
+        heading = watched.open_popup_of("sites", HOSTILE_NAME)
+        assert heading == HOSTILE_NAME
+        assert watched.page.locator(".leaflet-popup-content img").count() == 0
+        assert watched.page.locator("#injected").count() == 0
+        watched.page.hover(".leaflet-control-layers")
+        assert "<b id=injected>bold</b>" in watched.page.inner_text(".leaflet-control-layers-overlays")
+        watched.page.mouse.move(5, 5)
+        watched.page.click(".leaflet-control-search .search-button")
+        watched.page.locator(".leaflet-control-search input").press_sequentially("<img", delay=40)
+        watched.page.wait_for_selector(".search-tip")
+        assert watched.page.locator(".search-tip img").count() == 0
+        watched.page.wait_for_timeout(300)
+        assert watched.dialogs == [] and watched.errors == []
+        watched.close()
+    finally:
+        server.stop()
+
+
+def test_exported_map_opens_offline_and_draws_every_layer(browser, tmp_path):
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(cli_main, ["--layers-dir", str(BUNDLED_LAYERS), "map", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    watched = Watched(browser, offline=True)
+    watched.open(out.as_uri())
+    assert watched.page.get_attribute("html", "data-layers-loaded") == "true"
+    assert all(n > 0 for n in watched.drawn().values())
+    assert set(watched.drawn()) == set(load_catalogue(BUNDLED_LAYERS / "catalogue.json").ids)
+    assert [u for u in watched.requests if not u.startswith(("file:", "data:"))] == []
+    assert watched.errors == []
+    watched.close()
