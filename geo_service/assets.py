@@ -27,7 +27,7 @@ NPM_ASSETS = {
     "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
     "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
     "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
-    "leaflet_measure_js": "leaflet-measure/dist/leaflet-measure.js",
+    "leaflet_measure_js": "leaflet-measure/dist/leaflet-measure.min.js",
     "leaflet_measure_css": "leaflet-measure/dist/leaflet-measure.css",
     "Control_MousePosition_js": "leaflet-mouse-position/src/L.Control.MousePosition.js",
     "Control_MousePosition_css": "leaflet-mouse-position/src/L.Control.MousePosition.css",

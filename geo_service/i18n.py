@@ -57,6 +57,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "border_label": "Mali–Senegal border: {km} km (measured, geodesic)",
         "country_ML": "Mali",
         "country_SN": "Senegal",
+        "kind_patrol_base": "joint patrol base",
+        "kind_border_post": "border post",
         "data_sources": "Sources and licences of every layer are listed beside the map.",
     },
     "fr": {
@@ -108,6 +110,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "border_label": "Frontière Mali–Sénégal : {km} km (mesurés, géodésique)",
         "country_ML": "Mali",
         "country_SN": "Sénégal",
+        "kind_patrol_base": "base de patrouille conjointe",
+        "kind_border_post": "poste frontière",
         "data_sources": "Les sources et licences de chaque couche sont indiquées à côté de la carte.",
     },
 }

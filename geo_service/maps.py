@@ -116,7 +116,7 @@ MAP_MESSAGE_KEYS = (
     "field_location_note", "field_population", "field_distance_to_border_km", "field_length_km",
     "field_launched", "field_note", "field_admin_level", "field_area_km2", "field_coordinate_method",
     "accuracy_surveyed", "accuracy_digitised", "accuracy_approximate", "unknown", "border_label",
-    "country_ML", "country_SN",
+    "country_ML", "country_SN", "kind_patrol_base", "kind_border_post",
 )
 
 

@@ -81,3 +81,12 @@ def test_index_lists_layers_with_sources_and_escapes_text(layers_dir):
     html = create_app({"layers_dir": layers_dir}).test_client().get("/").get_data(as_text=True)
     assert HOSTILE_NAME not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "hand-made test data (tests/conftest.py)" in html and "CC0-1.0" in html
+
+
+def test_every_message_exists_in_both_languages():
+    from geo_service.i18n import MESSAGES
+    from geo_service.maps import MAP_MESSAGE_KEYS
+
+    assert set(MESSAGES["en"]) == set(MESSAGES["fr"])
+    assert set(MAP_MESSAGE_KEYS) <= set(MESSAGES["en"])
+    assert all(MESSAGES["fr"][k].strip() for k in MESSAGES["fr"])

@@ -31,6 +31,7 @@
     var m = cfg.messages;
     if (key === "country") return m["country_" + value] || value;
     if (key === "location_accuracy") return m["accuracy_" + value] || value;
+    if (key === "kind") return m["kind_" + value] || value;
     if (typeof value === "number") return value.toLocaleString(cfg.lang === "fr" ? "fr-FR" : "en-GB");
     return value;
   }
@@ -224,6 +225,7 @@
     return Promise.all(jobs).then(function () {
       status.remove();
       addSearch(map, cfg, state);
+      state.loadedMs = performance.now();  // read by bench/map_load.py
       document.documentElement.setAttribute("data-layers-loaded", state.failed.length ? "partial" : "true");
     });
   }
