@@ -6,11 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from geo_service.config import Settings, settings_from_env
 from geo_service.store import LayerStore
-from geo_service.web import api, assets, downloads, errors, pages
-from geo_service.web.context import SETTINGS_KEY, STORE_KEY
+from geo_service.feature_cache import ResponseCache
+from geo_service.web import api, assets, downloads, errors, ogc, pages
+from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, STORE_KEY
+from geo_service.web.converters import LayerIdConverter
+
+
+# Responses gzipped for clients that accept it (text formats; GeoPackage and zip are left alone).
+COMPRESSED_TYPES = [
+    "text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "application/json",
+    "application/geo+json", "application/vnd.oai.openapi+json", "application/vnd.google-earth.kml+xml",
+    "image/svg+xml",
+]
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -21,11 +32,19 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings = settings_from_env().with_overrides(**dict(config or {}))
     app = Flask(__name__, template_folder=str(settings.templates_dir))
     app.json.ensure_ascii = False
+    app.url_map.converters["layer"] = LayerIdConverter
+    # Streamed responses (send_file) are not compressed: flask-compress would leave their files open.
+    app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["gzip"],
+                      COMPRESS_STREAMS=False)
+    Compress(app)
+    store = LayerStore(settings.layers_dir)
     app.extensions[SETTINGS_KEY] = settings
-    app.extensions[STORE_KEY] = LayerStore(settings.layers_dir)
+    app.extensions[STORE_KEY] = store
+    app.extensions[CACHE_KEY] = ResponseCache(store)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(ogc.bp)
     errors.register(app)
     return app

@@ -9,6 +9,9 @@ import click
 
 from geo_service.config import Settings, settings_from_env
 from geo_service.errors import GeoServiceError
+from geo_service.formats import FORMATS, WriteOptions
+from geo_service.formats import write as write_format
+from geo_service.params import parse_bbox
 from geo_service.reports import layer_details, markdown_table, text_table
 from geo_service.store import LayerStore
 from geo_service.validation import validate_layers_dir
@@ -100,6 +103,27 @@ def show_layer(settings: Settings, layer_id: str) -> None:
     except GeoServiceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(layer_details(summary, columns))
+
+
+@layers.command("export")
+@click.argument("layer_id")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="geojson", show_default=True,
+              help="Output format.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write.")
+@click.option("--bbox", default=None, help="Only features intersecting minlon,minlat,maxlon,maxlat.")
+@click.option("--excel", is_flag=True, help="CSV: UTF-8 with a byte-order mark, for Excel.")
+@click.pass_obj
+def export_layer(settings: Settings, layer_id: str, fmt: str, out_path: Path, bbox: str | None, excel: bool) -> None:
+    """Write one layer in a GIS format (the same files as the web downloads)."""
+    store = _store(settings)
+    try:
+        frame = store.query(layer_id, bbox=parse_bbox(bbox)).features if bbox else store.read(layer_id)
+        body = write_format(frame, layer_id, fmt, WriteOptions(excel=excel))
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    out_path.write_bytes(body)
+    click.echo(f"wrote {out_path}: {len(frame)} features of {layer_id} as {FORMATS[fmt].title}")
 
 
 @layers.command("validate")

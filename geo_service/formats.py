@@ -1,14 +1,45 @@
-"""Serialising layers for download: GeoJSON now; one registry of writers."""
+"""Layer download formats: one registry of writers (GeoJSON, GeoPackage, zipped Shapefile, KML, CSV)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
 import shapely
 
-from geo_service.errors import InvalidParameterError
+from geo_service.errors import InvalidParameterError, NotFoundError
 
 MAX_PRECISION = 7  # decimals of a degree kept in the stored files (about 1 cm)
+SHAPEFILE_NAME_LIMIT = 10
+DBF_TEXT_LIMIT_BYTES = 254  # a DBF text field holds at most 254 bytes
+# Cells that spreadsheets read as formulas (OWASP CSV injection): prefixed with a quote.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    precision: int | None = None
+    excel: bool = False  # CSV: UTF-8 with BOM so Excel detects the encoding
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str  # the URL extension: /layers/<id>.<key>
+    media_type: str
+    title: str
+    write: Callable[[gpd.GeoDataFrame, str, WriteOptions], bytes]
+
+    def filename(self, layer_id: str) -> str:
+        return f"{layer_id}.{self.key}"
 
 
 def parse_precision(raw: str | None) -> int | None:
@@ -36,3 +67,136 @@ def geojson_bytes(frame: gpd.GeoDataFrame, precision: int | None = None) -> byte
     else:
         text = frame.to_json(na="null", drop_id=True, ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8")
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
+    return geojson_bytes(frame, options.precision)
+
+
+def _ogr_bytes(frame: gpd.GeoDataFrame, filename: str, **kwargs) -> tuple[Path, tempfile.TemporaryDirectory]:
+    tmp = tempfile.TemporaryDirectory(prefix="geo-service-")
+    path = Path(tmp.name) / filename
+    pyogrio.write_dataframe(frame, path, **kwargs)
+    return path, tmp
+
+
+def _geometry_type(frame: gpd.GeoDataFrame) -> str | None:
+    # An empty layer (e.g. a bbox with no match) still needs a declared geometry type.
+    return None if len(frame) else "Unknown"
+
+
+def _write_gpkg(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
+    path, tmp = _ogr_bytes(frame, f"{layer_id}.gpkg", layer=layer_id, driver="GPKG",
+                           geometry_type=_geometry_type(frame))
+    with tmp:
+        return path.read_bytes()
+
+
+def shapefile_names(columns: list[str]) -> dict[str, str]:
+    """Unique DBF field names of at most 10 characters (the format's limit), in column order."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for column in columns:
+        candidate = column[:SHAPEFILE_NAME_LIMIT]
+        counter = 1
+        while candidate.lower() in used:
+            suffix = f"_{counter}"
+            candidate = column[: SHAPEFILE_NAME_LIMIT - len(suffix)] + suffix
+            counter += 1
+        used.add(candidate.lower())
+        names[column] = candidate
+    return names
+
+
+def fit_dbf_text(value: object) -> object:
+    """Text cut to the DBF limit at a character boundary, ending with an ellipsis when cut."""
+    if not isinstance(value, str) or len(value.encode("utf-8")) <= DBF_TEXT_LIMIT_BYTES:
+        return value
+    ellipsis = "…"
+    room = DBF_TEXT_LIMIT_BYTES - len(ellipsis.encode("utf-8"))
+    return value.encode("utf-8")[:room].decode("utf-8", "ignore") + ellipsis
+
+
+def _write_shp_zip(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    names = shapefile_names(columns)
+    renamed = frame.rename(columns=names)
+    cut: set[str] = set()
+    for column in columns:
+        fitted = renamed[names[column]].map(fit_dbf_text, na_action="ignore")
+        if not fitted.equals(renamed[names[column]]):
+            cut.add(column)
+            renamed[names[column]] = fitted
+    path, tmp = _ogr_bytes(renamed, f"{layer_id}.shp", driver="ESRI Shapefile",
+                           layer_options={"ENCODING": "UTF-8"}, geometry_type=_geometry_type(frame))
+    with tmp:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                archive.write(path.with_suffix(suffix), f"{layer_id}{suffix}")
+            mapping = io.StringIO()
+            writer = csv.writer(mapping)
+            writer.writerow(["property", "shapefile_field", "values_cut_to_254_bytes"])
+            writer.writerows((column, name, "yes" if column in cut else "no") for column, name in names.items())
+            archive.writestr(f"{layer_id}_fields.csv", mapping.getvalue())
+        return buffer.getvalue()
+
+
+def _write_kml(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
+    dataset_options = {"NameField": "name"} if "name" in frame.columns else {}
+    path, tmp = _ogr_bytes(frame, f"{layer_id}.kml", driver="KML", layer=layer_id,
+                           dataset_options=dataset_options, geometry_type=_geometry_type(frame))
+    with tmp:
+        return path.read_bytes()
+
+
+def neutralise_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_frame(frame: gpd.GeoDataFrame, precision: int | None = None) -> pd.DataFrame:
+    """Properties plus lon/lat columns for a point layer, or a WKT ``geometry`` column otherwise."""
+    geometry = frame.geometry
+    table = pd.DataFrame(frame.drop(columns=geometry.name))
+    if len(frame) and (geometry.geom_type == "Point").all():
+        lon, lat = geometry.x.to_numpy(), geometry.y.to_numpy()
+        table["lon"] = np.round(lon, precision) if precision is not None else lon
+        table["lat"] = np.round(lat, precision) if precision is not None else lat
+    else:
+        table["geometry"] = shapely.to_wkt(geometry.values, rounding_precision=precision or MAX_PRECISION,
+                                           trim=True)
+    return table
+
+
+def _write_csv(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
+    table = csv_frame(frame, options.precision)
+    table = table.rename(columns={c: neutralise_formula(str(c)) for c in table.columns})
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(neutralise_formula, na_action="ignore")
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig" if options.excel else "utf-8")
+
+
+FORMATS: dict[str, Format] = {f.key: f for f in (
+    Format("geojson", "application/geo+json", "GeoJSON (RFC 7946)", _write_geojson),
+    Format("gpkg", "application/geopackage+sqlite3", "GeoPackage", _write_gpkg),
+    Format("shp.zip", "application/zip", "Shapefile (zipped, with .prj and .cpg)", _write_shp_zip),
+    Format("kml", "application/vnd.google-earth.kml+xml", "KML (Google Earth)", _write_kml),
+    Format("csv", "text/csv", "CSV (lon/lat for points, WKT otherwise)", _write_csv),
+)}
+
+
+def get_format(key: str) -> Format:
+    try:
+        return FORMATS[key]
+    except KeyError:
+        raise NotFoundError(f"no download format {key!r}; formats: {', '.join(FORMATS)}") from None
+
+
+def write(frame: gpd.GeoDataFrame, layer_id: str, key: str, options: WriteOptions | None = None) -> bytes:
+    """The layer serialised in format ``key`` (a FORMATS key)."""
+    return get_format(key).write(frame, layer_id, options or WriteOptions())

@@ -162,7 +162,7 @@ class LayerStore:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise LayerDataError(f"{path.name}: not valid JSON: {exc}") from None
 
-    def query(
+    def query_positions(
         self,
         layer_id: str,
         *,
@@ -170,8 +170,12 @@ class LayerStore:
         limit: int | None = None,
         offset: int = 0,
         filters: Mapping[str, str] | None = None,
-    ) -> QueryResult:
-        """Features intersecting ``bbox`` whose properties equal ``filters``, paged."""
+    ) -> tuple[np.ndarray, int]:
+        """Row positions (file order) of one page of matching features, and how many matched in all.
+
+        Features intersecting ``bbox`` (found through the layer's STRtree) whose
+        properties equal ``filters``.
+        """
         if offset < 0:
             raise InvalidParameterError(f"offset must be 0 or more, got {offset}")
         if limit is not None and limit < 0:
@@ -187,9 +191,18 @@ class LayerStore:
             mask[hits] = True
         for name, value in (filters or {}).items():
             mask &= _equals(frame, name, value)
-        matched = frame[mask]
+        matched = np.flatnonzero(mask)
         stop = None if limit is None else offset + limit
-        return QueryResult(matched.iloc[offset:stop].copy(), int(mask.sum()))
+        return matched[offset:stop], int(matched.size)
+
+    def query(self, layer_id: str, **kwargs) -> QueryResult:
+        """Like ``query_positions``, returning the features themselves."""
+        positions, number_matched = self.query_positions(layer_id, **kwargs)
+        return QueryResult(self._load(layer_id).frame.iloc[positions].copy(), number_matched)
+
+    def property_names(self, layer_id: str) -> list[str]:
+        frame = self._load(layer_id).frame
+        return [c for c in frame.columns if c != frame.geometry.name]
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame) -> None:
         """Replace a layer's file atomically with ``frame`` (EPSG:4326)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, send_file
+import mimetypes
+
+from flask import Blueprint, Response, request
 
 from geo_service.assets import asset_file
 from geo_service.web.context import get_settings
@@ -14,7 +16,13 @@ ONE_WEEK_S = 7 * 24 * 3600
 @bp.get("/<package>/<path:filename>")
 def asset(package: str, filename: str):
     path = asset_file(get_settings().assets_dir, package, filename)
-    return send_file(path, max_age=ONE_WEEK_S, conditional=True)
+    stat = path.stat()
+    # Read whole (the files are small) so the response can be gzipped; see app.COMPRESS_STREAMS.
+    response = Response(path.read_bytes(), mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    response.set_etag(f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+    response.cache_control.public = True
+    response.cache_control.max_age = ONE_WEEK_S
+    return response.make_conditional(request)
 
 
 def asset_url(npm_path: str) -> str:

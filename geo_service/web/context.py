@@ -5,15 +5,21 @@ from __future__ import annotations
 from flask import current_app, request
 
 from geo_service.config import Settings
+from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
 from geo_service.store import LayerStore
 
 SETTINGS_KEY = "geo_service.settings"
 STORE_KEY = "geo_service.store"
+CACHE_KEY = "geo_service.cache"
 
 
 def get_store() -> LayerStore:
     return current_app.extensions[STORE_KEY]
+
+
+def get_cache() -> ResponseCache:
+    return current_app.extensions[CACHE_KEY]
 
 
 def get_settings() -> Settings:

@@ -1,25 +1,39 @@
-"""Layer downloads: /layers/<id>.geojson."""
+"""Layer downloads: /layers/<id>.<format> for every format of the registry, with bbox and precision."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from geo_service.formats import geojson_bytes, parse_precision
-from geo_service.web.context import get_store
+from geo_service import formats
+from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
+from geo_service.web.context import get_cache, get_store
 
 bp = Blueprint("downloads", __name__)
-GEOJSON = "application/geo+json"
+DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel"}
 
 
-@bp.get("/layers/<layer_id>.geojson")
-def geojson(layer_id: str):
+@bp.get("/layers/<layer:layer_id>.<fmt>")
+def download(layer_id: str, fmt: str):
     store = get_store()
-    precision = parse_precision(request.args.get("precision"))
-    etag = f"{store.version(layer_id)}-p{precision}"
+    store.catalogue.get(layer_id)  # unknown layer: 404 before anything else
+    out = formats.get_format(fmt)
+    args = single_values(request.args.to_dict(flat=False))
+    reject_unknown(args, DOWNLOAD_PARAMETERS)
+    bbox = parse_bbox(args["bbox"]) if "bbox" in args else None
+    options = formats.WriteOptions(precision=formats.parse_precision(args.get("precision")),
+                                   excel=parse_flag(args.get("excel"), "excel"))
+    version = store.version(layer_id)
+    etag = f"{version}-{fmt}-{bbox}-{options.precision}-{int(options.excel)}"
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})
-    response = Response(geojson_bytes(store.read(layer_id), precision), mimetype=GEOJSON)
+
+    def build() -> bytes:
+        frame = store.query(layer_id, bbox=bbox).features if bbox else store.read(layer_id)
+        return formats.write(frame, layer_id, fmt, options)
+
+    body = get_cache().response(("download", layer_id, etag), build)
+    response = Response(body, mimetype=out.media_type)
     response.set_etag(etag)
-    response.headers["Content-Disposition"] = f'attachment; filename="{layer_id}.geojson"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{out.filename(layer_id)}"'
     response.cache_control.no_cache = True  # revalidate with the ETag: layers can be replaced
     return response

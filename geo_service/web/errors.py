@@ -13,10 +13,15 @@ _HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAll
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.args.get("f") == "json":
+    """JSON for the APIs (unless HTML is asked for), HTML for browsers elsewhere."""
+    f = request.args.get("f")
+    if f in ("json", "html"):
+        return f == "json"
+    if request.path.startswith("/api/"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
+    if request.path.startswith("/ogc"):  # an API: JSON unless the client prefers HTML
+        return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html"
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 def _respond(error: GeoServiceError):

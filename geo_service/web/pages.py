@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, url_for
 
 from geo_service.assets import localise_assets
+from geo_service.formats import FORMATS
 from geo_service.i18n import messages
 from geo_service.maps import MapLayer, build_map, render_parts
 from geo_service.web.assets import asset_url
@@ -18,11 +19,12 @@ MAP_PRECISION = 6  # decimals for display: about 10 cm
 def index():
     lang = request_language()
     store = get_store()
-    layers = [MapLayer(layer, url=url_for("downloads.geojson", layer_id=layer.id, precision=MAP_PRECISION))
+    layers = [MapLayer(layer, url=url_for("downloads.download", layer_id=layer.id, fmt="geojson", precision=MAP_PRECISION))
               for layer in store.catalogue.layers]
     fmap = build_map(layers, lang, static_url=lambda name: url_for("static", filename=name),
                      localise=lambda m: localise_assets(m, asset_url))
     return render_template(
         "pages/map.html", lang=lang, t=messages(lang), summaries=store.summaries(), map=render_parts(fmap),
+        formats=FORMATS,
         proximity_url=url_for("proximity.page") if "proximity.page" in current_app.view_functions else None,
     )

@@ -1,0 +1,82 @@
+"""Layers serialised once per version: each feature as GeoJSON text, and a bounded cache of responses.
+
+A page of items is then a join of ready-made feature texts, and a repeated
+request (same layer version, same query) is answered from memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from geo_service.errors import NotFoundError
+from geo_service.formats import geojson_bytes
+from geo_service.store import LayerStore
+
+
+@dataclass(frozen=True)
+class SerialisedLayer:
+    version: str
+    features: tuple[str, ...]  # one GeoJSON Feature per row, file order
+    positions_by_id: dict[str, int]
+
+    def position(self, feature_id: str) -> int:
+        try:
+            return self.positions_by_id[feature_id]
+        except KeyError:
+            raise NotFoundError(f"no feature {feature_id!r} in this collection") from None
+
+
+def serialise_layer(store: LayerStore, layer_id: str) -> SerialisedLayer:
+    version = store.version(layer_id)
+    frame = store.read(layer_id)
+    if "id" not in frame.columns or not frame["id"].is_unique or frame["id"].isna().any():
+        # Without a usable id column, features are numbered from 1 in file order.
+        frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
+        frame.insert(0, "id", [str(i + 1) for i in range(len(frame))])
+    features = json.loads(geojson_bytes(frame))["features"]
+    texts = tuple(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
+    return SerialisedLayer(version, texts, {str(f["id"]): i for i, f in enumerate(features)})
+
+
+class ResponseCache:
+    """Thread-safe LRU of serialised responses and layers, bounded in entries and bytes."""
+
+    def __init__(self, store: LayerStore, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._layers: dict[str, SerialisedLayer] = {}
+        self._responses: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def layer(self, layer_id: str) -> SerialisedLayer:
+        version = self.store.version(layer_id)
+        cached = self._layers.get(layer_id)
+        if cached is None or cached.version != version:
+            cached = serialise_layer(self.store, layer_id)
+            with self._lock:
+                self._layers[layer_id] = cached
+        return cached
+
+    def response(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        """The cached bytes for ``key`` (which must include the layer version), built once."""
+        with self._lock:
+            body = self._responses.get(key)
+            if body is not None:
+                self._responses.move_to_end(key)
+                return body
+        body = build()
+        if len(body) <= self.max_bytes // 4:
+            with self._lock:
+                if key not in self._responses:
+                    self._responses[key] = body
+                    self._bytes += len(body)
+                while len(self._responses) > self.max_entries or self._bytes > self.max_bytes:
+                    _, dropped = self._responses.popitem(last=False)
+                    self._bytes -= len(dropped)
+        return body

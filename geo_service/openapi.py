@@ -1,0 +1,142 @@
+"""The OpenAPI 3.0 document of the service: OGC API – Features routes, downloads and the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from geo_service import __version__
+from geo_service.catalogue import Catalogue
+from geo_service.formats import FORMATS, MAX_PRECISION
+from geo_service.ogc import GEOJSON, HTML, JSON, LIMIT_DEFAULT, LIMIT_MAX, OPENAPI_JSON
+
+ERROR_REF = {"$ref": "#/components/responses/Error"}
+
+
+def _param(name: str, where: str, schema: dict, description: str, required: bool = False, **extra) -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": description, **extra}
+
+
+F_PARAM = _param("f", "query", {"type": "string", "enum": ["json", "html"]},
+                 "Output format; without it the Accept header decides (JSON by default).")
+SIMPLE_PARAMS = [F_PARAM, _param("lang", "query", {"type": "string", "enum": ["en", "fr"]}, "Language of titles.")]
+ITEMS_PARAMS = [
+    F_PARAM,
+    _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+           "minlon,minlat,maxlon,maxlat in WGS84 degrees (CRS84)", style="form", explode=False),
+    _param("bbox-crs", "query", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
+           "CRS of bbox: only CRS84."),
+    _param("crs", "query", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
+           "CRS of the response (OGC API Features Part 2): only CRS84."),
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+           f"Features per page: default {LIMIT_DEFAULT}, maximum {LIMIT_MAX} (larger values are capped)."),
+    _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip."),
+    _param("datetime", "query", {"type": "string"},
+           "RFC 3339 instant or interval; the collections have no time, so it filters nothing."),
+]
+
+
+def _get(summary: str, parameters: list, content: Mapping[str, dict], tag: str) -> dict:
+    return {"get": {"summary": summary, "tags": [tag], "parameters": parameters,
+                    "responses": {"200": {"description": summary, "content": dict(content)},
+                                  "400": ERROR_REF, "404": ERROR_REF}}}
+
+
+def _json_or_html(schema_ref: str) -> dict:
+    return {JSON: {"schema": {"$ref": schema_ref}}, HTML: {"schema": {"type": "string"}}}
+
+
+def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], server_url: str) -> dict:
+    """Every route with its parameters; per-collection item paths list that layer's property filters."""
+    ids = list(catalogue.ids)
+    layer_param = _param("layerId", "path", {"type": "string", "enum": ids}, "Layer id", required=True)
+    paths: dict[str, dict] = {
+        "/ogc": _get("Landing page", SIMPLE_PARAMS, _json_or_html("#/components/schemas/Landing"), "OGC API"),
+        "/ogc/conformance": _get("Conformance classes", SIMPLE_PARAMS,
+                                 _json_or_html("#/components/schemas/Conformance"), "OGC API"),
+        "/ogc/api": _get("This API definition", SIMPLE_PARAMS,
+                         {OPENAPI_JSON: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}},
+                         "OGC API"),
+        "/ogc/collections": _get("The feature collections", SIMPLE_PARAMS,
+                                 _json_or_html("#/components/schemas/Collections"), "OGC API"),
+    }
+    for layer_id in ids:
+        title = catalogue.get(layer_id).title.en
+        filters = [_param(name, "query", {"type": "string"}, f"Features whose {name} equals this value")
+                   for name in properties.get(layer_id, ())]
+        base = f"/ogc/collections/{layer_id}"
+        paths[base] = _get(f"{title}: description", SIMPLE_PARAMS,
+                           _json_or_html("#/components/schemas/Collection"), "OGC API")
+        paths[f"{base}/items"] = _get(
+            f"{title}: features", ITEMS_PARAMS + filters,
+            {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
+             HTML: {"schema": {"type": "string"}}}, "OGC API")
+        paths[f"{base}/items/{{featureId}}"] = _get(
+            f"{title}: one feature",
+            [_param("featureId", "path", {"type": "string"}, "Feature id", required=True), *SIMPLE_PARAMS,
+             ITEMS_PARAMS[3]],
+            {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
+            "OGC API")
+    download_params = [
+        layer_param,
+        ITEMS_PARAMS[1],
+        _param("precision", "query", {"type": "integer", "minimum": 0, "maximum": MAX_PRECISION},
+               "Round coordinates to this many decimals."),
+        _param("excel", "query", {"type": "boolean"}, "CSV only: UTF-8 with a byte-order mark for Excel."),
+    ]
+    for key, fmt in FORMATS.items():
+        paths[f"/layers/{{layerId}}.{key}"] = _get(f"Download a layer as {fmt.title}", download_params,
+                                                   {fmt.media_type: {"schema": {"type": "string",
+                                                                               "format": "binary"}}}, "Downloads")
+    paths["/api/health"] = _get("Service health", [], {JSON: {"schema": {"type": "object"}}}, "API")
+    paths["/api/layers"] = _get("The layer catalogue", [], {JSON: {"schema": {"type": "object"}}}, "API")
+    paths["/api/layers/{layerId}"] = _get("One catalogue entry", [layer_param], {JSON: {"schema": {"type": "object"}}},
+                                          "API")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "geo-service: Mali–Senegal border layers", "version": __version__,
+                 "description": "OGC API – Features (Part 1) over the bundled layers, downloads and a JSON API.",
+                 "license": {"name": "Data: see each collection's license and attribution"}},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS, "responses": {"Error": {
+            "description": "Error in the service's one JSON shape",
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Exception"}},
+                        HTML: {"schema": {"type": "string"}}}}}},
+    }
+
+
+_LINK = {"type": "object", "required": ["href", "rel"],
+         "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
+                        "title": {"type": "string"}}}
+SCHEMAS = {
+    "Link": _LINK,
+    "Exception": {"type": "object", "required": ["code", "description", "status"],
+                  "properties": {"code": {"type": "string"}, "description": {"type": "string"},
+                                 "status": {"type": "integer"}, "details": {"type": "object"}}},
+    "Landing": {"type": "object", "required": ["links"],
+                "properties": {"title": {"type": "string"}, "description": {"type": "string"},
+                               "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+    "Conformance": {"type": "object", "required": ["conformsTo"],
+                    "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}}},
+    "Collection": {"type": "object", "required": ["id", "links"],
+                   "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                  "description": {"type": "string"}, "itemType": {"type": "string"},
+                                  "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+    "Collections": {"type": "object", "required": ["links", "collections"],
+                    "properties": {"links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+                                   "collections": {"type": "array",
+                                                   "items": {"$ref": "#/components/schemas/Collection"}}}},
+    "Feature": {"type": "object", "required": ["type", "geometry", "properties"],
+                "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                               "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                               "geometry": {"type": "object", "nullable": True},
+                               "properties": {"type": "object", "nullable": True}}},
+    "FeatureCollection": {"type": "object", "required": ["type", "features"],
+                          "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                                         "features": {"type": "array",
+                                                      "items": {"$ref": "#/components/schemas/Feature"}},
+                                         "numberMatched": {"type": "integer", "minimum": 0},
+                                         "numberReturned": {"type": "integer", "minimum": 0},
+                                         "links": {"type": "array",
+                                                   "items": {"$ref": "#/components/schemas/Link"}}}},
+}

@@ -1,0 +1,74 @@
+"""Small validating parsers of query arguments (bbox, limit, offset, flags), shared by the web routes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from geo_service.errors import InvalidParameterError
+
+Bbox = tuple[float, float, float, float]
+
+
+def parse_bbox(raw: str) -> Bbox:
+    """``minlon,minlat,maxlon,maxlat`` (or 6 numbers with heights) in WGS84 degrees."""
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidParameterError(
+            f"bbox must be 4 numbers (minlon,minlat,maxlon,maxlat) or 6 with heights; got {len(parts)}")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameterError(f"bbox must hold numbers only, got {raw!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidParameterError(f"bbox values must be finite numbers, got {raw!r}")
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    minlon, minlat, maxlon, maxlat = values
+    if not (-90 <= minlat <= 90 and -90 <= maxlat <= 90):
+        raise InvalidParameterError(f"bbox latitudes must be between -90 and 90, got {minlat} and {maxlat}")
+    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180):
+        raise InvalidParameterError(f"bbox longitudes must be between -180 and 180, got {minlon} and {maxlon}")
+    if minlat > maxlat:
+        raise InvalidParameterError(f"bbox minimum latitude {minlat} is above its maximum {maxlat}")
+    if minlon > maxlon:
+        raise InvalidParameterError("bbox crossing the antimeridian (minlon > maxlon) is not supported")
+    return minlon, minlat, maxlon, maxlat
+
+
+def parse_int(raw: str | None, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """A whole number within [minimum, maximum]; values above the maximum are clamped to it."""
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise InvalidParameterError(f"{name} must be a whole number, got {raw!r}")
+    value = int(raw)
+    if value < minimum:
+        raise InvalidParameterError(f"{name} must be {minimum} or more, got {value}")
+    return min(value, maximum) if maximum is not None else value
+
+
+def parse_flag(raw: str | None, name: str) -> bool:
+    if raw is None or raw.lower() in ("", "0", "false", "no"):
+        return False
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    raise InvalidParameterError(f"{name} must be true or false, got {raw!r}")
+
+
+def reject_unknown(args: Iterable[str], allowed: Iterable[str]) -> None:
+    """Unknown query parameters are an error (a typo should not silently return everything)."""
+    allowed = set(allowed)
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            details={"unknown": unknown})
+
+
+def single_values(args: Mapping[str, list[str]]) -> dict[str, str]:
+    """Each parameter once: a repeated parameter is ambiguous and refused."""
+    repeated = sorted(k for k, v in args.items() if len(v) > 1)
+    if repeated:
+        raise InvalidParameterError(f"parameter(s) given more than once: {', '.join(repeated)}")
+    return {k: v[0] for k, v in args.items()}

@@ -1,0 +1,121 @@
+"""OGC API – Features routes under /ogc: thin adapters over geo_service.ogc and the caches."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from geo_service import ogc
+from geo_service.i18n import messages
+from geo_service.openapi import openapi_document
+from geo_service.web.context import get_cache, get_store, request_language
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+
+def _base() -> str:
+    return url_for("ogc.landing", _external=True).rstrip("/")
+
+
+def _format(f: str | None) -> str:
+    return ogc.negotiate(f, request.accept_mimetypes.best_match([ogc.JSON, ogc.GEOJSON, ogc.HTML]))
+
+
+def _json(document: dict | str | bytes, media_type: str = ogc.JSON) -> Response:
+    body = document if isinstance(document, (str, bytes)) else json.dumps(document, ensure_ascii=False)
+    response = Response(body, mimetype=media_type)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _html(template: str, **context) -> Response:
+    lang = request_language()
+    response = Response(render_template(template, lang=lang, t=messages(lang), **context), mimetype="text/html")
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _respond(document: dict, title: str, media_type: str = ogc.JSON) -> Response:
+    if _format(ogc.parse_simple_query(request.args.to_dict(flat=False))) == "html":
+        return _html("ogc/document.html", title=title, document=document)
+    return _json(document, media_type)
+
+
+@bp.get("/")
+def landing():
+    t = messages(request_language())
+    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
+    document = ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt)
+    return _html("ogc/document.html", title=document["title"], document=document) if fmt == "html" \
+        else _json(document)
+
+
+@bp.get("/conformance")
+def conformance():
+    return _respond(ogc.conformance_document(), "Conformance")
+
+
+@bp.get("/api")
+def api():
+    store = get_store()
+    properties = {layer_id: store.property_names(layer_id) for layer_id in store.catalogue.ids}
+    document = openapi_document(store.catalogue, properties, request.host_url.rstrip("/"))
+    return _respond(document, "OpenAPI", ogc.OPENAPI_JSON)
+
+
+@bp.get("/collections")
+def collections():
+    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
+    document = ogc.collections_document(get_store().summaries(), _base(), request_language(), fmt)
+    return _html("ogc/document.html", title=messages(request_language())["layers"], document=document) \
+        if fmt == "html" else _json(document)
+
+
+@bp.get("/collections/<layer:layer_id>")
+def collection(layer_id: str):
+    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
+    document = ogc.collection_document(get_store().summary(layer_id), _base(), request_language(), fmt)
+    return _html("ogc/document.html", title=document["title"], document=document) if fmt == "html" \
+        else _json(document)
+
+
+@bp.get("/collections/<layer:layer_id>/items")
+def items(layer_id: str):
+    store, cache = get_store(), get_cache()
+    query = ogc.parse_items_query(request.args.to_dict(flat=False), store.property_names(layer_id))
+    fmt = _format(query.f)
+    serialised = cache.layer(layer_id)
+    base = _base()
+    if fmt == "html":
+        positions, matched = store.query_positions(layer_id, bbox=query.bbox, limit=query.limit,
+                                                   offset=query.offset, filters=query.filters)
+        features = [json.loads(serialised.features[p]) for p in positions]
+        links = ogc.items_links(layer_id, base, query, matched, "html")
+        return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
+                     matched=matched, links=links)
+
+    def build() -> bytes:
+        positions, matched = store.query_positions(layer_id, bbox=query.bbox, limit=query.limit,
+                                                   offset=query.offset, filters=query.filters)
+        links = ogc.items_links(layer_id, base, query, matched)
+        return ogc.items_text([serialised.features[p] for p in positions], matched, links).encode("utf-8")
+
+    body = cache.response(("items", layer_id, serialised.version, base, query.query_string()), build)
+    response = Response(body, mimetype=ogc.GEOJSON, headers={"Content-Crs": f"<{ogc.CRS84}>"})
+    response.set_etag(f"{serialised.version}-{hash(query.query_string()) & 0xFFFFFFFF:x}")
+    return response.make_conditional(request)
+
+
+@bp.get("/collections/<layer:layer_id>/items/<feature_id>")
+def item(layer_id: str, feature_id: str):
+    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False), allow_crs=True))
+    serialised = get_cache().layer(layer_id)
+    text = serialised.features[serialised.position(feature_id)]
+    document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt)
+    if fmt == "html":
+        return _html("ogc/items.html", layer=get_store().catalogue.get(layer_id), features=[document],
+                     matched=1, links=document["links"])
+    response = _json(document, ogc.GEOJSON)
+    response.headers["Content-Crs"] = f"<{ogc.CRS84}>"
+    return response
