@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -72,6 +73,60 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
                                    f"{exc}: run `npm ci` first (the map's scripts come from node_modules)") from None
     out_path.write_text(html, encoding="utf-8")
     click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(_store(settings).catalogue.ids)} layers, {lang})")
+
+
+def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool,
+                    lat_col: str | None, lon_col: str | None):
+    from geo_service.ingest import Extent
+    from geo_service.proximity_inputs import from_layer, from_upload
+
+    path = Path(value)
+    if value in store.catalogue and not path.exists():
+        return from_layer(store, value)
+    if path.is_file():
+        return from_upload(path.read_bytes(), path.name, None if allow_outside else Extent(),
+                           lat_col=lat_col, lon_col=lon_col)
+    raise click.BadParameter(f"{value!r} is neither a layer ({', '.join(store.catalogue.ids)}) nor a file")
+
+
+@main.command()
+@click.option("--communities", required=True, help="Layer id or file (GeoJSON, CSV with lat/lon, GPKG, zipped SHP).")
+@click.option("--services", required=True, help="Layer id or file of the services (e.g. health_centres).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Results: .csv, .geojson or .parquet.")
+@click.option("--bands", default="5,10,20", show_default=True, help="Distance band thresholds in km.")
+@click.option("--max-km", type=float, default=None, help="Ignore services farther than this (km).")
+@click.option("--same-country-only", is_flag=True, help="Only services in the community's own country count.")
+@click.option("--allow-outside", is_flag=True, help="Accept points outside the service's area.")
+@click.option("--lat-col", default=None, help="CSV latitude column (detected when not given).")
+@click.option("--lon-col", default=None, help="CSV longitude column (detected when not given).")
+@click.pass_obj
+def proximity(settings: Settings, communities: str, services: str, out_path: Path, bands: str,
+              max_km: float | None, same_country_only: bool, allow_outside: bool, lat_col: str | None,
+              lon_col: str | None) -> None:
+    """How far each community is from the nearest service (geodesic, WGS84), by band and country."""
+    from geo_service.coverage import parse_bands
+    from geo_service.proximity_report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
+
+    writers = {".csv": lambda r: out_path.write_bytes(csv_bytes(r)),
+               ".geojson": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
+               ".json": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
+               ".parquet": lambda r: table(r.results).to_parquet(out_path)}
+    if out_path.suffix.lower() not in writers:
+        raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
+    store = _store(settings)
+    try:
+        inputs = [_analysis_input(settings, store, v, allow_outside, lat_col, lon_col) for v in (communities, services)]
+        count = len(inputs[0].frame)
+        with click.progressbar(length=count, label=f"measuring {count:,} communities",
+                               file=None if count >= 10_000 else open(os.devnull, "w")) as bar:
+            report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
+                                  same_country_only=same_country_only, progress=bar.update)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    writers[out_path.suffix.lower()](report)
+    click.echo("\n".join(summary_lines(report)))
+    click.echo(f"wrote {out_path} ({len(report.results):,} communities)")
 
 
 @main.group()

@@ -1,0 +1,137 @@
+"""Runs a whole proximity analysis and shapes its report: JSON document, result table, file outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_service import coverage
+from geo_service.formats import WriteOptions, geojson_bytes
+from geo_service.formats import write as write_format
+from geo_service.proximity import ProximityError, nearest_services
+from geo_service.proximity_inputs import AnalysisInput
+
+UNDERSERVED_SHOWN = 100
+KEPT_COLUMNS = ("id", "name", "country", "population")
+RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
+                  "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer")
+
+
+@dataclass
+class ProximityReport:
+    results: gpd.GeoDataFrame  # one row per community, with its service, distance and band
+    services: gpd.GeoDataFrame
+    bands_km: tuple[float, ...]
+    summary: list[dict]
+    cross_border: dict | None
+    histogram: dict
+    underserved: gpd.GeoDataFrame
+    notes: list[str] = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+
+
+def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
+                 max_distance_km: float | None = None, same_country_only: bool = False,
+                 progress: Callable[[int], None] | None = None) -> ProximityReport:
+    if max_distance_km is not None and not max_distance_km > 0:
+        raise ProximityError(f"the maximum distance must be a positive number of km, got {max_distance_km}")
+    notes = communities.notes + services.notes
+    both_have_country = "country" in communities.frame.columns and "country" in services.frame.columns
+    result = coverage.with_bands(nearest_services(communities.frame, services.frame, max_distance_km=max_distance_km,
+                                                  same_country=same_country_only, progress=progress), bands_km)
+    cross = None
+    if both_have_country:
+        compared, cross = coverage.cross_border_effect(communities.frame, services.frame, bands_km, max_distance_km)
+        for column in ("own_country_service", "own_country_distance_m", "own_country_band", "moves_closer"):
+            result[column] = compared[column].to_numpy()
+    else:
+        notes.append("no 'country' column in both inputs: the cross-border comparison is left out")
+    if "population" not in result.columns:
+        notes.append(f"{communities.label}: no population column: populations are unknown")
+    return ProximityReport(
+        results=result, services=services.frame, bands_km=tuple(bands_km),
+        summary=coverage.coverage_summary(result, bands_km), cross_border=cross,
+        histogram=coverage.distance_histogram(result["distance_m"].to_numpy(dtype=float), bands_km),
+        underserved=coverage.underserved(result, bands_km), notes=notes,
+        inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
+                "max_distance_km": max_distance_km, "same_country_only": same_country_only},
+    )
+
+
+def table(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The per-community table that is shown and downloaded: identity columns, then the analysis columns."""
+    kept = [c for c in KEPT_COLUMNS if c in frame.columns]
+    analysis = [c for c in RESULT_COLUMNS if c in frame.columns]
+    out = gpd.GeoDataFrame(frame[kept + analysis], geometry=frame.geometry, crs=frame.crs)
+    if "population" not in out.columns:
+        out.insert(len(kept), "population", pd.NA)
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
+    return out
+
+
+def report_document(report: ProximityReport, include_features: bool = True) -> dict:
+    """Everything the page and the JSON API show; features as GeoJSON when asked."""
+    document = {
+        "inputs": report.inputs,
+        "bands": coverage.band_labels(report.bands_km) + [coverage.NO_SERVICE],
+        "summary": report.summary,
+        "cross_border": report.cross_border,
+        "histogram": report.histogram,
+        "underserved": json.loads(table(report.underserved).drop(columns="geometry").head(UNDERSERVED_SHOWN)
+                                  .to_json(orient="records", force_ascii=False)),
+        "underserved_total": int(len(report.underserved)),
+        "notes": report.notes,
+        "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid"},
+    }
+    if include_features:
+        document["results"] = json.loads(geojson_bytes(table(report.results), precision=6))
+        services = report.services
+        cols = [c for c in ("id", "name", "country") if c in services.columns]
+        document["services"] = json.loads(geojson_bytes(gpd.GeoDataFrame(services[cols], geometry=services.geometry,
+                                                                          crs=services.crs), precision=6))
+    return document
+
+
+def csv_bytes(report: ProximityReport, excel: bool = False) -> bytes:
+    """The results as CSV (formula-safe); an unknown population reads ``unknown``, never 0."""
+    frame = table(report.results)
+    frame["population"] = frame["population"].astype("string").fillna("unknown")
+    return write_format(frame, "proximity", "csv", WriteOptions(excel=excel, precision=6))
+
+
+def geojson_result_bytes(report: ProximityReport) -> bytes:
+    return geojson_bytes(table(report.results))
+
+
+def _population(value) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def summary_lines(report: ProximityReport) -> list[str]:
+    """The printed summary: communities and population by country and band, cross-border effect, worst off."""
+    lines = [f"{report.inputs['communities']} → nearest of {report.inputs['services']} "
+             f"(geodesic metres on WGS84; bands {', '.join(f'{b:g}' for b in report.bands_km)} km)"]
+    lines.append(f"{'country':8} {'band':22} {'communities':>11} {'population':>12} {'unknown pop.':>12}")
+    for row in report.summary:
+        lines.append(f"{row['country']:8} {row['band']:22} {row['communities']:11d} "
+                     f"{_population(row['population']):>12} {row['unknown_population']:12d}")
+    if report.cross_border:
+        cross = report.cross_border
+        lines.append(f"cross-border care: {cross['communities_moving_closer']} of {cross['communities']} communities "
+                     f"move into a closer band (population {_population(cross['population_moving_closer'])}, "
+                     f"{cross['unknown_population_moving_closer']} of unknown population)")
+        lines += [f"  {m['from_band']} → {m['to_band']}: {m['communities']}" for m in cross["moves"]]
+    worst = table(report.underserved).head(10)
+    if len(worst):
+        lines.append(f"underserved (beyond {report.bands_km[-1]:g} km): {len(report.underserved)}; most populous:")
+        for row in worst.itertuples():
+            km = "none in reach" if pd.isna(row.distance_m) else f"{row.distance_m / 1000:.1f} km"
+            population = "unknown" if pd.isna(row.population) else f"{int(row.population):,}"
+            name = "(unnamed)" if pd.isna(row.name) else row.name
+            lines.append(f"  {name} ({getattr(row, 'country', '?')}): {km}, population {population}")
+    lines += [f"note: {n}" for n in report.notes]
+    return lines
