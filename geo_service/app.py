@@ -11,7 +11,7 @@ from flask_compress import Compress
 from geo_service.config import Settings, settings_from_env
 from geo_service.store import LayerStore
 from geo_service.feature_cache import ResponseCache
-from geo_service.web import api, assets, downloads, errors, ogc, pages
+from geo_service.web import api, assets, downloads, errors, ogc, pages, proximity
 from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
@@ -36,6 +36,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # Streamed responses (send_file) are not compressed: flask-compress would leave their files open.
     app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["gzip"],
                       COMPRESS_STREAMS=False)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 2**20
     Compress(app)
     store = LayerStore(settings.layers_dir)
     app.extensions[SETTINGS_KEY] = settings
@@ -46,5 +47,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(proximity.bp)
     errors.register(app)
     return app

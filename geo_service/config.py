@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from geo_service.errors import ConfigError
 
@@ -26,6 +27,22 @@ def bundled_dir(name: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Extent:
+    """The area where the service's points are expected (lon/lat degrees)."""
+
+    west: float = -18.0
+    south: float = 10.0
+    east: float = -8.0
+    north: float = 17.5
+
+    def contains(self, lon: Any, lat: Any) -> Any:
+        return (lon >= self.west) & (lon <= self.east) & (lat >= self.south) & (lat <= self.north)
+
+    def describe(self) -> str:
+        return f"longitude {self.west} to {self.east}, latitude {self.south} to {self.north}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app and CLI can be configured with."""
 
@@ -35,6 +52,9 @@ class Settings:
     assets_dir: Path = field(default_factory=lambda: bundled_dir("node_modules"))
     host: str = "127.0.0.1"
     port: int = 5000
+    max_upload_mb: int = 25
+    # The area where uploaded points are expected; points outside are refused unless allowed.
+    extent: Extent = field(default_factory=Extent)
 
     @property
     def catalogue_path(self) -> Path:
@@ -55,6 +75,16 @@ def _parse_port(raw: str) -> int:
     return port
 
 
+def _parse_extent(raw: str) -> Extent:
+    try:
+        west, south, east, north = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}EXTENT must be west,south,east,north in degrees, got {raw!r}") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ConfigError(f"{ENV_PREFIX}EXTENT is not a valid lon/lat box: {raw!r}")
+    return Extent(west, south, east, north)
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``GEO_SERVICE_LAYERS_DIR``, ``_TEMPLATES_DIR``, ``_ASSETS_DIR``, ``_HOST``, ``_PORT``."""
     env = os.environ if environ is None else environ
@@ -69,4 +99,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         changes["host"] = raw
     if raw := env.get(f"{ENV_PREFIX}PORT"):
         changes["port"] = _parse_port(raw)
+    if raw := env.get(f"{ENV_PREFIX}MAX_UPLOAD_MB"):
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_MB must be a whole number of MB, got {raw!r}")
+        changes["max_upload_mb"] = int(raw)
+    if raw := env.get(f"{ENV_PREFIX}EXTENT"):
+        changes["extent"] = _parse_extent(raw)
     return Settings().with_overrides(**changes)

@@ -11,7 +11,6 @@ import csv
 import io
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from geo_service.config import Extent
 from geo_service.errors import InvalidParameterError
 
 WGS84 = "EPSG:4326"
@@ -35,22 +35,6 @@ class IngestError(InvalidParameterError):
     """A file that cannot be read as a layer, with the reason and what to do."""
 
     code = "InvalidInput"
-
-
-@dataclass(frozen=True)
-class Extent:
-    """The area where the service's points are expected (lon/lat degrees)."""
-
-    west: float = -18.0
-    south: float = 10.0
-    east: float = -8.0
-    north: float = 17.5
-
-    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        return (lon >= self.west) & (lon <= self.east) & (lat >= self.south) & (lat <= self.north)
-
-    def describe(self) -> str:
-        return f"longitude {self.west} to {self.east}, latitude {self.south} to {self.north}"
 
 
 def _rows(labels: list, limit: int = 5) -> str:

@@ -9,7 +9,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_service.errors import LayerNotFoundError
-from geo_service.ingest import Extent, read_upload
+from geo_service.config import Extent
+from geo_service.ingest import read_upload
 from geo_service.proximity import ProximityError
 from geo_service.store import LayerStore
 
@@ -75,3 +76,69 @@ def from_upload(data: bytes, filename: str, extent: Extent | None, **csv_columns
     frame, notes = read_upload(data, filename, extent=extent, **csv_columns)
     frame, more = normalise(frame, filename)
     return AnalysisInput(frame, filename, notes + more)
+
+
+@dataclass(frozen=True)
+class ProximityRequest:
+    """What the form, the JSON API and the CLI ask for (files as (bytes, filename))."""
+
+    communities: str | None
+    services: str | None
+    communities_file: tuple[bytes, str] | None
+    services_file: tuple[bytes, str] | None
+    bands_km: tuple[float, ...]
+    max_distance_km: float | None
+    same_country_only: bool
+    allow_outside: bool
+    lat_col: str | None
+    lon_col: str | None
+    output: str  # json, csv or geojson
+
+
+OUTPUTS = ("json", "csv", "geojson")
+FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
+                    "lat_col", "lon_col", "format", "lang", "f"})
+
+
+def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -> ProximityRequest:
+    """Validate the fields of a proximity request; each input is a layer id or an uploaded file."""
+    from geo_service.coverage import parse_bands
+    from geo_service.params import parse_flag, reject_unknown
+
+    reject_unknown(set(values) | set(files), FIELDS | {"communities_file", "services_file"})
+    for role in ("communities", "services"):
+        if not values.get(role) and role + "_file" not in files:
+            raise ProximityError(f"give the {role}: a layer id or a file")
+        if values.get(role) and role + "_file" in files:
+            raise ProximityError(f"give the {role} once: a layer id or a file, not both")
+    raw_max = values.get("max_km") or None
+    try:
+        max_km = None if raw_max is None else float(raw_max)
+    except ValueError:
+        raise ProximityError(f"max_km must be a number of km, got {raw_max!r}") from None
+    if max_km is not None and not (0 < max_km < 20_000):
+        raise ProximityError(f"max_km must be between 0 and 20000 km, got {raw_max!r}")
+    output = values.get("format") or "json"
+    if output not in OUTPUTS:
+        raise ProximityError(f"format must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    return ProximityRequest(
+        communities=values.get("communities") or None, services=values.get("services") or None,
+        communities_file=files.get("communities_file"), services_file=files.get("services_file"),
+        bands_km=parse_bands(values.get("bands")), max_distance_km=max_km,
+        same_country_only=parse_flag(values.get("same_country_only"), "same_country_only"),
+        allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
+        lat_col=values.get("lat_col") or None, lon_col=values.get("lon_col") or None, output=output,
+    )
+
+
+def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent) -> tuple[AnalysisInput, AnalysisInput]:
+    loaded = []
+    for role in ("communities", "services"):
+        upload = getattr(request, role + "_file")
+        if upload is not None:
+            data, filename = upload
+            loaded.append(from_upload(data, filename, None if request.allow_outside else extent,
+                                      lat_col=request.lat_col, lon_col=request.lon_col))
+        else:
+            loaded.append(from_layer(store, getattr(request, role)))
+    return loaded[0], loaded[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo_service.errors import GeoServiceError, HTTPStatusError
@@ -35,6 +35,9 @@ def _respond(error: GeoServiceError):
 
 def _from_http(exc: HTTPException) -> GeoServiceError:
     status = exc.code or 500
+    if status == 413:
+        limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
+        return HTTPStatusError(f"the upload is larger than the limit of {limit_mb} MB", 413, "PayloadTooLarge")
     return HTTPStatusError(exc.description or exc.name, status, _HTTP_CODES.get(status, exc.name.replace(" ", "")))
 
 

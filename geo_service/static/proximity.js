@@ -1,0 +1,268 @@
+/* geo-service proximity page: sends the form to /api/proximity and shows the report.
+ * Communities are canvas circle markers and the lines to their services one
+ * multi-polyline, so tens of thousands stay responsive. Every value from the
+ * data is written as text (textContent), never as HTML. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("proximity-config").textContent);
+  var m = cfg.messages;
+  var BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f"];
+  var NO_SERVICE_COLOUR = "#777777";
+  var drawn = [];
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function number(value) {
+    return value === null || value === undefined ? m.unknown
+      : Number(value).toLocaleString(cfg.lang === "fr" ? "fr-FR" : "en-GB");
+  }
+
+  // Green for the nearest band to red for the farthest, however many bands there are.
+  function colour(bandIndex, bandCount) {
+    if (bandIndex < 0) return NO_SERVICE_COLOUR;
+    var step = (BAND_COLOURS.length - 1) / Math.max(bandCount - 1, 1);
+    return BAND_COLOURS[Math.round(Math.min(bandIndex, bandCount - 1) * step)];
+  }
+
+  function table(headers, rows, numeric) {
+    var t = el("table"), head = el("tr");
+    headers.forEach(function (h, i) { head.appendChild(el("th", h, numeric[i] ? "num" : null)); });
+    t.appendChild(head);
+    rows.forEach(function (row) {
+      var tr = el("tr");
+      row.forEach(function (cell, i) {
+        if (cell instanceof Node) { var td = el("td"); td.appendChild(cell); tr.appendChild(td); }
+        else tr.appendChild(el("td", cell, numeric[i] ? "num" : null));
+      });
+      t.appendChild(tr);
+    });
+    return t;
+  }
+
+  // Band labels come from the server in a fixed form ("0–5 km", "over 20 km", "no service in reach").
+  function bandText(label) {
+    if (label === "no service in reach") return m.prox_no_service;
+    if (label.indexOf("over ") === 0) return m.prox_over + " " + label.slice(5);
+    return label;
+  }
+
+  function bandCell(label, index, count) {
+    var span = el("span");
+    var dot = el("span", null, "gs-swatch-band");
+    dot.style.backgroundColor = colour(index, count);
+    span.appendChild(dot);
+    span.appendChild(document.createTextNode(bandText(label)));
+    return span;
+  }
+
+  function histogram(h) {
+    var svgNS = "http://www.w3.org/2000/svg", width = 440, height = 170, pad = 28;
+    var svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("width", "100%");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", m.prox_histogram);
+    var max = Math.max.apply(null, h.counts.concat([1]));
+    var top = h.edges_km[h.edges_km.length - 1], plotW = width - 2 * pad, plotH = height - 2 * pad;
+    function x(km) { return pad + plotW * km / top; }
+    function add(tag, attrs, text) {
+      var node = document.createElementNS(svgNS, tag);
+      Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+      if (text !== undefined) node.textContent = text;
+      svg.appendChild(node);
+      return node;
+    }
+    h.counts.forEach(function (count, i) {
+      var x0 = x(h.edges_km[i]), x1 = x(h.edges_km[i + 1]), barH = plotH * count / max;
+      var band = h.bands_km.filter(function (b) { return b < h.edges_km[i + 1]; }).length;
+      add("rect", {x: x0 + 0.5, y: pad + plotH - barH, width: Math.max(x1 - x0 - 1, 1), height: barH,
+                   fill: colour(band, h.bands_km.length + 1)}).appendChild(
+        document.createElementNS(svgNS, "title")).textContent = count + " (" + h.edges_km[i] + "–" + h.edges_km[i + 1] + " km)";
+    });
+    h.bands_km.forEach(function (b) {
+      add("line", {x1: x(b), x2: x(b), y1: pad - 4, y2: pad + plotH, stroke: "#333", "stroke-dasharray": "3 3"});
+      add("text", {x: x(b), y: pad - 8, "font-size": 10, "text-anchor": "middle"}, b + " km");
+    });
+    add("line", {x1: pad, x2: pad + plotW, y1: pad + plotH, y2: pad + plotH, stroke: "#333"});
+    [0, top / 2, top].forEach(function (km) {
+      add("text", {x: x(km), y: height - 8, "font-size": 10, "text-anchor": "middle"}, km + " km");
+    });
+    add("text", {x: pad - 4, y: pad + 4, "font-size": 10, "text-anchor": "end"}, String(max));
+    var wrap = el("div");
+    wrap.appendChild(svg);
+    wrap.appendChild(el("p", h.beyond + " " + m.prox_beyond + " · " + h.no_service + " " + m.prox_no_service, "muted"));
+    return wrap;
+  }
+
+  function clearMap() {
+    drawn.forEach(function (layer) { layer.remove(); });
+    drawn = [];
+  }
+
+  function drawMap(report) {
+    var map = window.geoServiceMap.map;
+    var renderer = L.canvas({padding: 0.5});
+    var bandCount = report.bands.length - 1;
+    var services = {};
+    report.services.features.forEach(function (f) {
+      services[String(f.id)] = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+    });
+    var segments = [];
+    var bandIndex = {};
+    report.bands.forEach(function (label, i) { bandIndex[label] = i < bandCount ? i : -1; });
+    var communities = L.geoJSON(report.results, {
+      pointToLayer: function (feature, latlng) {
+        var p = feature.properties;
+        var target = services[String(p.service_id)];
+        if (target) segments.push([latlng, target]);
+        return L.circleMarker(latlng, {renderer: renderer, radius: 4, weight: 1, color: "#222",
+                                       fillColor: colour(bandIndex[p.band], bandCount), fillOpacity: 0.9});
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindPopup(function () {
+          var p = feature.properties, box = el("div", null, "gs-popup");
+          box.appendChild(el("h3", p.name || p.id || ""));
+          box.appendChild(table([], [
+            [m.band, bandText(p.band)],
+            [m.prox_distance, p.distance_m === null ? m.prox_no_service : number(Math.round(p.distance_m)) + " m"],
+            [m.prox_service, p.service_name || m.prox_no_service],
+            [m.prox_own_service, p.own_country_service === undefined ? "—" : (p.own_country_service || m.prox_no_service)],
+            [m.population, number(p.population)]
+          ], [false, false]));
+          return box;
+        });
+      }
+    });
+    var lines = L.polyline(segments, {renderer: renderer, color: "#444", weight: 1, opacity: 0.45, interactive: false});
+    var serviceLayer = L.geoJSON(report.services, {
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, {renderer: renderer, radius: 5, color: "#000", weight: 2, fillColor: "#fff",
+                                       fillOpacity: 1});
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(el("span", feature.properties.name || String(feature.id)));
+      }
+    });
+    var legend = L.control({position: "bottomleft"});
+    legend.onAdd = function () {
+      var box = el("div", null, "gs-legend leaflet-bar");
+      box.appendChild(el("strong", m.band));
+      report.bands.forEach(function (label) {
+        var row = el("div", null, "gs-legend-row");
+        row.appendChild(bandCell(label, bandIndex[label], bandCount));
+        box.appendChild(row);
+      });
+      return box;
+    };
+    // Communities last, so no service marker hides them.
+    [lines, serviceLayer, communities, legend].forEach(function (layer) { layer.addTo(map); drawn.push(layer); });
+    if (communities.getLayers().length) map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12});
+    window.geoServiceMap.proximity = {communities: communities.getLayers().length, lines: segments.length};
+  }
+
+  function showReport(report, out, form) {
+    var bandCount = report.bands.length - 1;
+    var bandIndex = {};
+    report.bands.forEach(function (label, i) { bandIndex[label] = i < bandCount ? i : -1; });
+    out.appendChild(el("h2", m.prox_summary));
+    out.appendChild(table([m.country, m.band, m.communities, m.population, m.unknown_population],
+      report.summary.map(function (r) {
+        return [r.country, bandCell(r.band, bandIndex[r.band], bandCount), number(r.communities),
+                number(r.population), number(r.unknown_population)];
+      }), [false, false, true, true, true]));
+    out.appendChild(el("h2", m.prox_histogram));
+    out.appendChild(histogram(report.histogram));
+    if (report.cross_border) {
+      var cb = report.cross_border;
+      out.appendChild(el("h2", m.prox_cross_border));
+      out.appendChild(el("p", number(cb.communities_moving_closer) + " / " + number(cb.communities) + " " +
+                              m.prox_moving_closer + " " + number(cb.population_moving_closer) + "."));
+      if (cb.moves.length) {
+        out.appendChild(table([m.prox_from, m.prox_to, m.communities], cb.moves.map(function (mv) {
+          return [bandText(mv.from_band), bandText(mv.to_band), number(mv.communities)];
+        }), [false, false, true]));
+      }
+    }
+    out.appendChild(el("h2", m.prox_underserved + " (" + report.underserved_total + ")"));
+    out.appendChild(table([m.field_name, m.country, m.population, m.prox_distance, m.prox_service],
+      report.underserved.map(function (r) {
+        return [r.name || r.id || "—", r.country || "", number(r.population),
+                r.distance_m === null ? m.prox_no_service : (r.distance_m / 1000).toFixed(1) + " " + m.prox_km,
+                r.service_name || m.prox_no_service];
+      }), [false, false, true, true, false]));
+    if (report.notes.length) {
+      out.appendChild(el("h2", m.prox_notes));
+      var list = el("ul");
+      report.notes.forEach(function (n) { list.appendChild(el("li", n)); });
+      out.appendChild(list);
+    }
+    var downloads = el("p");
+    [["csv", m.prox_download_csv, "proximity.csv"], ["geojson", m.prox_download_geojson, "proximity.geojson"]]
+      .forEach(function (d) {
+        var button = el("button", d[1]);
+        button.type = "button";
+        button.className = "gs-download-" + d[0];
+        button.addEventListener("click", function () { download(form, d[0], d[2]); });
+        downloads.appendChild(button);
+        downloads.appendChild(document.createTextNode(" "));
+      });
+    out.insertBefore(downloads, out.firstChild);
+  }
+
+  function download(form, format, filename) {
+    var data = new FormData(form);
+    data.set("format", format);
+    fetch(cfg.api, {method: "POST", body: data}).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.blob();
+    }).then(function (blob) {
+      var link = el("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = filename;
+      document.body.appendChild(link);
+      link.click();
+      setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+    });
+  }
+
+  function run(form) {
+    var out = document.getElementById("proximity-results");
+    out.textContent = "";
+    out.appendChild(el("p", m.prox_running));
+    document.documentElement.removeAttribute("data-proximity");
+    clearMap();
+    fetch(cfg.api, {method: "POST", body: new FormData(form), headers: {Accept: "application/json"}})
+      .then(function (response) {
+        return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+      })
+      .then(function (answer) {
+        out.textContent = "";
+        if (!answer.ok) {
+          out.appendChild(el("p", m.prox_error + ": " + answer.body.description, "gs-error"));
+          document.documentElement.setAttribute("data-proximity", "error");
+          return;
+        }
+        showReport(answer.body, out, form);
+        drawMap(answer.body);
+        document.documentElement.setAttribute("data-proximity", "done");
+      })
+      .catch(function (error) {
+        out.textContent = "";
+        out.appendChild(el("p", m.prox_error + ": " + error.message, "gs-error"));
+        document.documentElement.setAttribute("data-proximity", "error");
+      });
+  }
+
+  var form = document.getElementById("proximity-form");
+  ["communities", "services"].forEach(function (role) {
+    document.getElementById(role + "-file").addEventListener("change", function (event) {
+      if (event.target.files.length) document.getElementById(role + "-layer").value = "";
+    });
+  });
+  form.addEventListener("submit", function (event) { event.preventDefault(); run(form); });
+})();
