@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -119,7 +118,7 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
         inputs = [_analysis_input(settings, store, v, allow_outside, lat_col, lon_col) for v in (communities, services)]
         count = len(inputs[0].frame)
         with click.progressbar(length=count, label=f"measuring {count:,} communities",
-                               file=None if count >= 10_000 else open(os.devnull, "w")) as bar:
+                               hidden=count < 10_000) as bar:
             report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
                                   same_country_only=same_country_only, progress=bar.update)
     except GeoServiceError as exc:

@@ -220,3 +220,47 @@ def test_exported_map_opens_offline_and_draws_every_layer(browser, tmp_path):
     assert [u for u in watched.requests if not u.startswith(("file:", "data:"))] == []
     assert watched.errors == []
     watched.close()
+
+
+def test_proximity_page_runs_on_the_bundled_layers(browser, bundled_server):
+    watched = Watched(browser, locale="fr-FR")
+    watched.page.goto(bundled_server.url + "/proximity")
+    watched.page.click("button[type=submit]")
+    watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=30000)
+    assert watched.page.get_attribute("html", "data-proximity") == "done"
+    assert watched.page.evaluate("geoServiceMap.proximity") == {"communities": 16, "lines": 16}
+    results = watched.page.inner_text("#proximity-results")
+    assert "Localités et population par tranche de distance" in results and "plus de 20 km" in results
+    assert watched.page.locator("#proximity-results svg rect").count() == 20  # the histogram's bars
+    assert watched.errors == [] and local_only(watched.requests, bundled_server.url) == []
+    with watched.page.expect_download() as download:
+        watched.page.click(".gs-download-csv")
+    assert download.value.suggested_filename == "proximity.csv"
+    assert "service_name" in Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    watched.close()
+
+
+def test_proximity_page_handles_50000_uploaded_communities(browser, bundled_server):
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(12.5, 14.9, 50_000), rng.uniform(-12.9, -11.2, 50_000)
+    rows = "\n".join(f"p{i},{a:.5f},{o:.5f}" for i, (a, o) in enumerate(zip(lat, lon)))
+    watched = Watched(browser)
+    watched.page.goto(bundled_server.url + "/proximity")
+    watched.page.set_input_files("#communities-file", files=[
+        {"name": "synthetic.csv", "mimeType": "text/csv", "buffer": ("name,lat,lon\n" + rows).encode()}])
+    assert watched.page.input_value("#communities-layer") == ""  # choosing a file clears the layer
+    watched.page.click("button[type=submit]")
+    watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=120000)
+    assert watched.page.get_attribute("html", "data-proximity") == "done"
+    assert watched.page.evaluate("geoServiceMap.proximity") == {"communities": 50000, "lines": 50000}
+    # Still responsive: a zoom redraws within a few seconds.
+    took_ms = watched.page.evaluate("""() => new Promise(done => {
+        const map = geoServiceMap.map, t0 = performance.now();
+        map.once('zoomend', () => requestAnimationFrame(() => done(performance.now() - t0)));
+        map.setZoom(map.getZoom() + 1, {animate: false});
+    })""")
+    assert took_ms < 5000
+    assert watched.errors == []
+    watched.close()
