@@ -11,7 +11,7 @@ from flask_compress import Compress
 from geo_service.config import Settings, settings_from_env
 from geo_service.store import LayerStore
 from geo_service.feature_cache import ResponseCache
-from geo_service.web import api, assets, downloads, errors, ogc, pages, proximity
+from geo_service.web import api, assets, downloads, errors, ogc, pages, proximity, security
 from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
@@ -38,7 +38,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                       COMPRESS_STREAMS=False)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 2**20
     Compress(app)
-    store = LayerStore(settings.layers_dir)
+    store = LayerStore(settings.layers_dir, history_keep=settings.history_keep)
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[STORE_KEY] = store
     app.extensions[CACHE_KEY] = ResponseCache(store)
@@ -49,4 +49,5 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ogc.bp)
     app.register_blueprint(proximity.bp)
     errors.register(app)
+    security.register(app)
     return app

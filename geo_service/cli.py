@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -15,6 +17,23 @@ from geo_service.params import parse_bbox
 from geo_service.reports import layer_details, markdown_table, text_table
 from geo_service.store import LayerStore
 from geo_service.validation import validate_layers_dir
+
+
+def gunicorn_command(settings: Settings, workers: int, timeout_s: int) -> list[str]:
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+    return [gunicorn, "--workers", str(workers), "--bind", f"{settings.host}:{settings.port}",
+            "--timeout", str(timeout_s), "--graceful-timeout", "30", "--access-logfile", "-",
+            "geo_service.app:create_app()"]
+
+
+def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
+    """Replace this process by gunicorn; each worker builds the app from the same GEO_SERVICE_* settings."""
+    command = gunicorn_command(settings, workers, timeout_s)
+    if not Path(command[0]).exists():
+        raise click.ClickException("gunicorn is not installed: pip install 'geo-service[production]'")
+    os.environ["GEO_SERVICE_LAYERS_DIR"] = str(settings.layers_dir)
+    click.echo(f"serving with gunicorn, {workers} workers, on http://{settings.host}:{settings.port}/")
+    os.execv(command[0], command)
 
 
 def _store(settings: Settings) -> LayerStore:
@@ -41,12 +60,20 @@ def main(ctx: click.Context, layers_dir: Path | None) -> None:
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1; env GEO_SERVICE_HOST].")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default 5000; env GEO_SERVICE_PORT].")
 @click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages (never on a shared network).")
+@click.option("--production", is_flag=True, help="Serve with gunicorn and several worker processes.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn workers with --production [default: 2 × CPU cores + 1].")
+@click.option("--timeout", "timeout_s", type=click.IntRange(5, 3600), default=120, show_default=True,
+              help="With --production: seconds before a stuck request's worker is restarted.")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, debug: bool) -> None:
-    """Serve the web app (development server)."""
+def serve(settings: Settings, host: str | None, port: int | None, debug: bool, production: bool,
+          workers: int | None, timeout_s: int) -> None:
+    """Serve the web app (development server, or gunicorn with --production)."""
     from geo_service.app import create_app
 
     settings = settings.with_overrides(host=host, port=port)
+    if production:
+        _exec_gunicorn(settings, workers or 2 * (os.cpu_count() or 1) + 1, timeout_s)
     try:
         app = create_app(settings)
     except GeoServiceError as exc:
@@ -178,6 +205,67 @@ def export_layer(settings: Settings, layer_id: str, fmt: str, out_path: Path, bb
         raise click.ClickException(exc.message) from None
     out_path.write_bytes(body)
     click.echo(f"wrote {out_path}: {len(frame)} features of {layer_id} as {FORMATS[fmt].title}")
+
+
+@layers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "layer_id", required=True, help="Layer id: ^[a-z][a-z0-9_]*$.")
+@click.option("--title", default=None, help="Title of a new layer.")
+@click.option("--source", default=None, help="Where the data comes from (kept in each feature's 'source').")
+@click.option("--licence", default=None, help="Licence of the data, e.g. CC-BY-4.0.")
+@click.option("--lat-col", default=None, help="CSV latitude column (detected when not given).")
+@click.option("--lon-col", default=None, help="CSV longitude column (detected when not given).")
+@click.option("--replace", is_flag=True, help="Replace an existing layer (the old version goes to the history).")
+@click.option("--allow-outside", is_flag=True, help="Accept features outside the service's area.")
+@click.option("--repair", is_flag=True, help="Repair invalid geometries with make_valid instead of refusing.")
+@click.pass_obj
+def import_command(settings: Settings, file: Path, layer_id: str, title: str | None, source: str | None,
+                   licence: str | None, lat_col: str | None, lon_col: str | None, replace: bool,
+                   allow_outside: bool, repair: bool) -> None:
+    """Import a GeoJSON, CSV/TSV, GeoPackage, zipped Shapefile or KML file as a layer."""
+    from geo_service.layer_import import ImportOptions, import_layer
+
+    options = ImportOptions(lat_col=lat_col, lon_col=lon_col, allow_outside=allow_outside, repair=repair,
+                            source=source, max_features=settings.max_features)
+    try:
+        outcome = import_layer(_store(settings), layer_id, file.read_bytes(), file.name, settings.extent, options,
+                               title=title, licence=licence, replace=replace)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    for note in outcome.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{'created' if outcome.created else 'replaced'} {layer_id}: {outcome.features} features, "
+               f"version {outcome.version}")
+
+
+@layers.command("history")
+@click.argument("layer_id")
+@click.pass_obj
+def history_command(settings: Settings, layer_id: str) -> None:
+    """The current and previous versions of a layer, newest first."""
+    store = _store(settings)
+    try:
+        current, saved = store.current_version(layer_id), store.history(layer_id)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{current}  (current)")
+    for version in saved:
+        click.echo(f"{version.version}  saved {version.saved_at}")
+
+
+@layers.command("rollback")
+@click.argument("layer_id")
+@click.argument("version", required=False)
+@click.pass_obj
+def rollback_command(settings: Settings, layer_id: str, version: str | None) -> None:
+    """Restore a previous version (the newest saved one by default; a prefix of its id is enough)."""
+    store = _store(settings)
+    try:
+        restored = store.rollback(layer_id, version)
+    except GeoServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{layer_id}: restored version {restored.version} (saved {restored.saved_at}); "
+               f"now at {store.current_version(layer_id)}")
 
 
 @layers.command("validate")

@@ -53,6 +53,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     max_upload_mb: int = 25
+    max_features: int = 200_000  # per imported layer
+    history_keep: int = 10  # previous versions kept per layer
+    token: str | None = field(default=None, repr=False)  # writes through the API are off without it
     # The area where uploaded points are expected; points outside are refused unless allowed.
     extent: Extent = field(default_factory=Extent)
 
@@ -103,6 +106,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         if not raw.isdigit() or int(raw) < 1:
             raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_MB must be a whole number of MB, got {raw!r}")
         changes["max_upload_mb"] = int(raw)
+    if raw := env.get(f"{ENV_PREFIX}TOKEN"):
+        if len(raw) < 16:
+            raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
+        changes["token"] = raw
+    for name in ("MAX_FEATURES", "HISTORY_KEEP"):
+        if raw := env.get(f"{ENV_PREFIX}{name}"):
+            if not raw.isdigit() or int(raw) < 1:
+                raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number of 1 or more, got {raw!r}")
+            changes[name.lower()] = int(raw)
     if raw := env.get(f"{ENV_PREFIX}EXTENT"):
         changes["extent"] = _parse_extent(raw)
     return Settings().with_overrides(**changes)

@@ -69,3 +69,31 @@ class HTTPStatusError(GeoServiceError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class VersionConflictError(GeoServiceError):
+    """A write based on a version of the layer that is no longer the current one."""
+
+    status = 412
+    code = "PreconditionFailed"
+
+
+class PreconditionRequiredError(GeoServiceError):
+    """A write to an existing layer that does not say which version it replaces."""
+
+    status = 428
+    code = "PreconditionRequired"
+
+
+class AuthenticationError(GeoServiceError):
+    """A write without the right token."""
+
+    status = 401
+    code = "Unauthorized"
+
+
+class WritesDisabledError(GeoServiceError):
+    """Writes are off because no token is configured."""
+
+    status = 403
+    code = "WritesDisabled"

@@ -158,6 +158,12 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
     if frame.crs.to_epsg() != 4326:
         notes.append(f"reprojected from {frame.crs.to_string()} to EPSG:4326")
         frame = frame.to_crs(WGS84)
+    bounds = frame.geometry.bounds
+    beyond = frame.index[(bounds["minx"] < -180) | (bounds["maxx"] > 180) | (bounds["miny"] < -90) | (bounds["maxy"] > 90)]
+    if len(beyond):
+        raise IngestError(f"{filename}: features {_rows([int(i) + 1 for i in beyond])} have coordinates outside "
+                          "longitude -180..180 / latitude -90..90: they are not WGS84 degrees. If they are in a "
+                          "projected CRS, export the file with that CRS declared")
     return frame, notes
 
 

@@ -8,14 +8,18 @@ the old file, so a reader sees either the old layer or the new one.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
 import os
 import secrets
+import shutil
 import threading
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,7 +30,7 @@ from pyogrio.errors import DataSourceError, DataLayerError
 from shapely.geometry import box
 
 from geo_service.catalogue import Catalogue, Layer, load_catalogue
-from geo_service.errors import InvalidParameterError, LayerDataError
+from geo_service.errors import InvalidParameterError, LayerDataError, NotFoundError, VersionConflictError
 from geo_service.geojson_rules import document_problems
 
 WGS84 = "EPSG:4326"
@@ -113,14 +117,64 @@ def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
-class LayerStore:
-    """Access to the layers named in the catalogue, by id only."""
+@dataclass(frozen=True)
+class SavedVersion:
+    """A previous version of a layer kept in the history folder."""
 
-    def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None) -> None:
+    version: str
+    saved_at: str  # UTC, ISO 8601
+    path: Path
+
+
+class LayerStore:
+    """Access to the layers named in the catalogue, by id only.
+
+    Writes take a per-layer lock file (flock), so writers in several processes
+    or threads check the version and replace the file one at a time. Each
+    replaced version is kept in ``.history/<id>/`` (the newest ``history_keep``).
+    """
+
+    def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10) -> None:
         self.layers_dir = Path(layers_dir)
-        self.catalogue = catalogue if catalogue is not None else load_catalogue(self.layers_dir / "catalogue.json")
+        self.history_keep = history_keep
+        self._fixed_catalogue = catalogue
+        self._catalogue: Catalogue | None = catalogue
+        self._catalogue_key: tuple | None = None
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
+        if catalogue is None:
+            self.catalogue  # load now: a broken catalogue is an error at start, not at the first request
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.layers_dir / "catalogue.json"
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue, reloaded when its file changes (another worker may have added a layer)."""
+        if self._fixed_catalogue is not None:
+            return self._fixed_catalogue
+        try:
+            st = self.catalogue_path.stat()
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = None
+        if self._catalogue is None or key != self._catalogue_key:
+            self._catalogue = load_catalogue(self.catalogue_path)
+            self._catalogue_key = key
+        return self._catalogue
+
+    @contextmanager
+    def write_lock(self, name: str):
+        """An exclusive lock across threads and processes for writes to one layer (or the catalogue)."""
+        lock_dir = self.layers_dir / ".locks"
+        lock_dir.mkdir(exist_ok=True)
+        with open(lock_dir / f"{name}.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def path_for(self, layer_id: str) -> Path:
         """The file of a catalogue layer; ids come from the catalogue, never from a path."""
@@ -204,12 +258,92 @@ class LayerStore:
         frame = self._load(layer_id).frame
         return [c for c in frame.columns if c != frame.geometry.name]
 
-    def replace(self, layer_id: str, frame: gpd.GeoDataFrame) -> None:
-        """Replace a layer's file atomically with ``frame`` (EPSG:4326)."""
+    def current_version(self, layer_id: str) -> str | None:
+        """The version of the file on disk now (None if there is none), read without the cache."""
+        path = self.path_for(layer_id)
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+        except FileNotFoundError:
+            return None
+
+    def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
+        """Replace a layer's file atomically with ``frame`` (EPSG:4326) and return the new version.
+
+        With ``expected_version``, the write happens only if the layer is still at that
+        version (``VersionConflictError`` otherwise). The old file goes to the history.
+        """
         layer = self.catalogue.get(layer_id)
-        write_geojson_atomic(self.path_for(layer_id), frame, layer.allowed_geometry_types)
+        path = self.path_for(layer_id)
+        with self.write_lock(layer_id):
+            current = self.current_version(layer_id)
+            if expected_version is not None and expected_version != current:
+                raise VersionConflictError(
+                    f"{layer_id} is at version {current}, not {expected_version}: reload it and apply your change again",
+                    details={"current_version": current})
+            if current is not None:
+                self._save_history(layer_id, path, current)
+            write_geojson_atomic(path, frame, layer.allowed_geometry_types)
         with self._lock:
             self._cache.pop(layer_id, None)
+        return self.current_version(layer_id) or ""
+
+    def _history_dir(self, layer_id: str) -> Path:
+        return self.layers_dir / ".history" / self.catalogue.get(layer_id).id
+
+    def _save_history(self, layer_id: str, path: Path, version: str) -> None:
+        directory = self._history_dir(layer_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = directory / f"{stamp}-{version}.geojson"
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        for old in self.history(layer_id)[self.history_keep:]:
+            old.path.unlink(missing_ok=True)
+
+    def history(self, layer_id: str) -> list[SavedVersion]:
+        """Previous versions of a layer, newest first."""
+        directory = self._history_dir(layer_id)
+        saved = []
+        for path in sorted(directory.glob("*.geojson"), reverse=True) if directory.is_dir() else []:
+            stamp, _, version = path.stem.partition("-")
+            when = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
+            saved.append(SavedVersion(version, when.isoformat(timespec="seconds"), path))
+        return saved
+
+    def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
+        """Restore a previous version (the newest one by default); the current one goes to the history."""
+        saved = self.history(layer_id)
+        if not saved:
+            raise NotFoundError(f"{layer_id} has no previous version to go back to")
+        chosen = saved[0] if version is None else next((v for v in saved if v.version.startswith(version)), None)
+        if chosen is None:
+            raise NotFoundError(f"{layer_id} has no saved version {version!r}; saved: "
+                                f"{', '.join(v.version for v in saved)}")
+        self.replace(layer_id, read_geojson(chosen.path))
+        return chosen
+
+    def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
+        """A new layer: its file first, then its catalogue entry (so the catalogue never names a missing file)."""
+        from geo_service.catalogue import parse_catalogue
+
+        with self.write_lock("catalogue"):
+            document = json.loads(self.catalogue_path.read_text(encoding="utf-8"))
+            if any(existing["id"] == entry["id"] for existing in document["layers"]):
+                raise InvalidParameterError(f"a layer {entry['id']!r} exists already")
+            document["layers"].append(entry)
+            catalogue = parse_catalogue(document, origin="new catalogue entry")
+            layer = catalogue.get(entry["id"])
+            write_geojson_atomic(self.layers_dir / layer.filename, frame, layer.allowed_geometry_types)
+            tmp = self.catalogue_path.with_name(f".catalogue.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            try:
+                tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                with open(tmp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.catalogue_path)
+                _fsync_dir(self.layers_dir)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def summary(self, layer_id: str) -> LayerSummary:
         cached = self._load(layer_id)

@@ -94,8 +94,9 @@ def test_replace_refuses_an_invalid_geometry_and_keeps_the_layer(store, layers_d
     with pytest.raises(LayerDataError, match="zones.geojson: refused to write: feature 0 .*Self-intersection"):
         store.replace("zones", bad)
     assert _file_bytes(layers_dir, "zones") == before
-    assert sorted(p.name for p in layers_dir.iterdir()) == sorted(
-        ["catalogue.json", "sites.geojson", "roads.geojson", "zones.geojson"])  # no temporary file left
+    files = sorted(p.name for p in layers_dir.iterdir() if p.is_file())
+    assert files == sorted(["catalogue.json", "sites.geojson", "roads.geojson", "zones.geojson"])  # no temporary file
+    assert list(layers_dir.rglob("*.tmp")) == []
 
 
 def test_replace_refuses_a_geometry_type_the_catalogue_forbids(store, layers_dir):

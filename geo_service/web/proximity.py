@@ -13,6 +13,7 @@ from geo_service.assets import localise_assets
 from geo_service.proximity_inputs import load_inputs, parse_request
 from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
 from geo_service.web.assets import asset_url
+from geo_service.web.security import with_nonce
 from geo_service.web.context import get_settings, get_store, request_language
 
 bp = Blueprint("proximity", __name__)
@@ -36,7 +37,7 @@ def page():
     fmap = build_map(context_layers, lang, static_url=lambda name: url_for("static", filename=name),
                      localise=lambda m: localise_assets(m, asset_url))
     config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"), "lang": lang}
-    return render_template("proximity/page.html", lang=lang, t=t, map=render_parts(fmap),
+    return render_template("proximity/page.html", lang=lang, t=t, map=nonced(render_parts(fmap)),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
                            config_json=json.dumps(config, ensure_ascii=False))
 
@@ -57,3 +58,8 @@ def api():
         return Response(geojson_result_bytes(report), mimetype="application/geo+json",
                         headers={"Content-Disposition": 'attachment; filename="proximity.geojson"'})
     return jsonify(report_document(report))
+
+
+def nonced(parts: dict[str, str]) -> dict[str, str]:
+    """folium's head gets this request's CSP nonce on its inline scripts."""
+    return {**parts, "head": with_nonce(parts["head"])}

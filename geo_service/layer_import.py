@@ -1,0 +1,168 @@
+"""Checks an imported file against a layer's rules and prepares what the store writes.
+
+The rules, each refusing with a message that names the features: readable,
+has geometry, WGS84 degrees (reprojected when a CRS is declared), inside the
+service's area unless allowed, valid geometries (repaired with make_valid
+when asked), unique ids, one geometry family (the catalogue's, for an
+existing layer), a size limit. Every feature leaves with a ``source``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import geopandas as gpd
+import shapely
+
+from geo_service.catalogue import GEOMETRY_FAMILIES, Layer
+from geo_service.config import Extent
+from geo_service.ingest import IngestError, read_upload
+from geo_service.store import LayerStore
+
+LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FAMILY_OF = {kind: family for family, kinds in GEOMETRY_FAMILIES.items() for kind in kinds}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    lat_col: str | None = None
+    lon_col: str | None = None
+    allow_outside: bool = False
+    repair: bool = False
+    source: str | None = None
+    max_features: int = 200_000
+
+
+@dataclass
+class PreparedImport:
+    frame: gpd.GeoDataFrame
+    geometry_type: str  # the family: Point, LineString or Polygon
+    notes: list[str] = field(default_factory=list)
+
+
+def check_layer_id(layer_id: str) -> str:
+    if not LAYER_ID.match(layer_id or ""):
+        raise IngestError(f"layer id {layer_id!r} must match ^[a-z][a-z0-9_]*$ (lower-case letters, digits, "
+                          "underscores; a letter first; at most 64 characters)")
+    return layer_id
+
+
+def _listed(labels: list, limit: int = 5) -> str:
+    return ", ".join(str(v) for v in labels[:limit]) + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def check_geometries(frame: gpd.GeoDataFrame, filename: str, repair: bool) -> tuple[gpd.GeoDataFrame, list[str]]:
+    invalid = ~shapely.is_valid(frame.geometry.values)
+    if not invalid.any():
+        return frame, []
+    rows = [int(i) + 1 for i in frame.index[invalid]]
+    reasons = [shapely.is_valid_reason(g) for g in frame.geometry.values[invalid][:3]]
+    if not repair:
+        raise IngestError(f"{filename}: features {_listed(rows)} have invalid geometries ({'; '.join(reasons)}). "
+                          "Fix them, or import with repair to apply shapely make_valid")
+    repaired = frame.copy()
+    repaired.loc[invalid, repaired.geometry.name] = shapely.make_valid(frame.geometry.values[invalid])
+    return repaired, [f"{filename}: repaired invalid geometries of features {_listed(rows)} with make_valid"]
+
+
+def check_family(frame: gpd.GeoDataFrame, filename: str, layer: Layer | None) -> str:
+    families = frame.geom_type.map(lambda kind: _FAMILY_OF.get(kind, kind))
+    if layer is not None:
+        wrong = frame.index[families != layer.geometry_type]
+        if len(wrong):
+            kinds = sorted(set(frame.geom_type[wrong]))
+            raise IngestError(f"{filename}: features {_listed([int(i) + 1 for i in wrong])} are {', '.join(kinds)}; "
+                              f"layer {layer.id!r} holds {layer.geometry_type} features only")
+        return layer.geometry_type
+    counts = families.value_counts()
+    if len(counts) > 1:
+        minority = families[families != counts.index[0]]
+        raise IngestError(f"{filename}: mixed geometry types ({', '.join(counts.index)}); features "
+                          f"{_listed([int(i) + 1 for i in minority.index])} are not {counts.index[0]}. "
+                          "Import each type as its own layer")
+    family = counts.index[0]
+    if family not in GEOMETRY_FAMILIES:
+        raise IngestError(f"{filename}: geometry type {family} cannot be a layer (use points, lines or polygons)")
+    return family
+
+
+def check_ids(frame: gpd.GeoDataFrame, filename: str) -> None:
+    if "id" not in frame.columns:
+        return
+    ids = frame["id"].astype("string")
+    missing = frame.index[ids.isna()]
+    if len(missing):
+        raise IngestError(f"{filename}: features {_listed([int(i) + 1 for i in missing])} have an empty id")
+    duplicated = sorted(set(ids[ids.duplicated()]))
+    if duplicated:
+        raise IngestError(f"{filename}: duplicate ids {_listed(duplicated)}: each feature needs its own id")
+
+
+def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Extent,
+                   options: ImportOptions = ImportOptions()) -> PreparedImport:
+    """The file as a frame ready for ``LayerStore.replace`` or ``add_layer``, or an ``IngestError``."""
+    frame, notes = read_upload(data, filename, lat_col=options.lat_col, lon_col=options.lon_col,
+                               extent=None if options.allow_outside else extent, max_features=options.max_features)
+    if frame.geometry.name != "geometry":
+        frame = frame.rename_geometry("geometry")
+    frame, repaired = check_geometries(frame, filename, options.repair)
+    family = check_family(frame, filename, layer)
+    check_ids(frame, filename)
+    if "id" in frame.columns:
+        frame["id"] = frame["id"].astype("string")
+    source = options.source or f"imported from {filename} on {date.today().isoformat()}"
+    if "source" not in frame.columns:
+        frame["source"] = source
+    else:
+        empty = frame["source"].isna() | (frame["source"].astype("string").str.strip() == "")
+        frame.loc[empty, "source"] = source
+    return PreparedImport(frame, family, notes + repaired)
+
+
+def new_catalogue_entry(layer_id: str, prepared: PreparedImport, filename: str, title: str | None,
+                        licence: str | None, source: str | None) -> dict:
+    """A catalogue entry for a layer created by an import (says plainly what is not known)."""
+    name = title or layer_id.replace("_", " ").capitalize()
+    return {
+        "id": layer_id,
+        "title": {"en": name, "fr": name},
+        "description": {"en": f"Imported from {filename}.", "fr": f"Importé depuis {filename}."},
+        "geometry_type": prepared.geometry_type,
+        "licence": licence or "not stated by the importer",
+        "attribution": source or f"imported from {filename}",
+        "sources": [{"name": source or filename, "citation": f"file {filename} imported on {date.today().isoformat()}",
+                     "licence": licence or "not stated by the importer"}],
+        "method": "Imported with geo-service layers import / PUT /api/layers; checked and reprojected to EPSG:4326.",
+        "updated": date.today().isoformat(),
+        "style": {"color": "#444444", "marker": "circle"} if prepared.geometry_type == "Point" else {"color": "#444444"},
+    }
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    layer_id: str
+    version: str
+    created: bool
+    features: int
+    notes: list[str]
+
+
+def import_layer(store: LayerStore, layer_id: str, data: bytes, filename: str, extent: Extent,
+                 options: ImportOptions = ImportOptions(), *, title: str | None = None, licence: str | None = None,
+                 replace: bool = False, expected_version: str | None = None) -> ImportOutcome:
+    """Check a file and write it as layer ``layer_id``: a new layer, or (with ``replace``) a new version."""
+    check_layer_id(layer_id)
+    exists = layer_id in store.catalogue
+    if exists and not replace:
+        raise IngestError(f"layer {layer_id!r} exists already: replace it explicitly "
+                          "(its current version is kept in the history)")
+    prepared = prepare_import(data, filename, store.catalogue.get(layer_id) if exists else None, extent, options)
+    if exists:
+        version = store.replace(layer_id, prepared.frame, expected_version)
+    else:
+        store.add_layer(new_catalogue_entry(layer_id, prepared, filename, title, licence, options.source),
+                        prepared.frame)
+        version = store.current_version(layer_id) or ""
+    return ImportOutcome(layer_id, version, not exists, len(prepared.frame), prepared.notes)

@@ -1,0 +1,68 @@
+"""Security headers on every response, a per-request CSP nonce for inline scripts, and the write token."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+
+from flask import Flask, Response, g, request
+
+from geo_service.errors import AuthenticationError, WritesDisabledError
+from geo_service.maps import OSM_TILES
+
+TILE_ORIGIN = re.match(r"https://[^/]+", OSM_TILES).group(0)
+_INLINE_SCRIPT = re.compile(r"<script>")
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def with_nonce(html: str) -> str:
+    """Give folium's inline <script> blocks this request's nonce, so the CSP lets them run."""
+    return _INLINE_SCRIPT.sub(f'<script nonce="{csp_nonce()}">', html)
+
+
+def content_security_policy(nonce: str | None) -> str:
+    # 'unsafe-eval': folium's measure plugin (leaflet-measure) compiles its own templates with Function().
+    # Inline scripts still need this request's nonce, so injected markup cannot run.
+    scripts = f"'self' 'nonce-{nonce}' 'unsafe-eval'" if nonce else "'self'"
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        "style-src 'self' 'unsafe-inline'",  # Leaflet positions map panes with inline styles
+        f"img-src 'self' data: blob: {TILE_ORIGIN}",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def add_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = content_security_policy(g.get("csp_nonce"))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    return response
+
+
+def require_token(token: str | None) -> None:
+    """Writes need ``Authorization: Bearer <GEO_SERVICE_TOKEN>``, compared in constant time."""
+    if not token:
+        raise WritesDisabledError("writes are disabled on this server: set GEO_SERVICE_TOKEN to enable them")
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
+        raise AuthenticationError("missing or wrong token: send Authorization: Bearer <token>")
+
+
+def register(app: Flask) -> None:
+    app.after_request(add_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
