@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import warnings
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -17,10 +19,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from pyogrio.errors import DataLayerError, DataSourceError
+from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureError, GeometryError
 
 from geo_service.config import Extent
 from geo_service.errors import InvalidParameterError
+from geo_service.geojson_rules import document_problems
 
 WGS84 = "EPSG:4326"
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "lat_wgs84")
@@ -92,7 +95,18 @@ def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: st
     except csv.Error:
         sep = "\t" if filename.lower().endswith(".tsv") else ","
     try:
-        table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        raise IngestError(f"{filename}: cannot read as a table: {exc}") from None
+    width = len(records[0]) if records else 0
+    too_long = [number for number, record in enumerate(records[1:], start=2) if len(record) > width]
+    if too_long:
+        raise IngestError(f"{filename}: rows {_rows(too_long)} have more fields than the header's {width} "
+                          f"(is a value holding the separator {sep!r} without quotes?)")
+    try:
+        # index_col=False: a row with extra fields must not turn the first columns into an index.
+        table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                            index_col=False).reset_index(drop=True)
     except (pd.errors.ParserError, ValueError) as exc:
         raise IngestError(f"{filename}: cannot read as a table: {exc}") from None
     columns = [str(c) for c in table.columns]
@@ -126,23 +140,42 @@ def _check_zip(data: bytes, filename: str) -> None:
         raise IngestError(f"{filename}: no .shp file in the archive (zip the .shp, .shx, .dbf and .prj together)")
 
 
-def read_gis(data: bytes, filename: str, kind: str) -> gpd.GeoDataFrame:
-    """GeoJSON, GeoPackage, zipped Shapefile or KML through GDAL, from a private temporary copy."""
+def check_geojson_structure(data: bytes, filename: str) -> None:
+    """Our own reading of an uploaded GeoJSON first: GDAL would quietly null what it cannot parse."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(f"{filename}: cannot read as geojson: not valid UTF-8 JSON ({exc})") from None
+    problems = document_problems(document, structure_only=True, limit=5)
+    if problems:
+        raise IngestError(f"{filename}: not usable GeoJSON: {'; '.join(problems)}", details={"problems": problems})
+
+
+def read_gis(data: bytes, filename: str, kind: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """GeoJSON, GeoPackage, zipped Shapefile or KML through GDAL, from a private temporary copy.
+
+    GDAL's warnings (values it could not read, …) come back as notes.
+    """
     if kind == "shp.zip":
         _check_zip(data, filename)
+    if kind == "geojson":
+        check_geojson_structure(data, filename)
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}[kind]
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         source = f"/vsizip/{path}" if kind == "shp.zip" else path
-        try:
-            frame = pyogrio.read_dataframe(source, datetime_as_string=True)
-        except (DataSourceError, DataLayerError) as exc:
-            message = str(exc).replace(str(path), filename)
-            raise IngestError(f"{filename}: cannot read as {kind}: {message}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                frame = pyogrio.read_dataframe(source, datetime_as_string=True)
+            except (DataSourceError, DataLayerError, FeatureError, GeometryError, CRSError) as exc:
+                message = str(exc).replace(str(path), filename)
+                raise IngestError(f"{filename}: cannot read as {kind}: {message}") from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise IngestError(f"{filename}: the file has no geometry")
-    return frame
+    notes = sorted({f"{filename}: GDAL: {w.message}".replace(str(path), filename) for w in caught})
+    return frame, notes
 
 
 def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -196,14 +229,19 @@ def read_upload(data: bytes, filename: str, *, lat_col: str | None = None, lon_c
     kind = kind_of(filename)
     if not data:
         raise IngestError(f"{filename}: the file is empty")
-    frame = read_csv(data, filename, lat_col, lon_col) if kind == "csv" else read_gis(data, filename, kind)
+    if kind == "csv":
+        frame, notes = read_csv(data, filename, lat_col, lon_col), []
+    else:
+        frame, notes = read_gis(data, filename, kind)
+    frame = frame.reset_index(drop=True)  # messages count features by position, from 1
     if len(frame) == 0:
         raise IngestError(f"{filename}: the file has no features")
     if max_features is not None and len(frame) > max_features:
         raise IngestError(f"{filename}: {len(frame)} features; at most {max_features} are accepted")
     check_geometries_present(frame, filename)
-    frame, notes = to_wgs84(frame, filename)
+    frame, reprojected = to_wgs84(frame, filename)
+    notes += reprojected
     if extent is not None:
         check_extent(frame, extent, filename)
-    return frame.reset_index(drop=True), notes
+    return frame, notes
 

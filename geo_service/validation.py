@@ -14,7 +14,7 @@ LOCATION_ACCURACY = frozenset({"surveyed", "digitised", "approximate"})
 def provenance_problems(document: dict) -> list[str]:
     """Features without a ``source``, or with a ``location_accuracy`` outside the vocabulary."""
     problems = []
-    for index, feature in enumerate(document.get("features", [])):
+    for index, feature in enumerate(document.get("features", []), start=1):
         props = feature.get("properties") or {}
         label = f"feature {index} (id {feature.get('id')!r})"
         if not str(props.get("source") or "").strip():

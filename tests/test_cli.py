@@ -56,7 +56,7 @@ def test_validate_names_file_and_problem_for_a_broken_layer(runner, layers_dir):
     result = runner(["layers", "validate"])
     assert result.exit_code == 1
     assert f"{layers_dir / 'zones.geojson'}: has a 'crs' member" in result.output
-    assert f"{layers_dir / 'zones.geojson'}: feature 0 (id 'z1'): exterior ring is clockwise" in result.output
+    assert f"{layers_dir / 'zones.geojson'}: feature 1 (id 'z1'): exterior ring is clockwise" in result.output
     assert f"{layers_dir / 'roads.geojson'}: roads.geojson: layer file is missing" in result.output
     assert "3 problem(s)" in result.output
 
@@ -68,7 +68,7 @@ def test_validate_reports_missing_source_and_uncatalogued_files(runner, layers_d
     (layers_dir / "stray.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     result = runner(["layers", "validate"])
     assert result.exit_code == 1
-    assert "roads.geojson: feature 0 (id 'r1'): has no 'source' property" in result.output
+    assert "roads.geojson: feature 1 (id 'r1'): has no 'source' property" in result.output
     assert "stray.geojson: not in the catalogue" in result.output
 
 

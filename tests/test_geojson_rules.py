@@ -48,7 +48,7 @@ def test_crs_member_and_duplicate_ids_and_types():
     doc = fc(feat(point, "a"), feat(point, "a"), crs={"type": "name"})
     problems = document_problems(doc, allowed_types={"LineString"})
     assert any("'crs' member" in p for p in problems)
-    assert any(p.startswith("feature 1 (id 'a'): duplicate feature id") for p in problems)
+    assert any(p.startswith("feature 2 (id 'a'): duplicate feature id") for p in problems)
     assert any("geometry type Point is not allowed here (LineString)" in p for p in problems)
 
 

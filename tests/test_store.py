@@ -91,7 +91,7 @@ def test_replace_refuses_an_invalid_geometry_and_keeps_the_layer(store, layers_d
     before = _file_bytes(layers_dir, "zones")
     bowtie = Polygon([(-12, 14), (-11, 15), (-11, 14), (-12, 15), (-12, 14)])
     bad = gpd.GeoDataFrame({"id": ["z9"], "name": ["bow tie"]}, geometry=[bowtie], crs="EPSG:4326")
-    with pytest.raises(LayerDataError, match="zones.geojson: refused to write: feature 0 .*Self-intersection"):
+    with pytest.raises(LayerDataError, match="zones.geojson: refused to write: feature 1 .*Self-intersection"):
         store.replace("zones", bad)
     assert _file_bytes(layers_dir, "zones") == before
     files = sorted(p.name for p in layers_dir.iterdir() if p.is_file())

@@ -1,0 +1,170 @@
+"""Every import rule: its message names the problem, and the existing layer is left exactly as it was."""
+
+import io
+import json
+import zipfile
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from shapely.geometry import LineString, Point
+
+from geo_service.config import Extent
+from geo_service.errors import GeoServiceError
+from geo_service.formats import write as write_format
+from geo_service.layer_import import ImportOptions, import_layer
+from geo_service.store import LayerStore
+
+
+def fc(*features):
+    return json.dumps({"type": "FeatureCollection", "features": list(features)}).encode()
+
+
+def feat(geometry, **props):
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def pt(lon, lat):
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+GOOD = fc(feat(pt(-12.2, 14.45), id="a", name="A"), feat(pt(-12.1, 14.4), id="b", name="B"))
+BOWTIE = {"type": "Polygon", "coordinates": [[[-12, 14], [-11, 15], [-11, 14], [-12, 15], [-12, 14]]]}
+
+
+def shp_zip_without_prj(tmp_path) -> bytes:
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        pyogrio.write_dataframe(gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(500000, 1600000)]),
+                                tmp_path / "utm.shp", driver="ESRI Shapefile")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for suffix in (".shp", ".shx", ".dbf"):
+            archive.write(tmp_path / f"utm{suffix}", f"utm{suffix}")
+    return buffer.getvalue()
+
+
+RULES = [
+    ("unreadable", lambda tmp: (b"{not json", "x.geojson"), {}, "x.geojson: cannot read as geojson"),
+    ("unknown type", lambda tmp: (b"data", "x.xls"), {}, "unknown file type .xls"),
+    ("no features", lambda tmp: (fc(), "x.geojson"), {}, "no features"),
+    ("no geometry", lambda tmp: (fc(feat(pt(-12.2, 14.45), id="a"), feat(None, id="b")), "x.geojson"), {},
+     "feature 2: has no geometry"),
+    ("out of range", lambda tmp: (fc(feat(pt(500000, 1600000), id="a")), "x.geojson"), {},
+     "feature 1: position \\[500000, 1600000\\] is outside longitude -180..180"),
+    ("outside area", lambda tmp: (fc(feat(pt(2.35, 48.85), id="paris")), "x.geojson"), {},
+     "lie outside the service's area"),
+    ("swapped", lambda tmp: (b"id,lat,lon\na,-12.2,14.45\n", "x.csv"), {}, "are the two columns swapped"),
+    ("no crs, not degrees", lambda tmp: (shp_zip_without_prj(tmp), "x.zip"), {}, "not degrees and the file declares no CRS"),
+    ("invalid geometry", lambda tmp: (fc(feat(BOWTIE, id="z")), "x.geojson"), {"layer": "zones"},
+     "features 1 have invalid geometries \\(Self-intersection"),
+    ("duplicate ids", lambda tmp: (fc(feat(pt(-12.2, 14.45), id="a"), feat(pt(-12.1, 14.4), id="a")), "x.geojson"), {},
+     "duplicate ids a"),
+    ("wrong family", lambda tmp: (fc(feat({"type": "LineString", "coordinates": [[-12.2, 14.4], [-12.1, 14.5]]},
+                                          id="l")), "x.geojson"), {},
+     "features 1 are LineString; layer 'sites' holds Point features only"),
+    ("bad csv rows", lambda tmp: (b"id,lat,lon\na,14.4,-12.2\nb,?,-12.1\n", "x.csv"), {}, "rows 3 have no numeric lat/lon"),
+    ("unsafe zip", lambda tmp: (zipped({"../../etc/x.shp": b""}), "x.zip"), {}, "unsafe path"),
+    ("too many", lambda tmp: (GOOD, "x.geojson"), {"max_features": 1}, "2 features; at most 1"),
+]
+
+
+def zipped(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, make, extra, message", RULES, ids=[r[0] for r in RULES])
+def test_each_rule_refuses_and_keeps_the_layer(layers_dir, tmp_path, runner, name, make, extra, message):
+    store = LayerStore(layers_dir)
+    layer_id = extra.get("layer", "sites")
+    before = (layers_dir / f"{layer_id}.geojson").read_bytes()
+    data, filename = make(tmp_path)
+    options = ImportOptions(max_features=extra.get("max_features", 200_000))
+    with pytest.raises(GeoServiceError, match=message):
+        import_layer(store, layer_id, data, filename, Extent(), options, replace=True)
+    assert (layers_dir / f"{layer_id}.geojson").read_bytes() == before
+    assert store.history(layer_id) == []
+    # The same refusal through the CLI, with the same message and the same untouched layer.
+    path = tmp_path / filename
+    path.write_bytes(data)
+    args = ["layers", "import", str(path), "--id", layer_id, "--replace"]
+    if "max_features" not in extra:
+        result = runner(args)
+        assert result.exit_code == 1
+        import re
+        assert re.search(message, result.output)
+        assert (layers_dir / f"{layer_id}.geojson").read_bytes() == before
+
+
+def test_invalid_geometries_are_repaired_when_asked(layers_dir):
+    store = LayerStore(layers_dir)
+    outcome = import_layer(store, "zones", fc(feat(BOWTIE, id="z")), "x.geojson", Extent(),
+                           ImportOptions(repair=True), replace=True)
+    assert any("repaired invalid geometries of features 1 with make_valid" in n for n in outcome.notes)
+    assert store.read("zones").geometry.iloc[0].is_valid
+    assert len(store.history("zones")) == 1
+
+
+def test_outside_area_is_accepted_when_allowed(layers_dir):
+    store = LayerStore(layers_dir)
+    outcome = import_layer(store, "far", fc(feat(pt(2.35, 48.85), id="paris")), "x.geojson", Extent(),
+                           ImportOptions(allow_outside=True))
+    assert outcome.created and store.read("far")["id"].tolist() == ["paris"]
+
+
+def test_projected_crs_is_reprojected_and_sources_filled(layers_dir):
+    store = LayerStore(layers_dir)
+    utm = gpd.GeoDataFrame({"id": ["k"], "name": ["Kidira"]}, geometry=[Point(-12.2166, 14.4567)],
+                           crs="EPSG:4326").to_crs(32628)
+    outcome = import_layer(store, "sites", write_format(utm, "x", "gpkg"), "kidira.gpkg", Extent(),
+                           ImportOptions(source="NGO survey 2026"), replace=True)
+    assert "reprojected from EPSG:32628 to EPSG:4326" in outcome.notes
+    frame = store.read("sites")
+    assert frame.geometry.x.iloc[0] == pytest.approx(-12.2166, abs=1e-6)
+    assert frame["source"].tolist() == ["NGO survey 2026"]
+
+
+def test_new_layer_rules(layers_dir):
+    store = LayerStore(layers_dir)
+    for bad_id in ("Bad", "1abc", "../x", "a-b", ""):
+        with pytest.raises(GeoServiceError, match="must match"):
+            import_layer(store, bad_id, GOOD, "x.geojson", Extent())
+    mixed = fc(feat(pt(-12.2, 14.45), id="a"), feat(pt(-12.1, 14.4), id="b"),
+               feat({"type": "LineString", "coordinates": [[-12.2, 14.4], [-12.1, 14.5]]}, id="c"))
+    with pytest.raises(GeoServiceError, match="mixed geometry types.*features 3 are not Point"):
+        import_layer(store, "mixed", mixed, "x.geojson", Extent())
+    with pytest.raises(GeoServiceError, match="exists already"):
+        import_layer(store, "sites", GOOD, "x.geojson", Extent())
+    assert "mixed" not in store.catalogue and len(store.read("sites")) == 4
+
+
+def test_new_layer_is_catalogued_and_valid(layers_dir, runner):
+    store = LayerStore(layers_dir)
+    outcome = import_layer(store, "ngo_clinics", b"id,name,lat,lon\nc1,Clinic,14.3,-12.1\n", "clinics.csv", Extent(),
+                           title="NGO clinics", licence="CC0-1.0")
+    assert outcome.created and outcome.features == 1
+    layer = store.catalogue.get("ngo_clinics")
+    assert layer.title.en == "NGO clinics" and layer.licence == "CC0-1.0" and layer.geometry_type == "Point"
+    assert runner(["layers", "validate"]).exit_code == 0
+    assert LayerStore(layers_dir).catalogue.get("ngo_clinics")  # another process sees it
+
+
+def test_history_and_rollback(layers_dir, runner):
+    store = LayerStore(layers_dir, history_keep=3)
+    original = store.current_version("sites")
+    versions = [original]
+    for i in range(5):
+        data = fc(feat(pt(-12.2, 14.45), id="a", n=i))
+        versions.append(import_layer(store, "sites", data, "x.geojson", Extent(), replace=True).version)
+    saved = [v.version for v in store.history("sites")]
+    assert saved == versions[-2:-5:-1]  # newest first, at most 3 kept
+    result = runner(["layers", "history", "sites"])
+    assert result.output.splitlines()[0] == f"{versions[-1]}  (current)"
+    restored = store.rollback("sites")
+    assert restored.version == versions[-2] and store.current_version("sites") == versions[-2]
+    assert runner(["layers", "rollback", "sites", versions[-3][:8]]).exit_code == 0
+    assert store.current_version("sites") == versions[-3]
+    assert runner(["layers", "rollback", "sites", "ffffffff"]).exit_code == 1
