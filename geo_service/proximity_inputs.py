@@ -72,8 +72,9 @@ def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
     return AnalysisInput(frame, layer_id, notes)
 
 
-def from_upload(data: bytes, filename: str, extent: Extent | None, **csv_columns) -> AnalysisInput:
-    frame, notes = read_upload(data, filename, extent=extent, **csv_columns)
+def from_upload(data: bytes, filename: str, extent: Extent | None, max_features: int | None = None,
+                **csv_columns) -> AnalysisInput:
+    frame, notes = read_upload(data, filename, extent=extent, max_features=max_features, **csv_columns)
     frame, more = normalise(frame, filename)
     return AnalysisInput(frame, filename, notes + more)
 
@@ -131,13 +132,15 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
     )
 
 
-def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent) -> tuple[AnalysisInput, AnalysisInput]:
+def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
+                max_features: int | None = None) -> tuple[AnalysisInput, AnalysisInput]:
+    """Both inputs; uploads of more than ``max_features`` are refused (bounds a request's time)."""
     loaded = []
     for role in ("communities", "services"):
         upload = getattr(request, role + "_file")
         if upload is not None:
             data, filename = upload
-            loaded.append(from_upload(data, filename, None if request.allow_outside else extent,
+            loaded.append(from_upload(data, filename, None if request.allow_outside else extent, max_features,
                                       lat_col=request.lat_col, lon_col=request.lon_col))
         else:
             loaded.append(from_layer(store, getattr(request, role)))

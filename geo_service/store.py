@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,17 @@ class LayerStore:
         self._lock = threading.Lock()
         if catalogue is None:
             self.catalogue  # load now: a broken catalogue is an error at start, not at the first request
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self, older_than_s: float = 3600) -> None:
+        """Temporary files left by a writer that was killed mid-write (never the live layers)."""
+        limit = time.time() - older_than_s
+        for tmp in self.layers_dir.glob(".*.tmp"):
+            try:
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink()
+            except OSError:
+                pass  # another process removed it first
 
     @property
     def catalogue_path(self) -> Path:

@@ -132,3 +132,16 @@ def test_summaries(store):
     assert summaries["sites"].feature_count == 4
     west, south, east, north = summaries["sites"].bounds
     assert (west, south, east, north) == pytest.approx((-12.21659, 13.9, -11.44393, 14.457159))
+
+
+def test_stale_temporaries_of_a_killed_writer_are_removed(layers_dir):
+    import os
+    import time
+
+    stale, fresh = layers_dir / ".sites.123.abcd.tmp", layers_dir / ".sites.456.ef01.tmp"
+    for path in (stale, fresh):
+        path.write_text("half a layer")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    LayerStore(layers_dir)
+    assert not stale.exists() and fresh.exists()  # a fresh one may belong to a writer still at work

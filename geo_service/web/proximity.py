@@ -48,7 +48,8 @@ def api():
     files = {name: (upload.read(), upload.filename or name) for name, upload in request.files.items()
              if upload.filename}
     parsed = parse_request(values, files)
-    communities, services = load_inputs(get_store(), parsed, get_settings().extent)
+    settings = get_settings()
+    communities, services = load_inputs(get_store(), parsed, settings.extent, settings.max_features)
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only)
     if parsed.output == "csv":
