@@ -37,23 +37,27 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
 
 
 def _store(settings: Settings) -> LayerStore:
-    try:
-        return LayerStore(settings.layers_dir)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    return LayerStore(settings.layers_dir, history_keep=settings.history_keep)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ServiceGroup(click.Group):
+    """Turns the service's own errors into one-line CLI errors (exit 1), for every command at once."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GeoServiceError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=ServiceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--layers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of layer files and catalogue.json [env GEO_SERVICE_LAYERS_DIR; default: the bundled layers].")
 @click.version_option(package_name="geo-service")
 @click.pass_context
 def main(ctx: click.Context, layers_dir: Path | None) -> None:
     """Maps, downloads and proximity checks for the Mali–Senegal border region."""
-    try:
-        ctx.obj = settings_from_env().with_overrides(layers_dir=layers_dir)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    ctx.obj = settings_from_env().with_overrides(layers_dir=layers_dir)
 
 
 @main.command()
@@ -74,10 +78,7 @@ def serve(settings: Settings, host: str | None, port: int | None, debug: bool, p
     settings = settings.with_overrides(host=host, port=port)
     if production:
         _exec_gunicorn(settings, workers or 2 * (os.cpu_count() or 1) + 1, timeout_s)
-    try:
-        app = create_app(settings)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    app = create_app(settings)
     click.echo(f"serving {len(app.extensions['geo_service.store'].catalogue.ids)} layers "
                f"from {settings.layers_dir} on http://{settings.host}:{settings.port}/")
     app.run(host=settings.host, port=settings.port, debug=debug)
@@ -92,13 +93,13 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
     """Write the map as one self-contained HTML file that opens offline (email, USB)."""
     from geo_service.map_export import export_map_html
 
+    store = _store(settings)
     try:
-        html = export_map_html(_store(settings), settings, lang)
-    except (GeoServiceError, FileNotFoundError) as exc:
-        raise click.ClickException(getattr(exc, "message", None) or
-                                   f"{exc}: run `npm ci` first (the map's scripts come from node_modules)") from None
+        html = export_map_html(store, settings, lang)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"{exc}: run `npm ci` first (the map's scripts come from node_modules)") from None
     out_path.write_text(html, encoding="utf-8")
-    click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(_store(settings).catalogue.ids)} layers, {lang})")
+    click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(store.catalogue.ids)} layers, {lang})")
 
 
 def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool,
@@ -141,15 +142,12 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
     if out_path.suffix.lower() not in writers:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
     store = _store(settings)
-    try:
-        inputs = [_analysis_input(settings, store, v, allow_outside, lat_col, lon_col) for v in (communities, services)]
-        count = len(inputs[0].frame)
-        with click.progressbar(length=count, label=f"measuring {count:,} communities",
-                               hidden=count < 10_000) as bar:
-            report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
-                                  same_country_only=same_country_only, progress=bar.update)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    inputs = [_analysis_input(settings, store, v, allow_outside, lat_col, lon_col) for v in (communities, services)]
+    count = len(inputs[0].frame)
+    with click.progressbar(length=count, label=f"measuring {count:,} communities",
+                           hidden=count < 10_000) as bar:
+        report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
+                              same_country_only=same_country_only, progress=bar.update)
     writers[out_path.suffix.lower()](report)
     click.echo("\n".join(summary_lines(report)))
     click.echo(f"wrote {out_path} ({len(report.results):,} communities)")
@@ -157,7 +155,7 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
 
 @main.group()
 def layers() -> None:
-    """List, show and validate layers."""
+    """List, show, validate, export, import, and roll back layers."""
 
 
 @layers.command("list")
@@ -166,10 +164,7 @@ def layers() -> None:
 def list_layers(settings: Settings, markdown: bool) -> None:
     """One line per layer: id, title, feature count, geometry type, source."""
     store = _store(settings)
-    try:
-        click.echo(markdown_table(store.catalogue) if markdown else text_table(store.summaries()))
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    click.echo(markdown_table(store.catalogue) if markdown else text_table(store.summaries()))
 
 
 @layers.command("show")
@@ -178,11 +173,8 @@ def list_layers(settings: Settings, markdown: bool) -> None:
 def show_layer(settings: Settings, layer_id: str) -> None:
     """Everything known about one layer."""
     store = _store(settings)
-    try:
-        summary = store.summary(layer_id)
-        columns = [c for c in store.read(layer_id).columns if c != "geometry"]
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    summary = store.summary(layer_id)
+    columns = [c for c in store.read(layer_id).columns if c != "geometry"]
     click.echo(layer_details(summary, columns))
 
 
@@ -198,11 +190,8 @@ def show_layer(settings: Settings, layer_id: str) -> None:
 def export_layer(settings: Settings, layer_id: str, fmt: str, out_path: Path, bbox: str | None, excel: bool) -> None:
     """Write one layer in a GIS format (the same files as the web downloads)."""
     store = _store(settings)
-    try:
-        frame = store.query(layer_id, bbox=parse_bbox(bbox)).features if bbox else store.read(layer_id)
-        body = write_format(frame, layer_id, fmt, WriteOptions(excel=excel))
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    frame = store.query(layer_id, bbox=parse_bbox(bbox)).features if bbox else store.read(layer_id)
+    body = write_format(frame, layer_id, fmt, WriteOptions(excel=excel))
     out_path.write_bytes(body)
     click.echo(f"wrote {out_path}: {len(frame)} features of {layer_id} as {FORMATS[fmt].title}")
 
@@ -227,11 +216,8 @@ def import_command(settings: Settings, file: Path, layer_id: str, title: str | N
 
     options = ImportOptions(lat_col=lat_col, lon_col=lon_col, allow_outside=allow_outside, repair=repair,
                             source=source, max_features=settings.max_features)
-    try:
-        outcome = import_layer(_store(settings), layer_id, file.read_bytes(), file.name, settings.extent, options,
-                               title=title, licence=licence, replace=replace)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    outcome = import_layer(_store(settings), layer_id, file.read_bytes(), file.name, settings.extent, options,
+                           title=title, licence=licence, replace=replace)
     for note in outcome.notes:
         click.echo(f"note: {note}")
     click.echo(f"{'created' if outcome.created else 'replaced'} {layer_id}: {outcome.features} features, "
@@ -244,10 +230,7 @@ def import_command(settings: Settings, file: Path, layer_id: str, title: str | N
 def history_command(settings: Settings, layer_id: str) -> None:
     """The current and previous versions of a layer, newest first."""
     store = _store(settings)
-    try:
-        current, saved = store.current_version(layer_id), store.history(layer_id)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    current, saved = store.current_version(layer_id), store.history(layer_id)
     click.echo(f"{current}  (current)")
     for version in saved:
         click.echo(f"{version.version}  saved {version.saved_at}")
@@ -260,10 +243,7 @@ def history_command(settings: Settings, layer_id: str) -> None:
 def rollback_command(settings: Settings, layer_id: str, version: str | None) -> None:
     """Restore a previous version (the newest saved one by default; a prefix of its id is enough)."""
     store = _store(settings)
-    try:
-        restored = store.rollback(layer_id, version)
-    except GeoServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    restored = store.rollback(layer_id, version)
     click.echo(f"{layer_id}: restored version {restored.version} (saved {restored.saved_at}); "
                f"now at {store.current_version(layer_id)}")
 

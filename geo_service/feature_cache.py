@@ -6,6 +6,7 @@ request (same layer version, same query) is answered from memory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -15,6 +16,13 @@ from dataclasses import dataclass
 from geo_service.errors import NotFoundError
 from geo_service.formats import geojson_bytes
 from geo_service.store import LayerStore
+
+
+def response_tag(version: str, *parts: object) -> str:
+    """An ETag for one layer version and request: the same in every worker process (unlike ``hash()``),
+    and made of header-safe characters only."""
+    digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:12]
+    return f"{version}-{digest}"
 
 
 @dataclass(frozen=True)

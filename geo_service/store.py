@@ -94,6 +94,11 @@ def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: fro
         tmp.unlink(missing_ok=True)
 
 
+def _digest(data: bytes) -> str:
+    """A layer version: the content hash of its file (the same in every process)."""
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
 def _hide_path(exc: Exception, path: Path) -> str:
     """The error's text with the server's folder taken out (messages reach clients)."""
     return str(exc).replace(str(path.parent), "").replace("'/", "'")
@@ -205,7 +210,7 @@ class LayerStore:
                 return cached
         data = path.read_bytes()
         frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
-        cached = _Cached(key, frame, hashlib.sha256(data).hexdigest()[:20])
+        cached = _Cached(key, frame, _digest(data))
         with self._lock:
             self._cache[layer_id] = cached
         return cached
@@ -274,7 +279,7 @@ class LayerStore:
         """The version of the file on disk now (None if there is none), read without the cache."""
         path = self.path_for(layer_id)
         try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+            return _digest(path.read_bytes())
         except FileNotFoundError:
             return None
 

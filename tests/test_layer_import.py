@@ -168,3 +168,12 @@ def test_history_and_rollback(layers_dir, runner):
     assert runner(["layers", "rollback", "sites", versions[-3][:8]]).exit_code == 0
     assert store.current_version("sites") == versions[-3]
     assert runner(["layers", "rollback", "sites", "ffffffff"]).exit_code == 1
+
+
+def test_cli_honours_history_keep_from_the_environment(layers_dir, tmp_path, monkeypatch, runner):
+    monkeypatch.setenv("GEO_SERVICE_HISTORY_KEEP", "1")
+    for i in range(3):
+        path = tmp_path / f"v{i}.geojson"
+        path.write_bytes(fc(feat(pt(-12.2, 14.45), id="a", n=i)))
+        assert runner(["layers", "import", str(path), "--id", "sites", "--replace"]).exit_code == 0
+    assert len(LayerStore(layers_dir).history("sites")) == 1

@@ -203,3 +203,14 @@ def test_gdal_oapif_client_reads_every_collection_like_the_file(live_bundled):
             assert a.equals_exact(b, 1e-9), layer_id
         props = [c for c in local.columns if c != "geometry"]
         assert remote[props].astype(str).values.tolist() == local[props].astype(str).values.tolist(), layer_id
+
+
+def test_etags_are_the_same_in_every_worker_process_and_header_safe(client, layers_dir):
+    url = "/ogc/collections/sites/items?limit=2&bbox=-13,14,-12,15"
+    here = client.get(url).headers["ETag"]
+    code = ("import sys; from geo_service.app import create_app; "
+            f"print(create_app({{'layers_dir': r'{layers_dir}'}}).test_client().get('{url}').headers['ETag'])")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert other == here  # a per-process hash() would differ here
+    download = client.get("/layers/sites.csv?bbox=-12.3,14.4,-12.1,14.5").headers["ETag"]
+    assert " " not in download and "(" not in download

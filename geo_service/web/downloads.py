@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from geo_service import formats
+from geo_service.feature_cache import response_tag
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
 from geo_service.web.context import get_cache, get_store
 
@@ -22,8 +23,7 @@ def download(layer_id: str, fmt: str):
     bbox = parse_bbox(args["bbox"]) if "bbox" in args else None
     options = formats.WriteOptions(precision=formats.parse_precision(args.get("precision")),
                                    excel=parse_flag(args.get("excel"), "excel"))
-    version = store.version(layer_id)
-    etag = f"{version}-{fmt}-{bbox}-{options.precision}-{int(options.excel)}"
+    etag = response_tag(store.version(layer_id), fmt, bbox, options)
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})
 

@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, Response, render_template, request, url_for
 
 from geo_service import ogc
+from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
 from geo_service.openapi import openapi_document
 from geo_service.web.context import get_cache, get_store, request_language
@@ -36,8 +37,13 @@ def _html(template: str, **context) -> Response:
     return response.make_conditional(request)
 
 
-def _respond(document: dict, title: str, media_type: str = ogc.JSON) -> Response:
-    if _format(ogc.parse_simple_query(request.args.to_dict(flat=False))) == "html":
+def _simple_format(allow_crs: bool = False) -> str:
+    """json or html for a request whose only parameters are f (and lang, crs)."""
+    return _format(ogc.parse_simple_query(request.args.to_dict(flat=False), allow_crs=allow_crs))
+
+
+def _respond(document: dict, title: str, fmt: str, media_type: str = ogc.JSON) -> Response:
+    if fmt == "html":
         return _html("ogc/document.html", title=title, document=document)
     return _json(document, media_type)
 
@@ -45,15 +51,13 @@ def _respond(document: dict, title: str, media_type: str = ogc.JSON) -> Response
 @bp.get("/")
 def landing():
     t = messages(request_language())
-    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
-    document = ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt)
-    return _html("ogc/document.html", title=document["title"], document=document) if fmt == "html" \
-        else _json(document)
+    fmt = _simple_format()
+    return _respond(ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt), t["site_title"], fmt)
 
 
 @bp.get("/conformance")
 def conformance():
-    return _respond(ogc.conformance_document(), "Conformance")
+    return _respond(ogc.conformance_document(), "Conformance", _simple_format())
 
 
 @bp.get("/api")
@@ -61,23 +65,21 @@ def api():
     store = get_store()
     properties = {layer_id: store.property_names(layer_id) for layer_id in store.catalogue.ids}
     document = openapi_document(store.catalogue, properties, request.host_url.rstrip("/"))
-    return _respond(document, "OpenAPI", ogc.OPENAPI_JSON)
+    return _respond(document, "OpenAPI", _simple_format(), ogc.OPENAPI_JSON)
 
 
 @bp.get("/collections")
 def collections():
-    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
+    fmt = _simple_format()
     document = ogc.collections_document(get_store().summaries(), _base(), request_language(), fmt)
-    return _html("ogc/document.html", title=messages(request_language())["layers"], document=document) \
-        if fmt == "html" else _json(document)
+    return _respond(document, messages(request_language())["layers"], fmt)
 
 
 @bp.get("/collections/<layer:layer_id>")
 def collection(layer_id: str):
-    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False)))
+    fmt = _simple_format()
     document = ogc.collection_document(get_store().summary(layer_id), _base(), request_language(), fmt)
-    return _html("ogc/document.html", title=document["title"], document=document) if fmt == "html" \
-        else _json(document)
+    return _respond(document, document["title"], fmt)
 
 
 @bp.get("/collections/<layer:layer_id>/items")
@@ -87,29 +89,32 @@ def items(layer_id: str):
     fmt = _format(query.f)
     serialised = cache.layer(layer_id)
     base = _base()
+
+    def page():
+        return store.query_positions(layer_id, bbox=query.bbox, limit=query.limit, offset=query.offset,
+                                     filters=query.filters)
+
     if fmt == "html":
-        positions, matched = store.query_positions(layer_id, bbox=query.bbox, limit=query.limit,
-                                                   offset=query.offset, filters=query.filters)
+        positions, matched = page()
         features = [json.loads(serialised.features[p]) for p in positions]
         links = ogc.items_links(layer_id, base, query, matched, "html")
         return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
                      matched=matched, links=links)
 
     def build() -> bytes:
-        positions, matched = store.query_positions(layer_id, bbox=query.bbox, limit=query.limit,
-                                                   offset=query.offset, filters=query.filters)
+        positions, matched = page()
         links = ogc.items_links(layer_id, base, query, matched)
         return ogc.items_text([serialised.features[p] for p in positions], matched, links).encode("utf-8")
 
     body = cache.response(("items", layer_id, serialised.version, base, query.query_string()), build)
     response = Response(body, mimetype=ogc.GEOJSON, headers={"Content-Crs": f"<{ogc.CRS84}>"})
-    response.set_etag(f"{serialised.version}-{hash(query.query_string()) & 0xFFFFFFFF:x}")
+    response.set_etag(response_tag(serialised.version, base, query.query_string()))
     return response.make_conditional(request)
 
 
 @bp.get("/collections/<layer:layer_id>/items/<feature_id>")
 def item(layer_id: str, feature_id: str):
-    fmt = _format(ogc.parse_simple_query(request.args.to_dict(flat=False), allow_crs=True))
+    fmt = _simple_format(allow_crs=True)
     serialised = get_cache().layer(layer_id)
     text = serialised.features[serialised.position(feature_id)]
     document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt)
