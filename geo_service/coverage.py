@@ -113,6 +113,12 @@ def cross_border_effect(communities: gpd.GeoDataFrame, services: gpd.GeoDataFram
     own = with_bands(nearest_services(communities, services, max_distance_km=max_distance_km, same_country=True),
                      bands_km)
     anywhere = with_bands(nearest_services(communities, services, max_distance_km=max_distance_km), bands_km)
+    return compare_own_and_any(own, anywhere, bands_km)
+
+
+def compare_own_and_any(own: gpd.GeoDataFrame, anywhere: gpd.GeoDataFrame,
+                        bands_km: Sequence[float]) -> tuple[gpd.GeoDataFrame, dict]:
+    """The comparison itself, from both banded results (own-country services only, any country)."""
     compared = anywhere.copy()
     compared["own_country_service"] = own["service_name"]
     compared["own_country_distance_m"] = own["distance_m"]

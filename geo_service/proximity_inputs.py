@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.errors import LayerNotFoundError
 from geo_service.config import Extent
+from geo_service.coverage import parse_bands
+from geo_service.errors import LayerNotFoundError
 from geo_service.ingest import read_upload
+from geo_service.params import parse_flag, reject_unknown
 from geo_service.proximity import ProximityError
 from geo_service.store import LayerStore
 
@@ -103,9 +105,6 @@ FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_
 
 def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -> ProximityRequest:
     """Validate the fields of a proximity request; each input is a layer id or an uploaded file."""
-    from geo_service.coverage import parse_bands
-    from geo_service.params import parse_flag, reject_unknown
-
     reject_unknown(set(values) | set(files), FIELDS | {"communities_file", "services_file"})
     for role in ("communities", "services"):
         if not values.get(role) and role + "_file" not in files:

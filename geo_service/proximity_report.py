@@ -41,14 +41,21 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         raise ProximityError(f"the maximum distance must be a positive number of km, got {max_distance_km}")
     notes = communities.notes + services.notes
     both_have_country = "country" in communities.frame.columns and "country" in services.frame.columns
-    result = coverage.with_bands(nearest_services(communities.frame, services.frame, max_distance_km=max_distance_km,
-                                                  same_country=same_country_only, progress=progress), bands_km)
+
+    def banded(same_country: bool, report_progress: bool) -> gpd.GeoDataFrame:
+        found = nearest_services(communities.frame, services.frame, max_distance_km=max_distance_km,
+                                 same_country=same_country, progress=progress if report_progress else None)
+        return coverage.with_bands(found, bands_km)
+
     cross = None
-    if both_have_country:
-        compared, cross = coverage.cross_border_effect(communities.frame, services.frame, bands_km, max_distance_km)
+    if both_have_country:  # each variant measured once: the result is one side of the comparison
+        own, anywhere = banded(True, same_country_only), banded(False, not same_country_only)
+        compared, cross = coverage.compare_own_and_any(own, anywhere, bands_km)
+        result = own if same_country_only else anywhere
         for column in ("own_country_service", "own_country_distance_m", "own_country_band", "moves_closer"):
             result[column] = compared[column].to_numpy()
     else:
+        result = banded(same_country_only, True)
         notes.append("no 'country' column in both inputs: the cross-border comparison is left out")
     if "population" not in result.columns:
         notes.append(f"{communities.label}: no population column: populations are unknown")

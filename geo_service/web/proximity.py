@@ -8,13 +8,10 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from geo_service.coverage import DEFAULT_BANDS_KM
 from geo_service.i18n import messages
-from geo_service.maps import MapLayer, build_map, render_parts
-from geo_service.assets import localise_assets
 from geo_service.proximity_inputs import load_inputs, parse_request
 from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
-from geo_service.web.assets import asset_url
-from geo_service.web.security import with_nonce
 from geo_service.web.context import get_settings, get_store, request_language
+from geo_service.web.page_map import page_map
 
 bp = Blueprint("proximity", __name__)
 PAGE_MESSAGE_KEYS = (
@@ -31,13 +28,9 @@ def page():
     lang = request_language()
     t = messages(lang)
     store = get_store()
-    context_layers = [MapLayer(store.catalogue.get(i), url=url_for("downloads.download", layer_id=i, fmt="geojson",
-                                                                   precision=6))
-                      for i in ("border",) if i in store.catalogue]
-    fmap = build_map(context_layers, lang, static_url=lambda name: url_for("static", filename=name),
-                     localise=lambda m: localise_assets(m, asset_url))
+    context_layers = [store.catalogue.get(i) for i in ("border",) if i in store.catalogue]
     config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"), "lang": lang}
-    return render_template("proximity/page.html", lang=lang, t=t, map=nonced(render_parts(fmap)),
+    return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
                            config_json=json.dumps(config, ensure_ascii=False))
 
@@ -60,7 +53,3 @@ def api():
                         headers={"Content-Disposition": 'attachment; filename="proximity.geojson"'})
     return jsonify(report_document(report))
 
-
-def nonced(parts: dict[str, str]) -> dict[str, str]:
-    """folium's head gets this request's CSP nonce on its inline scripts."""
-    return {**parts, "head": with_nonce(parts["head"])}
