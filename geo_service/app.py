@@ -9,10 +9,12 @@ from flask import Flask
 from flask_compress import Compress
 
 from geo_service.config import Settings, settings_from_env
-from geo_service.store import LayerStore
+from geo_service.store import open_store
 from geo_service.feature_cache import ResponseCache
-from geo_service.web import api, assets, downloads, errors, ogc, pages, proximity, security
-from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, STORE_KEY
+from geo_service.slots import SlotLimiter
+from geo_service.web import api, assets, downloads, errors, guard, ogc, pages, proximity, security
+from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
+from geo_service.web.guard import body_limit_bytes
 from geo_service.web.converters import LayerIdConverter
 
 
@@ -36,18 +38,22 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # Streamed responses (send_file) are not compressed: flask-compress would leave their files open.
     app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["gzip"],
                       COMPRESS_STREAMS=False)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 2**20
+    # The largest body anyone may send; guard.bound_body lowers it per request (anonymous limits).
+    app.config["MAX_CONTENT_LENGTH"] = body_limit_bytes(settings.limits)
     Compress(app)
-    store = LayerStore(settings.layers_dir, history_keep=settings.history_keep)
+    store = open_store(settings)
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[STORE_KEY] = store
     app.extensions[CACHE_KEY] = ResponseCache(store)
+    app.extensions[SLOTS_KEY] = SlotLimiter(settings.runtime_dir or settings.layers_dir / ".locks" / "slots",
+                                            settings.analysis_slots, settings.client_slots)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(proximity.bp)
+    guard.register(app)
     errors.register(app)
     security.register(app)
     return app

@@ -154,11 +154,11 @@ def load_catalogue(path: Path) -> Catalogue:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CatalogueError(f"{path}: catalogue file not found") from None
+        raise CatalogueError(f"{path.name}: catalogue file not found") from None
     except OSError as exc:
-        raise CatalogueError(f"{path}: cannot read catalogue: {exc.strerror}") from None
+        raise CatalogueError(f"{path.name}: cannot read catalogue: {exc.strerror}") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CatalogueError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    return parse_catalogue(document, origin=str(path))
+        raise CatalogueError(f"{path.name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    return parse_catalogue(document, origin=path.name)

@@ -11,12 +11,12 @@ import click
 
 from geo_service.config import Settings, settings_from_env
 from geo_service.errors import GeoServiceError
-from geo_service.formats import FORMATS, WriteOptions
-from geo_service.formats import write as write_format
+from geo_service.io.formats import FORMATS, WriteOptions
+from geo_service.io.formats import write as write_format
 from geo_service.params import parse_bbox
 from geo_service.reports import layer_details, markdown_table, text_table
-from geo_service.store import LayerStore
-from geo_service.validation import validate_layers_dir
+from geo_service.store import LayerStore, open_store
+from geo_service.io.validation import validate_layers_dir
 
 
 def gunicorn_command(settings: Settings, workers: int, timeout_s: int) -> list[str]:
@@ -37,7 +37,7 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
 
 
 def _store(settings: Settings) -> LayerStore:
-    return LayerStore(settings.layers_dir, history_keep=settings.history_keep)
+    return open_store(settings)
 
 
 class ServiceGroup(click.Group):
@@ -104,15 +104,14 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
 
 def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool,
                     lat_col: str | None, lon_col: str | None):
-    from geo_service.ingest import Extent
     from geo_service.proximity_inputs import from_layer, from_upload
 
     path = Path(value)
     if value in store.catalogue and not path.exists():
         return from_layer(store, value)
     if path.is_file():
-        return from_upload(path.read_bytes(), path.name, None if allow_outside else Extent(),
-                           lat_col=lat_col, lon_col=lon_col)
+        return from_upload(path.read_bytes(), path.name, None if allow_outside else settings.extent,
+                           settings.limits, lat_col=lat_col, lon_col=lon_col)
     raise click.BadParameter(f"{value!r} is neither a layer ({', '.join(store.catalogue.ids)}) nor a file")
 
 
@@ -212,10 +211,10 @@ def import_command(settings: Settings, file: Path, layer_id: str, title: str | N
                    licence: str | None, lat_col: str | None, lon_col: str | None, replace: bool,
                    allow_outside: bool, repair: bool) -> None:
     """Import a GeoJSON, CSV/TSV, GeoPackage, zipped Shapefile or KML file as a layer."""
-    from geo_service.layer_import import ImportOptions, import_layer
+    from geo_service.io.layer_import import ImportOptions, import_layer
 
     options = ImportOptions(lat_col=lat_col, lon_col=lon_col, allow_outside=allow_outside, repair=repair,
-                            source=source, max_features=settings.max_features)
+                            source=source, limits=settings.limits)
     outcome = import_layer(_store(settings), layer_id, file.read_bytes(), file.name, settings.extent, options,
                            title=title, licence=licence, replace=replace)
     for note in outcome.notes:

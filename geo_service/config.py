@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,27 @@ class Extent:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """How much one uploaded file may hold; checked while reading, before GDAL builds anything.
+
+    Each bound keeps a worker's memory and time for one file within a stated
+    budget (see the README): a file past any of them is refused whole.
+    """
+
+    upload_mb: int = 25  # the request body
+    features: int = 200_000  # rows or features of one file / layer
+    properties: int = 250  # columns (property names) of one file / layer
+    cells: int = 10_000_000  # features × properties: a sparse file costs this much once stored
+    vertices: int = 2_000_000  # coordinate positions of one file / layer
+    feature_vertices: int = 500_000  # positions of one feature
+    unpacked_mb: int = 200  # a zipped upload, unpacked
+
+    @property
+    def upload_bytes(self) -> int:
+        return self.upload_mb * 2**20
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app and CLI can be configured with."""
 
@@ -52,20 +74,55 @@ class Settings:
     assets_dir: Path = field(default_factory=lambda: bundled_dir("node_modules"))
     host: str = "127.0.0.1"
     port: int = 5000
-    max_upload_mb: int = 25
-    max_features: int = 200_000  # per imported layer
-    history_keep: int = 10  # previous versions kept per layer
+    # Limits for token holders (imports) and for anyone (proximity uploads without a token).
+    limits: InputLimits = field(default_factory=InputLimits)
+    anonymous_limits: InputLimits = field(default_factory=lambda: InputLimits(upload_mb=10, features=50_000))
+    history_keep: int = 10  # previous versions kept per layer (pinned ones come on top)
+    max_layer_mb: int = 512  # a stored layer file larger than this is reported unavailable, not loaded
     token: str | None = field(default=None, repr=False)  # writes through the API are off without it
     # The area where uploaded points are expected; points outside are refused unless allowed.
     extent: Extent = field(default_factory=Extent)
+    analysis_seconds: float = 60.0  # time budget of one proximity request, reading included
+    analysis_slots: int = 2  # proximity requests and uploads running at once on one host
+    client_slots: int = 1  # of those, how many one anonymous client may hold
+    base_url: str | None = None  # public URL of the service for links (else the request's Host)
+    allowed_origins: tuple[str, ...] = ()  # other web origins allowed to POST/PUT (default: none)
+    runtime_dir: Path | None = None  # lock files of the slots (default: the layers folder's .locks)
+
+    def __post_init__(self) -> None:
+        for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir"):  # overrides may give str
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
 
     @property
     def catalogue_path(self) -> Path:
         return self.layers_dir / "catalogue.json"
 
+    @property
+    def max_upload_mb(self) -> int:
+        return self.limits.upload_mb
+
+    @property
+    def max_features(self) -> int:
+        return self.limits.features
+
     def with_overrides(self, **changes: object) -> Settings:
-        """A copy with the given fields replaced (``None`` values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with the given fields replaced (``None`` values are ignored).
+
+        ``max_upload_mb`` and ``max_features`` change the token holders' limits
+        (and the anonymous ones where those would be larger).
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        limit_changes = {new: changes.pop(old) for old, new in (("max_upload_mb", "upload_mb"),
+                                                                ("max_features", "features")) if old in changes}
+        settings = replace(self, **changes)
+        if limit_changes:
+            limits = replace(settings.limits, **limit_changes)
+            anonymous = replace(settings.anonymous_limits, **{
+                name: min(getattr(settings.anonymous_limits, name), value) for name, value in limit_changes.items()})
+            settings = replace(settings, limits=limits, anonymous_limits=anonymous)
+        return settings
 
 
 def _parse_port(raw: str) -> int:
@@ -88,33 +145,61 @@ def _parse_extent(raw: str) -> Extent:
     return Extent(west, south, east, north)
 
 
+def _whole(name: str, raw: str) -> int:
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number of 1 or more, got {raw!r}")
+    return int(raw)
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _parse_url(name: str, raw: str, *, origin: bool = False) -> str:
+    value = raw.strip().rstrip("/")
+    if origin and not _ORIGIN.match(value):
+        raise ConfigError(f"{ENV_PREFIX}{name}: {raw!r} is not an origin like https://example.org")
+    if not origin and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?$", value):
+        raise ConfigError(f"{ENV_PREFIX}{name} must be an http(s) URL with no query, got {raw!r}")
+    return value
+
+
+def _limits_from_env(env: Mapping[str, str], prefix: str, base: InputLimits) -> InputLimits:
+    """``GEO_SERVICE_<prefix>MAX_<FIELD>`` for each field of InputLimits (e.g. ``ANON_MAX_UPLOAD_MB``)."""
+    changes = {}
+    for item in fields(InputLimits):
+        if raw := env.get(f"{ENV_PREFIX}{prefix}MAX_{item.name.upper()}"):
+            changes[item.name] = _whole(f"{prefix}MAX_{item.name.upper()}", raw)
+    return replace(base, **changes)
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from ``GEO_SERVICE_LAYERS_DIR``, ``_TEMPLATES_DIR``, ``_ASSETS_DIR``, ``_HOST``, ``_PORT``."""
+    """Build settings from the ``GEO_SERVICE_*`` variables listed in the README."""
     env = os.environ if environ is None else environ
+    defaults = Settings()
     changes: dict[str, object] = {}
-    if raw := env.get(f"{ENV_PREFIX}LAYERS_DIR"):
-        changes["layers_dir"] = Path(raw)
-    if raw := env.get(f"{ENV_PREFIX}TEMPLATES_DIR"):
-        changes["templates_dir"] = Path(raw)
-    if raw := env.get(f"{ENV_PREFIX}ASSETS_DIR"):
-        changes["assets_dir"] = Path(raw)
+    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR"):
+        if raw := env.get(f"{ENV_PREFIX}{name}"):
+            changes[name.lower()] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}HOST"):
         changes["host"] = raw
     if raw := env.get(f"{ENV_PREFIX}PORT"):
         changes["port"] = _parse_port(raw)
-    if raw := env.get(f"{ENV_PREFIX}MAX_UPLOAD_MB"):
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_MB must be a whole number of MB, got {raw!r}")
-        changes["max_upload_mb"] = int(raw)
     if raw := env.get(f"{ENV_PREFIX}TOKEN"):
         if len(raw) < 16:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
-    for name in ("MAX_FEATURES", "HISTORY_KEEP"):
+    for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
-            if not raw.isdigit() or int(raw) < 1:
-                raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number of 1 or more, got {raw!r}")
-            changes[name.lower()] = int(raw)
+            changes[name.lower()] = _whole(name, raw)
+    if raw := env.get(f"{ENV_PREFIX}ANALYSIS_SECONDS"):
+        changes["analysis_seconds"] = float(_whole("ANALYSIS_SECONDS", raw))
     if raw := env.get(f"{ENV_PREFIX}EXTENT"):
         changes["extent"] = _parse_extent(raw)
-    return Settings().with_overrides(**changes)
+    if raw := env.get(f"{ENV_PREFIX}BASE_URL"):
+        changes["base_url"] = _parse_url("BASE_URL", raw)
+    if raw := env.get(f"{ENV_PREFIX}ALLOWED_ORIGINS"):
+        changes["allowed_origins"] = tuple(_parse_url("ALLOWED_ORIGINS", o, origin=True)
+                                           for o in raw.split(",") if o.strip())
+    changes["limits"] = _limits_from_env(env, "", defaults.limits)
+    changes["anonymous_limits"] = _limits_from_env(env, "ANON_", defaults.anonymous_limits)
+    return defaults.with_overrides(**changes)

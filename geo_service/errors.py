@@ -97,3 +97,42 @@ class WritesDisabledError(GeoServiceError):
 
     status = 403
     code = "WritesDisabled"
+
+
+class PayloadTooLargeError(GeoServiceError):
+    """A request body or an uploaded file over a limit: refused whole, nothing read from it is kept."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class ForbiddenError(GeoServiceError):
+    """A request the server refuses on principle (a cross-origin write, a token in the URL)."""
+
+    status = 403
+    code = "Forbidden"
+
+
+class ServiceBusyError(GeoServiceError):
+    """Every slot for expensive requests is taken, or a request ran out of its time budget."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 10, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+
+class LayerUnavailableError(GeoServiceError):
+    """A layer whose file is missing, unreadable or over the limits: it is reported, the others serve on."""
+
+    status = 503
+    code = "LayerUnavailable"
+
+
+class StorageError(GeoServiceError):
+    """The layers folder cannot take a write (disk full, read-only, no permission); nothing was changed."""
+
+    status = 507
+    code = "InsufficientStorage"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from geo_service.errors import NotFoundError
-from geo_service.formats import geojson_bytes
+from geo_service.io.formats import geojson_bytes
 from geo_service.store import LayerStore
 
 

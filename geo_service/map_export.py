@@ -10,7 +10,7 @@ from markupsafe import escape
 
 from geo_service.assets import asset_file, inline_assets, localise_assets
 from geo_service.config import Settings
-from geo_service.formats import geojson_bytes
+from geo_service.io.formats import geojson_bytes
 from geo_service.i18n import messages
 from geo_service.maps import MapLayer, build_map
 from geo_service.store import LayerStore

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from geo_service import __version__
 from geo_service.catalogue import Catalogue
-from geo_service.formats import FORMATS, MAX_PRECISION
+from geo_service.io.formats import FORMATS, MAX_PRECISION
 from geo_service.ogc import GEOJSON, HTML, JSON, LIMIT_DEFAULT, LIMIT_MAX, OPENAPI_JSON
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}

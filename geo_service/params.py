@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 from geo_service.errors import InvalidParameterError
@@ -40,7 +41,7 @@ def parse_int(raw: str | None, name: str, *, default: int, minimum: int, maximum
     """A whole number within [minimum, maximum]; values above the maximum are clamped to it."""
     if raw is None or raw == "":
         return default
-    if not raw.lstrip("-").isdigit():
+    if not re.fullmatch(r"-?[0-9]{1,18}", raw):  # ASCII digits only ("²".isdigit() is true)
         raise InvalidParameterError(f"{name} must be a whole number, got {raw!r}")
     value = int(raw)
     if value < minimum:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.config import Extent
+from geo_service.config import Extent, InputLimits
 from geo_service.coverage import parse_bands
 from geo_service.errors import LayerNotFoundError
-from geo_service.ingest import read_upload
+from geo_service.io.ingest import read_upload
 from geo_service.params import parse_flag, reject_unknown
 from geo_service.proximity import ProximityError
 from geo_service.store import LayerStore
@@ -74,9 +74,9 @@ def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
     return AnalysisInput(frame, layer_id, notes)
 
 
-def from_upload(data: bytes, filename: str, extent: Extent | None, max_features: int | None = None,
+def from_upload(data: bytes, filename: str, extent: Extent | None, limits: InputLimits = InputLimits(),
                 **csv_columns) -> AnalysisInput:
-    frame, notes = read_upload(data, filename, extent=extent, max_features=max_features, **csv_columns)
+    frame, notes = read_upload(data, filename, extent=extent, limits=limits, **csv_columns)
     frame, more = normalise(frame, filename)
     return AnalysisInput(frame, filename, notes + more)
 
@@ -132,15 +132,17 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
 
 
 def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
-                max_features: int | None = None) -> tuple[AnalysisInput, AnalysisInput]:
-    """Both inputs; uploads of more than ``max_features`` are refused (bounds a request's time)."""
+                limits: InputLimits = InputLimits(), deadline=None) -> tuple[AnalysisInput, AnalysisInput]:
+    """Both inputs; uploads over ``limits`` are refused before they are read (bounds a request's work)."""
     loaded = []
     for role in ("communities", "services"):
         upload = getattr(request, role + "_file")
         if upload is not None:
             data, filename = upload
-            loaded.append(from_upload(data, filename, None if request.allow_outside else extent, max_features,
+            loaded.append(from_upload(data, filename, None if request.allow_outside else extent, limits,
                                       lat_col=request.lat_col, lon_col=request.lon_col))
         else:
             loaded.append(from_layer(store, getattr(request, role)))
+        if deadline is not None:
+            deadline.check(f"reading the {role}")
     return loaded[0], loaded[1]

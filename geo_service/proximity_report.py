@@ -10,8 +10,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_service import coverage
-from geo_service.formats import WriteOptions, geojson_bytes
-from geo_service.formats import write as write_format
+from geo_service.io.formats import WriteOptions, geojson_bytes
+from geo_service.io.formats import write as write_format
 from geo_service.proximity import ProximityError, nearest_services
 from geo_service.proximity_inputs import AnalysisInput
 

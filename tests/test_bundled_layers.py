@@ -8,7 +8,7 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
 from geo_service.store import LayerStore
-from geo_service.validation import LOCATION_ACCURACY, validate_layers_dir
+from geo_service.io.validation import LOCATION_ACCURACY, validate_layers_dir
 from tests.conftest import BUNDLED_LAYERS, REPO
 
 GEOD = Geod(ellps="WGS84")

@@ -5,13 +5,14 @@ import io
 import zipfile
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
 
 from geo_service.app import create_app
-from geo_service.formats import FORMATS, fit_dbf_text, neutralise_formula, shapefile_names
+from geo_service.io.formats import FORMATS, fit_dbf_text, neutralise_formula, shapefile_names
 from geo_service.store import LayerStore
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 
@@ -41,7 +42,7 @@ def expected_properties(frame):
 def same_value(got, want) -> bool:
     if pd.isna(want):
         return pd.isna(got) or got == ""
-    if isinstance(want, (int, float)) and not isinstance(want, bool):
+    if isinstance(want, (int, float, np.number)) and not isinstance(want, (bool, np.bool_)):
         return float(got) == pytest.approx(float(want))
     return str(got) == str(want)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from geo_service.geojson_rules import document_problems, geometry_problems
+from geo_service.io.geojson_rules import document_problems, geometry_problems
 
 CCW = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
 

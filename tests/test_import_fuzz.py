@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from geo_service.config import Extent
 from geo_service.errors import GeoServiceError
-from geo_service.layer_import import prepare_import
+from geo_service.io.layer_import import prepare_import
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
                     st.floats(-13, -10), st.floats(11, 16))

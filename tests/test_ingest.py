@@ -9,8 +9,8 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from geo_service.config import Extent
-from geo_service.formats import write as write_format
-from geo_service.ingest import IngestError, read_upload
+from geo_service.io.formats import write as write_format
+from geo_service.io.ingest import IngestError, read_upload
 from geo_service.proximity_inputs import from_upload, normalise
 
 

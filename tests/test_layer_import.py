@@ -9,10 +9,10 @@ import pyogrio
 import pytest
 from shapely.geometry import LineString, Point
 
-from geo_service.config import Extent
+from geo_service.config import Extent, InputLimits
 from geo_service.errors import GeoServiceError
-from geo_service.formats import write as write_format
-from geo_service.layer_import import ImportOptions, import_layer
+from geo_service.io.formats import write as write_format
+from geo_service.io.layer_import import ImportOptions, import_layer
 from geo_service.store import LayerStore
 
 
@@ -64,7 +64,7 @@ RULES = [
      "features 1 are LineString; layer 'sites' holds Point features only"),
     ("bad csv rows", lambda tmp: (b"id,lat,lon\na,14.4,-12.2\nb,?,-12.1\n", "x.csv"), {}, "rows 3 have no numeric lat/lon"),
     ("unsafe zip", lambda tmp: (zipped({"../../etc/x.shp": b""}), "x.zip"), {}, "unsafe path"),
-    ("too many", lambda tmp: (GOOD, "x.geojson"), {"max_features": 1}, "2 features; at most 1"),
+    ("too many", lambda tmp: (GOOD, "x.geojson"), {"max_features": 1}, "2 features, more than the 1 features accepted"),
 ]
 
 
@@ -82,7 +82,7 @@ def test_each_rule_refuses_and_keeps_the_layer(layers_dir, tmp_path, runner, nam
     layer_id = extra.get("layer", "sites")
     before = (layers_dir / f"{layer_id}.geojson").read_bytes()
     data, filename = make(tmp_path)
-    options = ImportOptions(max_features=extra.get("max_features", 200_000))
+    options = ImportOptions(limits=InputLimits(features=extra.get("max_features", 200_000)))
     with pytest.raises(GeoServiceError, match=message):
         import_layer(store, layer_id, data, filename, Extent(), options, replace=True)
     assert (layers_dir / f"{layer_id}.geojson").read_bytes() == before
@@ -160,7 +160,8 @@ def test_history_and_rollback(layers_dir, runner):
         data = fc(feat(pt(-12.2, 14.45), id="a", n=i))
         versions.append(import_layer(store, "sites", data, "x.geojson", Extent(), replace=True).version)
     saved = [v.version for v in store.history("sites")]
-    assert saved == versions[-2:-5:-1]  # newest first, at most 3 kept
+    assert saved == versions[-2:-5:-1] + [original]  # newest first, 3 kept, plus the pinned original
+    assert [v.pinned for v in store.history("sites")] == [False, False, False, True]
     result = runner(["layers", "history", "sites"])
     assert result.output.splitlines()[0] == f"{versions[-1]}  (current)"
     restored = store.rollback("sites")
@@ -176,4 +177,5 @@ def test_cli_honours_history_keep_from_the_environment(layers_dir, tmp_path, mon
         path = tmp_path / f"v{i}.geojson"
         path.write_bytes(fc(feat(pt(-12.2, 14.45), id="a", n=i)))
         assert runner(["layers", "import", str(path), "--id", "sites", "--replace"]).exit_code == 0
-    assert len(LayerStore(layers_dir).history("sites")) == 1
+    history = LayerStore(layers_dir).history("sites")
+    assert [v.pinned for v in history] == [False, True]  # one kept, plus the pinned original

@@ -11,7 +11,7 @@ from geo_service.assets import NPM_ASSETS, asset_file, inline_assets, localise_a
 from geo_service.cli import main as cli_main
 from geo_service.config import bundled_dir
 from geo_service.errors import ConfigError, NotFoundError
-from geo_service.formats import geojson_bytes, parse_precision
+from geo_service.io.formats import geojson_bytes, parse_precision
 from geo_service.store import LayerStore
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 

@@ -121,7 +121,7 @@ def test_oversized_upload_is_413_with_the_limit(layers_dir):
         environ["wsgi.input"].close()
         builder.close()
     doc = assert_error_document(response, 413, "PayloadTooLarge")
-    assert "limit of 1 MB" in doc["description"]
+    assert "1.5 MB, more than the 1 MB accepted (GEO_SERVICE_MAX_UPLOAD_MB)" in doc["description"]
 
 
 def test_hostile_names_stay_data(client):

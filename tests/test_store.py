@@ -4,7 +4,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from geo_service.errors import InvalidParameterError, LayerDataError, LayerNotFoundError
+from geo_service.errors import InvalidParameterError, LayerDataError, LayerNotFoundError, LayerUnavailableError
 from geo_service.store import LayerStore
 
 
@@ -116,15 +116,19 @@ def test_replace_writes_rfc7946(store, layers_dir):
     assert Polygon(ring).exterior.is_ccw  # rewound to the right-hand rule
 
 
-def test_missing_and_broken_layer_files(store, layers_dir):
+def test_missing_and_broken_layer_files_are_unavailable_alone(store, layers_dir):
     (layers_dir / "roads.geojson").unlink()
-    with pytest.raises(LayerDataError, match="roads.geojson: layer file is missing"):
+    with pytest.raises(LayerUnavailableError, match="layer roads: its file is missing"):
         store.read("roads")
     (layers_dir / "zones.geojson").write_text("{not json", encoding="utf-8")
-    with pytest.raises(LayerDataError, match="zones.geojson: cannot read as GeoJSON"):
+    with pytest.raises(LayerUnavailableError, match="layer zones: its file cannot be read as GeoJSON"):
         store.read("zones")
-    with pytest.raises(LayerDataError, match="zones.geojson: not valid JSON"):
+    with pytest.raises(LayerUnavailableError, match="zones.geojson: not valid JSON"):
         store.read_document("zones")
+    states = {s.layer.id: s for s in store.states()}
+    assert not states["roads"].available and not states["zones"].available
+    assert states["sites"].available and [s.layer.id for s in store.summaries()] == ["sites"]
+    assert str(layers_dir) not in states["zones"].problem
 
 
 def test_summaries(store):
@@ -134,14 +138,15 @@ def test_summaries(store):
     assert (west, south, east, north) == pytest.approx((-12.21659, 13.9, -11.44393, 14.457159))
 
 
-def test_stale_temporaries_of_a_killed_writer_are_removed(layers_dir):
-    import os
-    import time
-
-    stale, fresh = layers_dir / ".sites.123.abcd.tmp", layers_dir / ".sites.456.ef01.tmp"
-    for path in (stale, fresh):
+def test_temporaries_of_dead_writers_are_removed_by_the_next_writer(layers_dir):
+    """However fresh: the next writer holds the layer's lock, so no live writer owns them."""
+    store = LayerStore(layers_dir)
+    litter = [layers_dir / ".sites.123.abcd.tmp", layers_dir / ".history" / "sites" / "20260101T000000000000Z-x.tmp"]
+    other = layers_dir / ".roads.456.ef01.tmp"  # another layer's writer may be at work
+    for path in [*litter, other]:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("half a layer")
-    old = time.time() - 7200
-    os.utime(stale, (old, old))
     LayerStore(layers_dir)
-    assert not stale.exists() and fresh.exists()  # a fresh one may belong to a writer still at work
+    assert all(path.exists() for path in litter)  # starting a store removes nothing
+    store.replace("sites", store.read("sites").iloc[:2])
+    assert not any(path.exists() for path in litter) and other.exists()

@@ -52,11 +52,11 @@ def test_unexpected_errors_hide_traces_and_paths(layers_dir):
     assert str(layers_dir) not in response.get_data(as_text=True) and "Traceback" not in doc["description"]
 
 
-def test_broken_layer_file_is_a_500_naming_the_file_not_the_path(client, layers_dir):
+def test_broken_layer_file_is_a_503_naming_the_layer_not_the_path(client, layers_dir):
     (layers_dir / "roads.geojson").write_text("{", encoding="utf-8")
     response = client.get("/api/layers/roads")
-    doc = assert_error_document(response, 500, "LayerDataError")
-    assert doc["description"].startswith("roads.geojson:") and str(layers_dir) not in doc["description"]
+    doc = assert_error_document(response, 503, "LayerUnavailable")
+    assert doc["description"].startswith("layer roads:") and str(layers_dir) not in doc["description"]
 
 
 @pytest.mark.parametrize("headers, query, expected", [

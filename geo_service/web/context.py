@@ -7,8 +7,10 @@ from flask import current_app, request
 from geo_service.config import Settings
 from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
+from geo_service.slots import SlotLimiter
 from geo_service.store import LayerStore
 
+SLOTS_KEY = "geo_service.slots"
 SETTINGS_KEY = "geo_service.settings"
 STORE_KEY = "geo_service.store"
 CACHE_KEY = "geo_service.cache"
@@ -20,6 +22,10 @@ def get_store() -> LayerStore:
 
 def get_cache() -> ResponseCache:
     return current_app.extensions[CACHE_KEY]
+
+
+def get_slots() -> SlotLimiter:
+    return current_app.extensions[SLOTS_KEY]
 
 
 def get_settings() -> Settings:

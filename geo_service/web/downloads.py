@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from geo_service import formats
+from geo_service.io import formats
 from geo_service.feature_cache import response_tag
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
 from geo_service.web.context import get_cache, get_store

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo_service.errors import GeoServiceError, HTTPStatusError
+from geo_service.errors import GeoServiceError, HTTPStatusError, ServiceBusyError
 from geo_service.i18n import messages
 from geo_service.web.context import request_language
 
@@ -29,21 +29,33 @@ def _respond(error: GeoServiceError):
         response = jsonify(error.to_document())
     else:
         lang = request_language()
-        response = render_template("error.html", error=error, lang=lang, t=messages(lang))
-    return response, error.status
+        # The page links home with the script root only: URL building may be what failed (a bad Host).
+        response = render_template("error.html", error=error, lang=lang, t=messages(lang),
+                                   home=f"{request.script_root}/?lang={lang}")
+    headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, ServiceBusyError) else {}
+    return response, error.status, headers
 
 
 def _from_http(exc: HTTPException) -> GeoServiceError:
     status = exc.code or 500
     if status == 413:
-        limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
-        return HTTPStatusError(f"the upload is larger than the limit of {limit_mb} MB", 413, "PayloadTooLarge")
+        limit_mb = (request.max_content_length or 0) // 2**20
+        return HTTPStatusError(f"the upload is larger than the limit of {limit_mb} MB; nothing was read or changed",
+                               413, "PayloadTooLarge")
+    if exc.name == "Bad Request" and type(exc).__name__ == "BadHost":
+        return HTTPStatusError("the request's Host header is not a valid host name", 400, "InvalidParameterValue")
     return HTTPStatusError(exc.description or exc.name, status, _HTTP_CODES.get(status, exc.name.replace(" ", "")))
 
 
 def register(app: Flask) -> None:
     app.register_error_handler(GeoServiceError, _respond)
     app.register_error_handler(HTTPException, lambda exc: _respond(_from_http(exc)))
+
+    @app.errorhandler(MemoryError)
+    def out_of_memory(exc: MemoryError):
+        app.logger.error("out of memory on %s", request.path)
+        return _respond(ServiceBusyError("the server ran out of memory for this request; nothing was changed. "
+                                         "Try a smaller file", retry_after_s=30))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

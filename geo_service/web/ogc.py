@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 
 from geo_service import ogc
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
 from geo_service.openapi import openapi_document
 from geo_service.web.context import get_cache, get_store, request_language
+from geo_service.web.urls import external_base, external_url
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 
 def _base() -> str:
-    return url_for("ogc.landing", _external=True).rstrip("/")
+    return external_url("ogc.landing").rstrip("/")
 
 
 def _format(f: str | None) -> str:
@@ -63,8 +64,8 @@ def conformance():
 @bp.get("/api")
 def api():
     store = get_store()
-    properties = {layer_id: store.property_names(layer_id) for layer_id in store.catalogue.ids}
-    document = openapi_document(store.catalogue, properties, request.host_url.rstrip("/"))
+    properties = {s.layer.id: store.property_names(s.layer.id) for s in store.summaries()}
+    document = openapi_document(store.catalogue, properties, external_base())
     return _respond(document, "OpenAPI", _simple_format(), ogc.OPENAPI_JSON)
 
 

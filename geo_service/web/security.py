@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
 
 from geo_service.errors import AuthenticationError, WritesDisabledError
 from geo_service.maps import OSM_TILES
+from geo_service.web.guard import is_token_holder
 
 TILE_ORIGIN = re.match(r"https://[^/]+", OSM_TILES).group(0)
 _INLINE_SCRIPT = re.compile(r"<script>")
@@ -57,9 +57,7 @@ def require_token(token: str | None) -> None:
     """Writes need ``Authorization: Bearer <GEO_SERVICE_TOKEN>``, compared in constant time."""
     if not token:
         raise WritesDisabledError("writes are disabled on this server: set GEO_SERVICE_TOKEN to enable them")
-    header = request.headers.get("Authorization", "")
-    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
+    if not is_token_holder():
         raise AuthenticationError("missing or wrong token: send Authorization: Bearer <token>")
 
 

@@ -1,48 +1,38 @@
 """Reads users' files (GeoJSON, CSV/TSV, GeoPackage, zipped Shapefile, KML) into EPSG:4326 frames.
 
-Every refusal is an ``IngestError`` that names the file and, where it can,
-the row or feature, and says what to do. Spreadsheets saved by French Excel
-(semicolons, decimal commas, Windows-1252) are read as they come.
+Every refusal is an ``IngestError`` (or a 413 for a file over a limit) that
+names the file and, where it can, the row or feature, and says what to do.
+Each file is inspected and counted (``bounds``) before GDAL reads it.
+Spreadsheets saved by French Excel (semicolons, decimal commas,
+Windows-1252) are read as they come.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import warnings
 import tempfile
-import zipfile
-from pathlib import Path, PurePosixPath
+import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureError, GeometryError
 
-from geo_service.config import Extent
-from geo_service.errors import InvalidParameterError
-from geo_service.geojson_rules import document_problems
+from geo_service.config import Extent, InputLimits
+from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojson_counts, inspect_gpkg,
+                                   inspect_shapefile_zip, listed, over_limit, parse_json, scan_csv)
+from geo_service.io.geojson_rules import document_problems
+from geo_service.io.ogr import read_frame
+
+__all__ = ["IngestError", "read_upload", "kind_of"]
 
 WGS84 = "EPSG:4326"
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "lat_wgs84")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "longitude_dd", "lon_wgs84")
-ZIP_MAX_MEMBERS = 64
-ZIP_MAX_UNCOMPRESSED = 500 * 2**20
 SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
             ".gpkg": "gpkg", ".zip": "shp.zip", ".kml": "kml"}
-
-
-class IngestError(InvalidParameterError):
-    """A file that cannot be read as a layer, with the reason and what to do."""
-
-    code = "InvalidInput"
-
-
-def _rows(labels: list, limit: int = 5) -> str:
-    shown = ", ".join(str(v) for v in labels[:limit])
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
 def kind_of(filename: str) -> str:
@@ -51,15 +41,6 @@ def kind_of(filename: str) -> str:
         raise IngestError(f"{filename}: unknown file type {suffix or '(none)'}; use GeoJSON, CSV/TSV, "
                           "GeoPackage (.gpkg), a zipped Shapefile (.zip) or KML")
     return SUFFIXES[suffix]
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):  # Excel in French saves Windows-1252
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise IngestError("the file is neither UTF-8 nor Windows-1252 text")
 
 
 def _find_column(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, filename: str) -> str:
@@ -84,25 +65,21 @@ def _numbers(column: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: str | None = None) -> gpd.GeoDataFrame:
+def _separator(text: str, filename: str) -> str:
+    try:
+        return csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if filename.lower().endswith(".tsv") else ","
+
+
+def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: str | None = None,
+             limits: InputLimits = InputLimits()) -> gpd.GeoDataFrame:
     """A CSV/TSV table with coordinate columns as points; the file's row numbers appear in errors."""
-    text = _decode(data)
+    text = decode_text(data, filename)
     if not text.strip():
         raise IngestError(f"{filename}: the file is empty")
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = "\t" if filename.lower().endswith(".tsv") else ","
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
-    except csv.Error as exc:
-        raise IngestError(f"{filename}: cannot read as a table: {exc}") from None
-    width = len(records[0]) if records else 0
-    too_long = [number for number, record in enumerate(records[1:], start=2) if len(record) > width]
-    if too_long:
-        raise IngestError(f"{filename}: rows {_rows(too_long)} have more fields than the header's {width} "
-                          f"(is a value holding the separator {sep!r} without quotes?)")
+    sep = _separator(text, filename)
+    scan_csv(text, sep, filename, limits)  # rows and columns counted before pandas builds anything
     try:
         # index_col=False: a row with extra fields must not turn the first columns into an index.
         table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
@@ -116,65 +93,49 @@ def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: st
     lat, lon = _numbers(table[lat_name], decimal_comma), _numbers(table[lon_name], decimal_comma)
     bad = table.index[lat.isna() | lon.isna() | ~np.isfinite(lat.fillna(0)) | ~np.isfinite(lon.fillna(0))]
     if len(bad):
-        raise IngestError(f"{filename}: rows {_rows([i + 2 for i in bad])} have no numeric {lat_name}/{lon_name} "
+        raise IngestError(f"{filename}: rows {listed([i + 2 for i in bad])} have no numeric {lat_name}/{lon_name} "
                           "(row numbers count the header as row 1)")
     frame = table.drop(columns=[lat_name, lon_name])
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 
-def _check_zip(data: bytes, filename: str) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise IngestError(f"{filename}: not a valid zip archive") from None
-    members = archive.infolist()
-    if len(members) > ZIP_MAX_MEMBERS:
-        raise IngestError(f"{filename}: {len(members)} files in the archive; at most {ZIP_MAX_MEMBERS}")
-    if sum(m.file_size for m in members) > ZIP_MAX_UNCOMPRESSED:
-        raise IngestError(f"{filename}: the archive unpacks to more than {ZIP_MAX_UNCOMPRESSED // 2**20} MB")
-    for member in members:
-        path = PurePosixPath(member.filename.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts:
-            raise IngestError(f"{filename}: the archive holds an unsafe path {member.filename!r}")
-    if not any(m.filename.lower().endswith(".shp") for m in members):
-        raise IngestError(f"{filename}: no .shp file in the archive (zip the .shp, .shx, .dbf and .prj together)")
-
-
-def check_geojson_structure(data: bytes, filename: str) -> None:
-    """Our own reading of an uploaded GeoJSON first: GDAL would quietly null what it cannot parse."""
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IngestError(f"{filename}: cannot read as geojson: not valid UTF-8 JSON ({exc})") from None
+def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits()) -> None:
+    """Our own strict reading of an uploaded GeoJSON first: GDAL would quietly null, merge or
+    materialise what it cannot parse (NaN, duplicate keys, sparse properties)."""
+    document = parse_json(data, filename)
     problems = document_problems(document, structure_only=True, limit=5)
     if problems:
         raise IngestError(f"{filename}: not usable GeoJSON: {'; '.join(problems)}", details={"problems": problems})
+    geojson_counts(document, filename, limits)
 
 
-def read_gis(data: bytes, filename: str, kind: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_gis(data: bytes, filename: str, kind: str,
+             limits: InputLimits = InputLimits()) -> tuple[gpd.GeoDataFrame, list[str]]:
     """GeoJSON, GeoPackage, zipped Shapefile or KML through GDAL, from a private temporary copy.
 
-    GDAL's warnings (values it could not read, …) come back as notes.
+    Each is inspected and counted first; GDAL's warnings (values it could not read, …) come back as notes.
     """
     if kind == "shp.zip":
-        _check_zip(data, filename)
+        inspect_shapefile_zip(data, filename, limits)
     if kind == "geojson":
-        check_geojson_structure(data, filename)
+        check_geojson(data, filename, limits)
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}[kind]
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
+        layer = inspect_gpkg(path, filename, limits) if kind == "gpkg" else None
         source = f"/vsizip/{path}" if kind == "shp.zip" else path
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                frame = pyogrio.read_dataframe(source, datetime_as_string=True)
+                frame = read_frame(source, layer=layer)
             except (DataSourceError, DataLayerError, FeatureError, GeometryError, CRSError) as exc:
-                message = str(exc).replace(str(path), filename)
+                message = str(exc).replace(str(path), filename).replace(tmp, "")
                 raise IngestError(f"{filename}: cannot read as {kind}: {message}") from None
+        notes = sorted({f"{filename}: GDAL: {w.message}".replace(str(path), filename).replace(tmp, "")
+                        for w in caught})
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise IngestError(f"{filename}: the file has no geometry")
-    notes = sorted({f"{filename}: GDAL: {w.message}".replace(str(path), filename) for w in caught})
     return frame, notes
 
 
@@ -194,7 +155,7 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
     bounds = frame.geometry.bounds
     beyond = frame.index[(bounds["minx"] < -180) | (bounds["maxx"] > 180) | (bounds["miny"] < -90) | (bounds["maxy"] > 90)]
     if len(beyond):
-        raise IngestError(f"{filename}: features {_rows([int(i) + 1 for i in beyond])} have coordinates outside "
+        raise IngestError(f"{filename}: features {listed([int(i) + 1 for i in beyond])} have coordinates outside "
                           "longitude -180..180 / latitude -90..90: they are not WGS84 degrees. If they are in a "
                           "projected CRS, export the file with that CRS declared")
     return frame, notes
@@ -203,7 +164,7 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
 def check_geometries_present(frame: gpd.GeoDataFrame, filename: str) -> None:
     missing = frame.index[frame.geometry.isna() | frame.geometry.is_empty]
     if len(missing):
-        raise IngestError(f"{filename}: features {_rows([int(i) + 1 for i in missing])} have no geometry")
+        raise IngestError(f"{filename}: features {listed([int(i) + 1 for i in missing])} have no geometry")
 
 
 def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None:
@@ -215,7 +176,7 @@ def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None
         return
     rows = [int(i) + 1 for i in np.flatnonzero(outside)]
     message = (f"{filename}: {int(outside.sum())} of {len(frame)} features lie outside the service's area "
-               f"({extent.describe()}): features {_rows(rows)}")
+               f"({extent.describe()}): features {listed(rows)}")
     if extent.contains(lat[outside], lon[outside]).all():
         message += ". Swapping latitude and longitude would put them inside: are the two columns swapped?"
     else:
@@ -224,24 +185,28 @@ def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None
 
 
 def read_upload(data: bytes, filename: str, *, lat_col: str | None = None, lon_col: str | None = None,
-                extent: Extent | None = Extent(), max_features: int | None = None) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The file as a GeoDataFrame in EPSG:4326, and notes on what was changed (e.g. reprojection)."""
+                extent: Extent | None = Extent(),
+                limits: InputLimits = InputLimits()) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The file as a GeoDataFrame in EPSG:4326, and notes on what was changed (e.g. reprojection).
+
+    A file over any of ``limits`` is refused whole (413) before it is built in memory.
+    """
     kind = kind_of(filename)
     if not data:
         raise IngestError(f"{filename}: the file is empty")
+    if len(data) > limits.upload_bytes:
+        raise over_limit(filename, "MB", len(data) / 2**20, limits.upload_mb, "MAX_UPLOAD_MB")
     if kind == "csv":
-        frame, notes = read_csv(data, filename, lat_col, lon_col), []
+        frame, notes = read_csv(data, filename, lat_col, lon_col, limits), []
     else:
-        frame, notes = read_gis(data, filename, kind)
+        frame, notes = read_gis(data, filename, kind, limits)
     frame = frame.reset_index(drop=True)  # messages count features by position, from 1
     if len(frame) == 0:
         raise IngestError(f"{filename}: the file has no features")
-    if max_features is not None and len(frame) > max_features:
-        raise IngestError(f"{filename}: {len(frame)} features; at most {max_features} are accepted")
+    check_frame(frame, filename, limits)
     check_geometries_present(frame, filename)
     frame, reprojected = to_wgs84(frame, filename)
     notes += reprojected
     if extent is not None:
         check_extent(frame, extent, filename)
     return frame, notes
-

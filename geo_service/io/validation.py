@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geo_service.errors import GeoServiceError
-from geo_service.geojson_rules import document_problems
+from geo_service.io.geojson_rules import document_problems
 from geo_service.store import LayerStore
 
 LOCATION_ACCURACY = frozenset({"surveyed", "digitised", "approximate"})

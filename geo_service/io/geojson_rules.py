@@ -26,8 +26,12 @@ def _position_problem(position: Any, degrees: bool = True) -> str | None:
         return f"position {position!r} is not a list of 2 or 3 numbers"
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position):
         return f"position {position!r} holds a value that is not a number"
-    if not all(math.isfinite(v) for v in position):
-        return f"position {position!r} is not finite"
+    try:
+        finite = all(math.isfinite(v) for v in position)
+    except OverflowError:  # a whole number of hundreds of digits
+        finite = False
+    if not finite:
+        return f"position {str(position)[:60]} is not finite"
     lon, lat = position[0], position[1]
     if degrees and (not -180 <= lon <= 180 or not -90 <= lat <= 90):
         return f"position {position!r} is outside longitude -180..180 / latitude -90..90 (not WGS84 degrees?)"
@@ -132,8 +136,12 @@ def document_problems(
             problems.append(f"{label}: not a GeoJSON Feature")
             continue
         if "id" in feature:
-            label += f" (id {feature['id']!r})"
-            if feature["id"] in seen_ids:
+            fid = feature["id"]
+            if not isinstance(fid, (str, int)) or isinstance(fid, bool):
+                problems.append(f"{label}: its id is neither a string nor a number (RFC 7946 section 3.2)")
+                continue
+            label += f" (id {fid!r})"
+            if fid in seen_ids:
                 problems.append(f"{label}: duplicate feature id")
             seen_ids.add(feature["id"])
         if not isinstance(feature.get("properties"), (dict, type(None))):

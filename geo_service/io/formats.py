@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import tempfile
 import zipfile
@@ -46,7 +47,7 @@ def parse_precision(raw: str | None) -> int | None:
     """``precision`` query argument: decimals of a degree, 0 to 7, or None for the stored values."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) > MAX_PRECISION:
+    if not re.fullmatch(r"[0-9]{1,2}", raw) or int(raw) > MAX_PRECISION:
         raise InvalidParameterError(f"precision must be a whole number from 0 to {MAX_PRECISION}, got {raw!r}")
     return int(raw)
 
@@ -137,7 +138,8 @@ def _write_shp_zip(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions
             mapping = io.StringIO()
             writer = csv.writer(mapping)
             writer.writerow(["property", "shapefile_field", "values_cut_to_254_bytes"])
-            writer.writerows((column, name, "yes" if column in cut else "no") for column, name in names.items())
+            writer.writerows((neutralise_formula(column), neutralise_formula(name), "yes" if column in cut else "no")
+                             for column, name in names.items())
             archive.writestr(f"{layer_id}_fields.csv", mapping.getvalue())
         return buffer.getvalue()
 

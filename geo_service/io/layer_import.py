@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo_service.catalogue import GEOMETRY_FAMILIES, Layer
-from geo_service.config import Extent
-from geo_service.ingest import IngestError, read_upload
+from geo_service.config import Extent, InputLimits
+from geo_service.io.bounds import listed as _listed
+from geo_service.io.ingest import IngestError, read_upload
 from geo_service.store import LayerStore
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -32,7 +34,7 @@ class ImportOptions:
     allow_outside: bool = False
     repair: bool = False
     source: str | None = None
-    max_features: int = 200_000
+    limits: InputLimits = field(default_factory=InputLimits)
 
 
 @dataclass
@@ -47,10 +49,6 @@ def check_layer_id(layer_id: str) -> str:
         raise IngestError(f"layer id {layer_id!r} must match ^[a-z][a-z0-9_]*$ (lower-case letters, digits, "
                           "underscores; a letter first; at most 64 characters)")
     return layer_id
-
-
-def _listed(labels: list, limit: int = 5) -> str:
-    return ", ".join(str(v) for v in labels[:limit]) + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
 def check_geometries(frame: gpd.GeoDataFrame, filename: str, repair: bool) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -88,28 +86,34 @@ def check_family(frame: gpd.GeoDataFrame, filename: str, layer: Layer | None) ->
     return family
 
 
-def check_ids(frame: gpd.GeoDataFrame, filename: str) -> None:
+def check_ids(frame: gpd.GeoDataFrame, filename: str) -> list[str]:
+    """Refuse duplicate or partly missing ids; an id column empty everywhere (KML placemarks have one)
+    gets ids numbered from 1 in file order, as the map and the OGC API number features without one."""
     if "id" not in frame.columns:
-        return
-    ids = frame["id"].astype("string")
+        return []
+    ids = frame["id"].astype("string").str.strip().replace("", pd.NA)
+    if ids.isna().all():
+        frame["id"] = [str(number) for number in range(1, len(frame) + 1)]
+        return [f"{filename}: the features have no id; they are numbered 1 to {len(frame)} in file order"]
     missing = frame.index[ids.isna()]
     if len(missing):
         raise IngestError(f"{filename}: features {_listed([int(i) + 1 for i in missing])} have an empty id")
     duplicated = sorted(set(ids[ids.duplicated()]))
     if duplicated:
         raise IngestError(f"{filename}: duplicate ids {_listed(duplicated)}: each feature needs its own id")
+    return []
 
 
 def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Extent,
                    options: ImportOptions = ImportOptions()) -> PreparedImport:
     """The file as a frame ready for ``LayerStore.replace`` or ``add_layer``, or an ``IngestError``."""
     frame, notes = read_upload(data, filename, lat_col=options.lat_col, lon_col=options.lon_col,
-                               extent=None if options.allow_outside else extent, max_features=options.max_features)
+                               extent=None if options.allow_outside else extent, limits=options.limits)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
     frame, repaired = check_geometries(frame, filename, options.repair)
     family = check_family(frame, filename, layer)
-    check_ids(frame, filename)
+    numbered = check_ids(frame, filename)
     if "id" in frame.columns:
         frame["id"] = frame["id"].astype("string")
     source = options.source or f"imported from {filename} on {date.today().isoformat()}"
@@ -118,7 +122,7 @@ def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Exte
     else:
         empty = frame["source"].isna() | (frame["source"].astype("string").str.strip() == "")
         frame.loc[empty, "source"] = source
-    return PreparedImport(frame, family, notes + repaired)
+    return PreparedImport(frame, family, notes + repaired + numbered)
 
 
 def new_catalogue_entry(layer_id: str, prepared: PreparedImport, filename: str, title: str | None,
@@ -147,6 +151,7 @@ class ImportOutcome:
     created: bool
     features: int
     notes: list[str]
+    changed: bool = True  # False when the file held exactly the layer's current content
 
 
 def import_layer(store: LayerStore, layer_id: str, data: bytes, filename: str, extent: Extent,
@@ -159,10 +164,13 @@ def import_layer(store: LayerStore, layer_id: str, data: bytes, filename: str, e
         raise IngestError(f"layer {layer_id!r} exists already: replace it explicitly "
                           "(its current version is kept in the history)")
     prepared = prepare_import(data, filename, store.catalogue.get(layer_id) if exists else None, extent, options)
+    changed = True
     if exists:
-        version = store.replace(layer_id, prepared.frame, expected_version)
+        version, changed = store.write(layer_id, prepared.frame, expected_version)
+        if not changed:
+            prepared.notes.append(f"{filename}: same content as the current version; nothing was changed")
     else:
         store.add_layer(new_catalogue_entry(layer_id, prepared, filename, title, licence, options.source),
                         prepared.frame)
         version = store.current_version(layer_id) or ""
-    return ImportOutcome(layer_id, version, not exists, len(prepared.frame), prepared.notes)
+    return ImportOutcome(layer_id, version, not exists, len(prepared.frame), prepared.notes, changed)

@@ -1,42 +1,38 @@
-"""The layer store: the only module that reads or writes layer files.
+"""The file store: layers as RFC 7946 GeoJSON files named in ``catalogue.json``.
 
 Reads are cached per layer and invalidated when the file changes (a replace
-renames a new file into place, so its inode, size or mtime differ). Writes go
-to a temporary file in the same folder, are checked, fsynced and renamed over
-the old file, so a reader sees either the old layer or the new one.
+renames a new file into place, so its inode, size or mtime differ). A layer
+whose file is missing, unreadable or too large is *unavailable*: its own URLs
+answer 503 and the health check names it, while every other layer serves on.
+Writes go to a temporary file in the same folder, are checked, fsynced and
+renamed over the old file, so a reader sees either the old layer or the new one.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import io
 import json
 import os
 import secrets
-import shutil
 import threading
-import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-from pyogrio.errors import DataSourceError, DataLayerError
 from shapely.geometry import box
 
 from geo_service.catalogue import Catalogue, Layer, load_catalogue
-from geo_service.errors import InvalidParameterError, LayerDataError, NotFoundError, VersionConflictError
-from geo_service.geojson_rules import document_problems
+from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
+                                VersionConflictError)
+from geo_service.store.geojson_file import (commit, digest, file_digest, fsync_dir, read_geojson, storage_error,
+                                            write_geojson_atomic, write_temporary)
+from geo_service.store.history import History, SavedVersion
 
-WGS84 = "EPSG:4326"
-# GDAL's RFC 7946 mode: WGS84 only, right-hand winding, no crs member, 7 decimals (~1 cm).
-_GEOJSON_OPTIONS = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+DEFAULT_MAX_LAYER_MB = 512
 
 
 @dataclass(frozen=True)
@@ -55,81 +51,25 @@ class LayerSummary:
     version: str
 
 
+@dataclass(frozen=True)
+class LayerState:
+    """How one catalogue layer is doing: ``ok`` with its summary, or ``unavailable`` with the reason."""
+
+    layer: Layer
+    summary: LayerSummary | None
+    problem: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.summary is not None
+
+
 @dataclass
 class _Cached:
     stat_key: tuple[int, int, int]
-    frame: gpd.GeoDataFrame
+    frame: gpd.GeoDataFrame | None
     version: str
-
-
-def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> None:
-    """Write ``frame`` as RFC 7946 GeoJSON at ``path``, replacing any old file atomically.
-
-    The new file is checked against RFC 7946 (and ``allowed_types``) before it
-    replaces the old one; on any failure the old file is left as it was.
-    """
-    if frame.crs is None or not frame.crs.equals(WGS84):
-        raise InvalidParameterError(
-            f"layers are stored in {WGS84} (WGS84 longitude/latitude); got {frame.crs}: reproject first"
-        )
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    options = dict(_GEOJSON_OPTIONS)
-    if "id" in frame.columns:
-        options["ID_FIELD"] = "id"
-    try:
-        pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options)
-        with open(tmp, "rb+") as handle:
-            problems = document_problems(json.load(handle), allowed_types=allowed_types)
-            if problems:
-                raise LayerDataError(f"{path.name}: refused to write: {'; '.join(problems[:5])}",
-                                     details={"problems": problems})
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except (DataSourceError, DataLayerError, OSError, ValueError, TypeError) as exc:
-        raise LayerDataError(
-            f"{path.name}: could not write the layer ({_hide_path(exc, tmp)}); the previous version is kept") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _digest(data: bytes) -> str:
-    """A layer version: the content hash of its file (the same in every process)."""
-    return hashlib.sha256(data).hexdigest()[:20]
-
-
-def _hide_path(exc: Exception, path: Path) -> str:
-    """The error's text with the server's folder taken out (messages reach clients)."""
-    return str(exc).replace(str(path.parent), "").replace("'/", "'")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
-    """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326."""
-    try:
-        frame = pyogrio.read_dataframe(io.BytesIO(data) if data is not None else path, datetime_as_string=True)
-    except (DataSourceError, DataLayerError) as exc:
-        raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {_hide_path(exc, path)}") from exc
-    if frame.crs is None:
-        frame = frame.set_crs(WGS84)
-    return frame
-
-
-@dataclass(frozen=True)
-class SavedVersion:
-    """A previous version of a layer kept in the history folder."""
-
-    version: str
-    saved_at: str  # UTC, ISO 8601
-    path: Path
+    problem: str | None = None
 
 
 class LayerStore:
@@ -137,30 +77,23 @@ class LayerStore:
 
     Writes take a per-layer lock file (flock), so writers in several processes
     or threads check the version and replace the file one at a time. Each
-    replaced version is kept in ``.history/<id>/`` (the newest ``history_keep``).
+    replaced version is kept in ``.history/<id>/`` (the newest ``history_keep``,
+    plus pinned ones).
     """
 
-    def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10) -> None:
+    def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10,
+                 max_layer_mb: int = DEFAULT_MAX_LAYER_MB) -> None:
         self.layers_dir = Path(layers_dir)
         self.history_keep = history_keep
+        self.max_layer_bytes = max_layer_mb * 2**20
         self._fixed_catalogue = catalogue
         self._catalogue: Catalogue | None = catalogue
         self._catalogue_key: tuple | None = None
+        self.catalogue_problem: str | None = None
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
         if catalogue is None:
             self.catalogue  # load now: a broken catalogue is an error at start, not at the first request
-        self._remove_stale_temporaries()
-
-    def _remove_stale_temporaries(self, older_than_s: float = 3600) -> None:
-        """Temporary files left by a writer that was killed mid-write (never the live layers)."""
-        limit = time.time() - older_than_s
-        for tmp in self.layers_dir.glob(".*.tmp"):
-            try:
-                if tmp.stat().st_mtime < limit:
-                    tmp.unlink()
-            except OSError:
-                pass  # another process removed it first
 
     @property
     def catalogue_path(self) -> Path:
@@ -168,16 +101,26 @@ class LayerStore:
 
     @property
     def catalogue(self) -> Catalogue:
-        """The catalogue, reloaded when its file changes (another worker may have added a layer)."""
+        """The catalogue, reloaded when its file changes (another worker may have added a layer).
+
+        A catalogue broken while serving (truncated, edited by hand) does not take the
+        service down: the last good one stays in use and ``catalogue_problem`` says why.
+        """
         if self._fixed_catalogue is not None:
             return self._fixed_catalogue
         try:
             st = self.catalogue_path.stat()
             key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
+        except OSError:
             key = None
         if self._catalogue is None or key != self._catalogue_key:
-            self._catalogue = load_catalogue(self.catalogue_path)
+            try:
+                self._catalogue = load_catalogue(self.catalogue_path)
+                self.catalogue_problem = None
+            except CatalogueError as exc:
+                if self._catalogue is None:
+                    raise
+                self.catalogue_problem = exc.message
             self._catalogue_key = key
         return self._catalogue
 
@@ -185,8 +128,12 @@ class LayerStore:
     def write_lock(self, name: str):
         """An exclusive lock across threads and processes for writes to one layer (or the catalogue)."""
         lock_dir = self.layers_dir / ".locks"
-        lock_dir.mkdir(exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "a+") as handle:
+        try:
+            lock_dir.mkdir(exist_ok=True)
+            handle = open(lock_dir / f"{name}.lock", "a+")
+        except OSError as exc:
+            raise storage_error(exc, name) from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -197,22 +144,39 @@ class LayerStore:
         """The file of a catalogue layer; ids come from the catalogue, never from a path."""
         return self.layers_dir / self.catalogue.get(layer_id).filename
 
+    def _read_checked(self, layer_id: str, path: Path, size: int) -> tuple[gpd.GeoDataFrame, str]:
+        if size > self.max_layer_bytes:
+            raise LayerUnavailableError(f"layer {layer_id}: its file is {size / 2**20:,.0f} MB, over the "
+                                        f"{self.max_layer_bytes // 2**20} MB this server loads "
+                                        "(GEO_SERVICE_MAX_LAYER_MB)")
+        data = path.read_bytes()
+        try:
+            frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
+        except GeoServiceError:
+            raise LayerUnavailableError(f"layer {layer_id}: its file cannot be read as GeoJSON (damaged or "
+                                        "truncated); restore it with `geo-service layers rollback`") from None
+        return frame, digest(data)
+
     def _load(self, layer_id: str) -> _Cached:
         path = self.path_for(layer_id)
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise LayerDataError(f"{path.name}: layer file is missing") from None
+            raise LayerUnavailableError(f"layer {layer_id}: its file is missing; restore it with "
+                                        "`geo-service layers rollback` or a backup") from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._cache.get(layer_id)
-            if cached is not None and cached.stat_key == key:
-                return cached
-        data = path.read_bytes()
-        frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
-        cached = _Cached(key, frame, _digest(data))
-        with self._lock:
-            self._cache[layer_id] = cached
+        if cached is None or cached.stat_key != key:
+            try:
+                frame, version = self._read_checked(layer_id, path, st.st_size)
+                cached = _Cached(key, frame, version)
+            except LayerUnavailableError as exc:
+                cached = _Cached(key, None, "", exc.message)  # not parsed again until the file changes
+            with self._lock:
+                self._cache[layer_id] = cached
+        if cached.problem is not None:
+            raise LayerUnavailableError(cached.problem)
         return cached
 
     def read(self, layer_id: str) -> gpd.GeoDataFrame:
@@ -229,9 +193,9 @@ class LayerStore:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise LayerDataError(f"{path.name}: layer file is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise LayerDataError(f"{path.name}: not valid JSON: {exc}") from None
+            raise LayerUnavailableError(f"{path.name}: layer file is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise LayerUnavailableError(f"{path.name}: not valid JSON: {str(exc)[:200]}") from None
 
     def query_positions(
         self,
@@ -277,74 +241,78 @@ class LayerStore:
 
     def current_version(self, layer_id: str) -> str | None:
         """The version of the file on disk now (None if there is none), read without the cache."""
-        path = self.path_for(layer_id)
         try:
-            return _digest(path.read_bytes())
+            return file_digest(self.path_for(layer_id))
         except FileNotFoundError:
             return None
 
+    def _remove_temporaries(self, path: Path) -> None:
+        """Temporary files of writers of this layer that died mid-write (we hold its lock: none is live)."""
+        for tmp in self.layers_dir.glob(f".{path.stem}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
-        """Replace a layer's file atomically with ``frame`` (EPSG:4326) and return the new version.
+        """Replace a layer's file atomically with ``frame`` (EPSG:4326) and return the new version."""
+        return self.write(layer_id, frame, expected_version)[0]
+
+    def write(self, layer_id: str, frame: gpd.GeoDataFrame,
+              expected_version: str | None = None) -> tuple[str, bool]:
+        """Replace a layer's file atomically; return its version and whether the content changed.
 
         With ``expected_version``, the write happens only if the layer is still at that
         version (``VersionConflictError`` otherwise). The old file goes to the history.
+        Writing the same content again changes nothing (no new version, no history entry).
         """
         layer = self.catalogue.get(layer_id)
         path = self.path_for(layer_id)
+        history = self._history(layer_id)
         with self.write_lock(layer_id):
+            self._remove_temporaries(path)
+            history.remove_temporaries()
             current = self.current_version(layer_id)
             if expected_version is not None and expected_version != current:
                 raise VersionConflictError(
                     f"{layer_id} is at version {current}, not {expected_version}: reload it and apply your change again",
                     details={"current_version": current})
-            if current is not None:
-                self._save_history(layer_id, path, current)
-            write_geojson_atomic(path, frame, layer.allowed_geometry_types)
+            tmp = write_temporary(path, frame, layer.allowed_geometry_types)
+            try:
+                new = file_digest(tmp)
+                if new == current:
+                    return current, False
+                if current is not None:
+                    history.save(path, current)
+                commit(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         with self._lock:
             self._cache.pop(layer_id, None)
-        return self.current_version(layer_id) or ""
+        return new, True
 
-    def _history_dir(self, layer_id: str) -> Path:
-        return self.layers_dir / ".history" / self.catalogue.get(layer_id).id
-
-    def _save_history(self, layer_id: str, path: Path, version: str) -> None:
-        directory = self._history_dir(layer_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        target = directory / f"{stamp}-{version}.geojson"
-        tmp = target.with_suffix(".tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
-        for old in self.history(layer_id)[self.history_keep:]:
-            old.path.unlink(missing_ok=True)
+    def _history(self, layer_id: str) -> History:
+        return History(self.layers_dir / ".history" / self.catalogue.get(layer_id).id, self.history_keep)
 
     def history(self, layer_id: str) -> list[SavedVersion]:
         """Previous versions of a layer, newest first."""
-        directory = self._history_dir(layer_id)
-        saved = []
-        for path in sorted(directory.glob("*.geojson"), reverse=True) if directory.is_dir() else []:
-            stamp, _, version = path.stem.partition("-")
-            when = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
-            saved.append(SavedVersion(version, when.isoformat(timespec="seconds"), path))
-        return saved
+        return self._history(layer_id).versions()
 
     def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
         """Restore a previous version (the newest one by default); the current one goes to the history."""
-        saved = self.history(layer_id)
-        if not saved:
-            raise NotFoundError(f"{layer_id} has no previous version to go back to")
-        chosen = saved[0] if version is None else next((v for v in saved if v.version.startswith(version)), None)
-        if chosen is None:
-            raise NotFoundError(f"{layer_id} has no saved version {version!r}; saved: "
-                                f"{', '.join(v.version for v in saved)}")
+        chosen = self._history(layer_id).find(version)
         self.replace(layer_id, read_geojson(chosen.path))
         return chosen
+
+    def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion:
+        """Keep a saved version however many writes follow (or, with ``pinned=False``, let it age out)."""
+        with self.write_lock(layer_id):
+            return self._history(layer_id).set_pinned(version, pinned)
 
     def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
         """A new layer: its file first, then its catalogue entry (so the catalogue never names a missing file)."""
         from geo_service.catalogue import parse_catalogue
 
         with self.write_lock("catalogue"):
+            for tmp in self.layers_dir.glob(".catalogue.*.tmp"):
+                tmp.unlink(missing_ok=True)
             document = json.loads(self.catalogue_path.read_text(encoding="utf-8"))
             if any(existing["id"] == entry["id"] for existing in document["layers"]):
                 raise InvalidParameterError(f"a layer {entry['id']!r} exists already")
@@ -358,7 +326,9 @@ class LayerStore:
                 with open(tmp, "rb+") as handle:
                     os.fsync(handle.fileno())
                 os.replace(tmp, self.catalogue_path)
-                _fsync_dir(self.layers_dir)
+                fsync_dir(self.layers_dir)
+            except OSError as exc:
+                raise storage_error(exc, "catalogue") from None
             finally:
                 tmp.unlink(missing_ok=True)
 
@@ -368,8 +338,19 @@ class LayerStore:
         bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
         return LayerSummary(self.catalogue.get(layer_id), len(frame), bounds, cached.version)
 
+    def states(self) -> list[LayerState]:
+        """Every catalogue layer with its summary, or the reason it is unavailable."""
+        states = []
+        for layer in self.catalogue.layers:
+            try:
+                states.append(LayerState(layer, self.summary(layer.id), None))
+            except LayerUnavailableError as exc:
+                states.append(LayerState(layer, None, exc.message))
+        return states
+
     def summaries(self) -> list[LayerSummary]:
-        return [self.summary(layer_id) for layer_id in self.catalogue.ids]
+        """The summaries of the layers that are available (unavailable ones are in ``states``)."""
+        return [state.summary for state in self.states() if state.summary is not None]
 
 
 def _equals(frame: gpd.GeoDataFrame, name: str, value: str) -> np.ndarray:

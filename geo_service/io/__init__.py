@@ -1,0 +1,1 @@
+"""Readers of users' files, writers of downloads, GeoJSON rules and import validation."""

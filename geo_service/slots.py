@@ -1,0 +1,76 @@
+"""Host-wide slots for expensive requests (analyses, uploads), held as non-blocking file locks.
+
+Every worker process and thread of a host sees the same slots, and a slot is
+freed by the kernel when its holder dies, so a killed worker leaks nothing.
+A request that finds no free slot is answered 503 with Retry-After at once,
+instead of queueing behind greedy clients while normal requests starve.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from geo_service.errors import ServiceBusyError, StorageError
+
+
+class SlotLimiter:
+    """``total`` slots on the host, of which one client (an address) may hold ``per_client``."""
+
+    def __init__(self, directory: Path, total: int, per_client: int) -> None:
+        self.directory = Path(directory)
+        self.total = total
+        self.per_client = per_client
+
+    def _take_one(self, stack: ExitStack, prefix: str, count: int) -> bool:
+        for number in range(count):
+            try:
+                handle = open(self.directory / f"{prefix}-{number}.lock", "a+")
+            except OSError as exc:
+                raise StorageError(f"the service cannot keep its request slots ({exc.strerror})") from None
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            stack.callback(handle.close)  # closing the file releases the lock
+            return True
+        return False
+
+    @contextmanager
+    def slot(self, client: str | None) -> Iterator[None]:
+        """Hold one slot (and one of the client's, when ``client`` is given) for the ``with`` block."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"the service cannot keep its request slots ({exc.strerror})") from None
+        with ExitStack() as stack:
+            if client is not None:
+                key = hashlib.sha256(client.encode("utf-8")).hexdigest()[:16]
+                if not self._take_one(stack, f"client-{key}", self.per_client):
+                    raise ServiceBusyError(f"you already have {self.per_client} analysis or upload running; wait "
+                                           "for it to finish", retry_after_s=5)
+            if not self._take_one(stack, "slot", self.total):
+                raise ServiceBusyError(f"the server is running {self.total} analyses or uploads already; try "
+                                       "again in a few seconds", retry_after_s=10)
+            yield
+
+
+class Deadline:
+    """A time budget for one request's work, checked between its stages."""
+
+    def __init__(self, seconds: float, clock=time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def check(self, stage: str = "") -> None:
+        if self._clock() > self._end:
+            raise ServiceBusyError(
+                f"the request ran past its time budget of {self.seconds:g} s{f' ({stage})' if stage else ''} and "
+                "was stopped; send smaller files or fewer communities", retry_after_s=30,
+                details={"time_budget_s": self.seconds})

@@ -1,0 +1,15 @@
+"""The one interface everything reads and writes layers through (today: GeoJSON files in a folder)."""
+
+from geo_service.store.files import LayerState, LayerStore, LayerSummary, QueryResult
+from geo_service.store.geojson_file import WGS84, read_geojson, write_geojson_atomic
+from geo_service.store.history import SavedVersion
+
+
+
+def open_store(settings) -> LayerStore:
+    """The store the settings name (the layers folder; a database backend will be chosen here too)."""
+    return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
+
+
+__all__ = ["open_store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",
+           "write_geojson_atomic"]

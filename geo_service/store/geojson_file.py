@@ -1,0 +1,127 @@
+"""One layer file: RFC 7946 GeoJSON read through GDAL, written to a temporary file, checked and renamed."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import secrets
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from geo_service.errors import InvalidParameterError, LayerDataError, StorageError
+from geo_service.io.geojson_rules import document_problems
+from geo_service.io.ogr import read_frame
+
+WGS84 = "EPSG:4326"
+# GDAL's RFC 7946 mode: WGS84 only, right-hand winding, no crs member, 7 decimals (~1 cm).
+_GEOJSON_OPTIONS = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def digest(data: bytes) -> str:
+    """A layer version: the content hash of its file (the same in every process)."""
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:20]
+
+
+def hide_path(exc: Exception, path: Path) -> str:
+    """The error's text with the server's folder taken out (messages reach clients)."""
+    return str(exc).replace(str(path.parent), "").replace("'/", "'")
+
+
+def storage_error(exc: OSError, what: str) -> StorageError:
+    """A disk or permission failure as a 507 that says which, with no server path."""
+    if exc.errno in _FULL:
+        reason = "the disk holding the layers is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = "the layers folder is not writable by the service"
+    else:
+        reason = f"the layers folder cannot be written ({exc.strerror or type(exc).__name__})"
+    return StorageError(f"{what}: {reason}; nothing was changed. Tell the server's operator")
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temporary_path(path: Path) -> Path:
+    """Where a new version of ``path`` is written first (``.<stem>.<pid>.<random>.tmp``)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> Path:
+    """Write ``frame`` beside ``path`` as checked, fsynced RFC 7946 GeoJSON; return the temporary file.
+
+    On any failure the temporary file is removed and ``path`` is untouched.
+    """
+    if frame.crs is None or not frame.crs.equals(WGS84):
+        raise InvalidParameterError(
+            f"layers are stored in {WGS84} (WGS84 longitude/latitude); got {frame.crs}: reproject first")
+    tmp = temporary_path(Path(path))
+    options = dict(_GEOJSON_OPTIONS)
+    if "id" in frame.columns:
+        options["ID_FIELD"] = "id"
+    try:
+        pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options)
+        with open(tmp, "rb+") as handle:
+            problems = document_problems(json.load(handle), allowed_types=allowed_types)
+            if problems:
+                raise LayerDataError(f"{path.name}: refused to write: {'; '.join(problems[:5])}",
+                                     details={"problems": problems})
+            os.fsync(handle.fileno())
+        return tmp
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise storage_error(exc, path.stem) from None
+    except (DataSourceError, DataLayerError, ValueError, TypeError) as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc.__context__, OSError) and exc.__context__.errno in _FULL:
+            raise storage_error(exc.__context__, path.stem) from None
+        raise LayerDataError(
+            f"{path.name}: could not write the layer ({hide_path(exc, tmp)}); the previous version is kept") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def commit(tmp: Path, path: Path) -> None:
+    """Rename the checked temporary file over the layer: readers see the old file or the new one."""
+    try:
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise storage_error(exc, path.stem) from None
+
+
+def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> None:
+    """Write ``frame`` as RFC 7946 GeoJSON at ``path``, replacing any old file atomically."""
+    commit(write_temporary(Path(path), frame, allowed_types), Path(path))
+
+
+def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
+    """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326."""
+    try:
+        frame = read_frame(io.BytesIO(data) if data is not None else path)
+    except (DataSourceError, DataLayerError) as exc:
+        raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {hide_path(exc, path)}") from exc
+    if frame.crs is None:
+        frame = frame.set_crs(WGS84)
+    return frame

@@ -1,0 +1,114 @@
+"""Checks made on every request before a route runs: Host, origin of writes, tokens in URLs, body size.
+
+Request bodies without a Content-Length (chunked) are read here, bounded, into
+memory: werkzeug would stop reading them silently at the limit, and a
+truncated file would then be taken for a whole one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import re
+
+from flask import Flask, request
+
+from geo_service.config import InputLimits
+from geo_service.errors import ForbiddenError, InvalidParameterError, PayloadTooLargeError
+from geo_service.web.context import get_settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_PARAMETERS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
+_HOST = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?$")
+_CHUNK = 2**16
+
+
+def is_token_holder() -> bool:
+    """The request carries the server's write token (constant-time comparison)."""
+    token = get_settings().token
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+    return bool(token) and hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+
+
+def request_limits() -> InputLimits:
+    """Token holders get the server's limits; anyone else the (smaller) anonymous ones."""
+    settings = get_settings()
+    return settings.limits if is_token_holder() else settings.anonymous_limits
+
+
+def body_limit_bytes(limits: InputLimits) -> int:
+    """Two files (a proximity request's communities and services) plus the form's fields."""
+    return 2 * limits.upload_bytes + 2**20
+
+
+def check_host() -> None:
+    if not _HOST.match(request.host or ""):
+        raise InvalidParameterError("the request's Host header is not a valid host name")
+
+
+def check_origin() -> None:
+    """Writes from another web site's pages are refused (a page could make its visitors upload)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    settings = get_settings()
+    origin = request.headers.get("Origin")
+    own = {request.host_url.rstrip("/")} | ({_origin_of(settings.base_url)} if settings.base_url else set())
+    if origin is not None and origin != "null" and (origin in own or origin in settings.allowed_origins):
+        return
+    if origin is None and request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
+        return  # not sent by a browser on behalf of another site (curl, GDAL, QGIS, scripts)
+    raise ForbiddenError("requests that change or analyse data are not accepted from other web sites' pages; "
+                         "the operator can allow an origin with GEO_SERVICE_ALLOWED_ORIGINS")
+
+
+def _origin_of(url: str) -> str:
+    match = re.match(r"^(https?://[^/]+)", url)
+    return match.group(1) if match else url
+
+
+def check_no_token_in_url() -> None:
+    named = sorted(TOKEN_PARAMETERS & set(request.args))
+    if named:
+        raise InvalidParameterError(f"do not put a token in the URL ({', '.join(named)}=…): URLs are written to "
+                                    "logs and browser histories. Send it as Authorization: Bearer <token>")
+
+
+def bound_body() -> None:
+    """Refuse a body over the limit before reading it; read a chunked one whole, within the limit."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    limit = body_limit_bytes(request_limits())
+    request.max_content_length = limit
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise _too_large(limit)
+        return
+    environ = request.environ
+    if not environ.get("wsgi.input_terminated"):
+        return  # no length and not chunked: werkzeug reads no body
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        parts.append(chunk)
+    data = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    environ.pop("wsgi.input_terminated", None)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the request body is larger than this server's limit of {limit // 2**20} MB; "
+                                "nothing was read or changed", details={"limit_bytes": limit})
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def guard() -> None:
+        check_host()
+        check_no_token_in_url()
+        check_origin()
+        bound_body()

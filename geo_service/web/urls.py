@@ -1,0 +1,19 @@
+"""One place that builds absolute URLs: from GEO_SERVICE_BASE_URL when set, never from an untrusted Host."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+
+from geo_service.web.context import get_settings
+
+
+def external_base() -> str:
+    """The public root of the service, without a trailing slash (script root not included)."""
+    return get_settings().base_url or request.host_url.rstrip("/")
+
+
+def external_url(endpoint: str, **values) -> str:
+    base = get_settings().base_url
+    if base is None:
+        return url_for(endpoint, _external=True, **values)
+    return base + url_for(endpoint, **values).removeprefix(request.script_root)
