@@ -14,7 +14,6 @@ from geo_service.feature_cache import ResponseCache
 from geo_service.slots import SlotLimiter
 from geo_service.web import api, assets, downloads, errors, guard, ogc, pages, proximity, security
 from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
-from geo_service.web.guard import body_limit_bytes
 from geo_service.web.converters import LayerIdConverter
 
 
@@ -38,8 +37,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # Streamed responses (send_file) are not compressed: flask-compress would leave their files open.
     app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["gzip"],
                       COMPRESS_STREAMS=False)
-    # The largest body anyone may send; guard.bound_body lowers it per request (anonymous limits).
-    app.config["MAX_CONTENT_LENGTH"] = body_limit_bytes(settings.limits)
+    # No app-wide body limit: guard.bound_body sets each request's (it depends on the requester), and a
+    # global one would make werkzeug cut chunked bodies short silently.
+    app.config["MAX_CONTENT_LENGTH"] = None
     Compress(app)
     store = open_store(settings)
     app.extensions[SETTINGS_KEY] = settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,20 +18,17 @@ from geo_service.store import LayerStore, open_store
 from geo_service.io.validation import validate_layers_dir
 
 
-def gunicorn_command(settings: Settings, workers: int, timeout_s: int) -> list[str]:
-    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    return [gunicorn, "--workers", str(workers), "--bind", f"{settings.host}:{settings.port}",
-            "--timeout", str(timeout_s), "--graceful-timeout", "30", "--access-logfile", "-",
-            "geo_service.app:create_app()"]
-
-
 def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
     """Replace this process by gunicorn; each worker builds the app from the same GEO_SERVICE_* settings."""
-    command = gunicorn_command(settings, workers, timeout_s)
+    try:
+        from geo_service.serving import gunicorn_command
+    except ImportError:
+        raise click.ClickException("gunicorn is not installed: pip install 'geo-service[production]'") from None
+    command = gunicorn_command(settings.host, settings.port, workers, timeout_s)
     if not Path(command[0]).exists():
         raise click.ClickException("gunicorn is not installed: pip install 'geo-service[production]'")
     os.environ["GEO_SERVICE_LAYERS_DIR"] = str(settings.layers_dir)
-    click.echo(f"serving with gunicorn, {workers} workers, on http://{settings.host}:{settings.port}/")
+    click.echo(f"serving with gunicorn, {workers} workers × 8 threads, on http://{settings.host}:{settings.port}/")
     os.execv(command[0], command)
 
 

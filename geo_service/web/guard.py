@@ -1,14 +1,15 @@
 """Checks made on every request before a route runs: Host, origin of writes, tokens in URLs, body size.
 
-Request bodies without a Content-Length (chunked) are read here, bounded, into
-memory: werkzeug would stop reading them silently at the limit, and a
-truncated file would then be taken for a whole one.
+A body with a Content-Length over the limit is refused before a byte of it is
+read. A chunked body has no length: werkzeug's own limit would stop reading it
+silently at the limit, and a truncated file would be taken for a whole one. So
+its stream is wrapped to raise a 413 the moment it passes the limit; it is
+read lazily by the route, inside the route's slot, like any other body.
 """
 
 from __future__ import annotations
 
 import hmac
-import io
 import re
 
 from flask import Flask, request
@@ -74,30 +75,45 @@ def check_no_token_in_url() -> None:
                                     "logs and browser histories. Send it as Authorization: Bearer <token>")
 
 
+class BoundedInput:
+    """A request body stream that raises a 413 as soon as more than ``limit`` bytes have been read."""
+
+    def __init__(self, stream, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._count = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self._count += len(data)
+        if self._count > self._limit:
+            raise _too_large(self._limit)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._counted(self._stream.read() if size is None or size < 0 else self._stream.read(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._counted(self._stream.readline() if size is None or size < 0 else self._stream.readline(size))
+
+    def __iter__(self):
+        while line := self.readline(_CHUNK):
+            yield line
+
+
 def bound_body() -> None:
-    """Refuse a body over the limit before reading it; read a chunked one whole, within the limit."""
+    """Refuse a body whose length is over the limit; make a chunked one fail loudly at the limit."""
     if request.method not in UNSAFE_METHODS:
         return
     limit = body_limit_bytes(request_limits())
-    request.max_content_length = limit
     length = request.content_length
     if length is not None:
         if length > limit:
             raise _too_large(limit)
+        request.max_content_length = limit
         return
     environ = request.environ
-    if not environ.get("wsgi.input_terminated"):
-        return  # no length and not chunked: werkzeug reads no body
-    stream, parts, size = environ["wsgi.input"], [], 0
-    while chunk := stream.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        parts.append(chunk)
-    data = b"".join(parts)
-    environ["wsgi.input"] = io.BytesIO(data)
-    environ["CONTENT_LENGTH"] = str(len(data))
-    environ.pop("wsgi.input_terminated", None)
+    if environ.get("wsgi.input_terminated"):  # chunked; without it werkzeug reads no body at all
+        environ["wsgi.input"] = BoundedInput(environ["wsgi.input"], limit)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:

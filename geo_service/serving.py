@@ -1,0 +1,195 @@
+"""Production serving with gunicorn: threaded workers that slow clients cannot hold, and a log without secrets.
+
+gunicorn's sync workers give each connection a whole process until its request
+has arrived, so a handful of clients sending one header every few seconds stop
+the server. gunicorn's ``gthread`` workers hand a connection to a thread once
+its first bytes arrive; this worker goes further, because gunicorn has no
+setting for it: the request head (request line and headers) is read in the
+worker's event loop, without a thread, and must be complete within
+``HEAD_TIMEOUT_S`` (a client trickling one header every few seconds is cut off
+without ever holding a thread). Every blocking read in a thread then waits at
+most ``READ_TIMEOUT_S`` for the next packet.
+Bodies themselves may be slow (a field office's upload over a poor link): the
+endpoints that read large bodies do so while holding a host-wide slot
+(``geo_service.slots``), so slow bodies cannot pile up.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import selectors
+import shutil
+import socket
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from gunicorn.glogging import Logger
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+READ_TIMEOUT_S = 10.0
+HEAD_TIMEOUT_S = 10.0
+THREADS_PER_WORKER = 16
+_SECRET_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|api_key|apikey|key)=)[^&\s]*", re.IGNORECASE)
+
+
+class TimedSocket(socket.socket):
+    """A client socket on which 'blocking' means 'for at most READ_TIMEOUT_S per read', and on which
+    reads stop at ``head_deadline`` (monotonic seconds) while one is set."""
+
+    __slots__ = ("head_deadline",)
+
+    def setblocking(self, flag: bool) -> None:
+        self.settimeout(READ_TIMEOUT_S if flag else 0.0)
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        deadline = getattr(self, "head_deadline", None)
+        if deadline is not None and self.gettimeout() != 0.0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request head did not arrive in time")
+            self.settimeout(min(READ_TIMEOUT_S, remaining))
+        return super().recv(size, flags)
+
+
+class _HeadDeadline:
+    """gunicorn's HTTP/1 parser, with a deadline on the socket while a request head is parsed."""
+
+    def __init__(self, parser, sock: TimedSocket) -> None:
+        self._parser = parser
+        self._sock = sock
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._sock.head_deadline = time.monotonic() + HEAD_TIMEOUT_S
+        try:
+            return next(self._parser)
+        finally:
+            self._sock.head_deadline = None
+            if self._sock.gettimeout() != 0.0:
+                self._sock.settimeout(READ_TIMEOUT_S)
+
+    def __getattr__(self, name: str):
+        return getattr(self._parser, name)
+
+
+class TimedConn(TConn):
+    """A connection whose request head may have been read already by the event loop (``head``)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.head = bytearray()
+        self.head_deadline = 0.0
+
+    def hand_over_head(self) -> None:
+        """Give the bytes read by the event loop to the parser (before or after it exists)."""
+        if self.parser is not None and self.head:
+            self.parser.unreader.unread(bytes(self.head))
+            self.head = bytearray()
+
+    def init(self) -> None:
+        super().init()
+        if not self.is_http2 and isinstance(self.sock, TimedSocket) and not isinstance(self.parser, _HeadDeadline):
+            self.parser = _HeadDeadline(self.parser, self.sock)
+        self.hand_over_head()
+
+
+class BoundedThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker: request heads read in the event loop, then TimedSocket reads in threads."""
+
+    MAX_HEAD_BYTES = 64 * 1024
+
+    def init_process(self) -> None:
+        self.reading_heads: dict[TimedConn, None] = {}  # insertion-ordered: oldest deadline first
+        super().init_process()
+
+    def accept(self, listener):  # gunicorn's own, with the accepted socket re-wrapped
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        client = TimedSocket(client.family, client.type, client.proto, fileno=client.detach())
+        self.nr_conns += 1
+        conn = TimedConn(self.cfg, client, address, listener.getsockname())
+        if self.cfg.is_ssl:  # TLS must be unwrapped by a thread first (terminate TLS at a proxy instead)
+            client.setblocking(True)
+            self.enqueue_req(conn)
+            return
+        self._read_head(conn)
+
+    def _read_head(self, conn: TimedConn) -> None:
+        conn.sock.setblocking(False)
+        conn.head_deadline = time.monotonic() + HEAD_TIMEOUT_S
+        self.reading_heads[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_readable, conn))
+
+    def _drop(self, conn: TimedConn) -> None:
+        self.reading_heads.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (OSError, KeyError, ValueError):
+            pass
+        self.nr_conns -= 1
+        conn.close()
+
+    def _on_head_readable(self, conn: TimedConn, sock) -> None:
+        try:
+            data = conn.sock.recv(self.MAX_HEAD_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        conn.head += data
+        if not data or len(conn.head) > self.MAX_HEAD_BYTES:
+            self._drop(conn)
+            return
+        if b"\r\n\r\n" not in conn.head:
+            return
+        self.reading_heads.pop(conn, None)
+        self.poller.unregister(conn.sock)
+        conn.data_ready = True
+        conn.hand_over_head()  # a kept-alive connection has its parser already
+        self.enqueue_req(conn)
+
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection's next request: its head too is read without a thread."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._read_head(conn)
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in [c for c in self.reading_heads if c.head_deadline < now]:
+            self._drop(conn)
+
+
+def redact(text: str | None) -> str | None:
+    """A URL or query string with any token-like parameter's value replaced."""
+    return _SECRET_IN_QUERY.sub(r"\1[redacted]", text) if text else text
+
+
+class RedactingLogger(Logger):
+    """The access log, with tokens sent in URLs replaced (they are refused, but still arrive)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "q"):
+            atoms[key] = redact(atoms.get(key))
+        return atoms
+
+
+def gunicorn_command(host: str, port: int, workers: int, timeout_s: int) -> list[str]:
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+    return [gunicorn, "--workers", str(workers), "--threads", str(THREADS_PER_WORKER),
+            "--worker-class", "geo_service.serving.BoundedThreadWorker",
+            "--logger-class", "geo_service.serving.RedactingLogger",
+            "--bind", f"{host}:{port}", "--timeout", str(timeout_s), "--graceful-timeout", "30",
+            "--keep-alive", "5", "--limit-request-fields", "60", "--access-logfile", "-",
+            "geo_service.app:create_app()"]
