@@ -228,7 +228,27 @@ def history_command(settings: Settings, layer_id: str) -> None:
     current, saved = store.current_version(layer_id), store.history(layer_id)
     click.echo(f"{current}  (current)")
     for version in saved:
-        click.echo(f"{version.version}  saved {version.saved_at}")
+        click.echo(f"{version.version}  saved {version.saved_at}{'  pinned' if version.pinned else ''}")
+
+
+@layers.command("pin")
+@click.argument("layer_id")
+@click.argument("version")
+@click.pass_obj
+def pin_command(settings: Settings, layer_id: str, version: str) -> None:
+    """Keep a saved version however many writes follow (the first original is pinned already)."""
+    saved = _store(settings).pin(layer_id, version)
+    click.echo(f"{layer_id}: version {saved.version} is pinned")
+
+
+@layers.command("unpin")
+@click.argument("layer_id")
+@click.argument("version")
+@click.pass_obj
+def unpin_command(settings: Settings, layer_id: str, version: str) -> None:
+    """Let a pinned version age out of the history like the others."""
+    saved = _store(settings).pin(layer_id, version, pinned=False)
+    click.echo(f"{layer_id}: version {saved.version} is no longer pinned")
 
 
 @layers.command("rollback")

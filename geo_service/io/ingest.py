@@ -65,6 +65,24 @@ def _numbers(column: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
+_WHOLE = r"-?(?:0|[1-9][0-9]{0,17})"  # no leading zeros: "007" is a code, kept as text
+
+
+def typed_columns(table: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
+    """Columns whose every value is a whole number become nullable integers, decimals become floats;
+    anything else (codes with leading zeros, mixed text) stays text as written."""
+    decimal = r"-?[0-9]+(?:[.,][0-9]+)?" if decimal_comma else r"-?[0-9]+(?:\.[0-9]+)?"
+    for column in table.columns:
+        values = table[column].dropna().astype("string").str.strip()
+        if values.empty:
+            continue
+        if values.str.fullmatch(_WHOLE).all():
+            table[column] = pd.to_numeric(table[column].str.strip()).astype("Int64")
+        elif values.str.fullmatch(decimal).all() and not values.str.fullmatch(r"-?0[0-9]+").any():
+            table[column] = _numbers(table[column], decimal_comma)
+    return table
+
+
 def _separator(text: str, filename: str) -> str:
     try:
         return csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
@@ -95,7 +113,7 @@ def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: st
     if len(bad):
         raise IngestError(f"{filename}: rows {listed([i + 2 for i in bad])} have no numeric {lat_name}/{lon_name} "
                           "(row numbers count the header as row 1)")
-    frame = table.drop(columns=[lat_name, lon_name])
+    frame = typed_columns(table.drop(columns=[lat_name, lon_name]), decimal_comma)
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
 
 

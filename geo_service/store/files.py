@@ -28,8 +28,8 @@ from shapely.geometry import box
 from geo_service.catalogue import Catalogue, Layer, load_catalogue
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
                                 VersionConflictError)
-from geo_service.store.geojson_file import (commit, digest, file_digest, fsync_dir, read_geojson, storage_error,
-                                            write_geojson_atomic, write_temporary)
+from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
+                                            storage_error, write_geojson_atomic, write_temporary)
 from geo_service.store.history import History, SavedVersion
 
 DEFAULT_MAX_LAYER_MB = 512
@@ -265,6 +265,13 @@ class LayerStore:
         """
         layer = self.catalogue.get(layer_id)
         path = self.path_for(layer_id)
+        return self._swap(layer_id, lambda: write_temporary(path, frame, layer.allowed_geometry_types),
+                          expected_version)
+
+    def _swap(self, layer_id: str, make_temporary, expected_version: str | None) -> tuple[str, bool]:
+        """Under the layer's lock: check the version, write the new file beside the old, keep the old
+        one in the history and rename the new one into place (or change nothing if they are the same)."""
+        path = self.path_for(layer_id)
         history = self._history(layer_id)
         with self.write_lock(layer_id):
             self._remove_temporaries(path)
@@ -274,7 +281,7 @@ class LayerStore:
                 raise VersionConflictError(
                     f"{layer_id} is at version {current}, not {expected_version}: reload it and apply your change again",
                     details={"current_version": current})
-            tmp = write_temporary(path, frame, layer.allowed_geometry_types)
+            tmp = make_temporary()
             try:
                 new = file_digest(tmp)
                 if new == current:
@@ -296,9 +303,11 @@ class LayerStore:
         return self._history(layer_id).versions()
 
     def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
-        """Restore a previous version (the newest one by default); the current one goes to the history."""
+        """Restore a previous version byte for byte (the newest one by default); the current one goes to
+        the history."""
         chosen = self._history(layer_id).find(version)
-        self.replace(layer_id, read_geojson(chosen.path))
+        allowed = self.catalogue.get(layer_id).allowed_geometry_types
+        self._swap(layer_id, lambda: copy_temporary(chosen.path, self.path_for(layer_id), allowed), None)
         return chosen
 
     def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion:

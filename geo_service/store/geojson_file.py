@@ -8,6 +8,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -96,6 +97,25 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
             raise storage_error(exc.__context__, path.stem) from None
         raise LayerDataError(
             f"{path.name}: could not write the layer ({hide_path(exc, tmp)}); the previous version is kept") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def copy_temporary(source: Path, path: Path, allowed_types: frozenset[str] | None = None) -> Path:
+    """A checked, fsynced copy of a saved version beside ``path``, byte for byte (for a rollback)."""
+    tmp = temporary_path(Path(path))
+    try:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as handle:
+            problems = document_problems(json.load(handle), allowed_types=allowed_types)
+            if problems:
+                raise LayerDataError(f"{source.name}: the saved version is not a valid layer: {problems[0]}")
+            os.fsync(handle.fileno())
+        return tmp
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise storage_error(exc, path.stem) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
