@@ -158,7 +158,8 @@ def geojson_counts(document: Any, filename: str, limits: InputLimits) -> None:
         if isinstance(properties, dict):
             names.update(properties)
             if len(names) > limits.properties:
-                check_counts(filename, limits, properties=len(names))
+                raise over_limit(filename, "properties (columns)", f"at least {len(names):,}", limits.properties,
+                                 "MAX_PROPERTIES")
         geometry = feature.get("geometry")
         positions = _count_positions(geometry.get("coordinates")) if isinstance(geometry, dict) else 0
         total += positions
@@ -205,8 +206,8 @@ def scan_csv(text: str, sep: str, filename: str, limits: InputLimits) -> None:
         rows = 0
         for number, record in enumerate(reader, start=2):
             rows += 1
-            if rows > limits.features:
-                check_counts(filename, limits, features=rows)
+            if rows > limits.features:  # counting stops here: the rest of the file is never read
+                raise over_limit(filename, "features", f"at least {rows:,}", limits.features, "MAX_FEATURES")
             if len(record) > width:
                 too_long.append(number)
     except csv.Error as exc:

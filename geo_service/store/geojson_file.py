@@ -93,8 +93,7 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
         raise storage_error(exc, path.stem) from None
     except (DataSourceError, DataLayerError, ValueError, TypeError) as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc.__context__, OSError) and exc.__context__.errno in _FULL:
-            raise storage_error(exc.__context__, path.stem) from None
+        probe_storage(path.parent, path.stem)  # GDAL reports a full disk as "Cannot write feature"
         raise LayerDataError(
             f"{path.name}: could not write the layer ({hide_path(exc, tmp)}); the previous version is kept") from exc
     except BaseException:
@@ -119,6 +118,23 @@ def copy_temporary(source: Path, path: Path, allowed_types: frozenset[str] | Non
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def probe_storage(directory: Path, what: str, size: int = 2**16) -> None:
+    """Raise the StorageError of the folder if a small write there fails now (full, read-only)."""
+    probe = directory / f".probe.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * size)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise storage_error(exc, what) from None
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def commit(tmp: Path, path: Path) -> None:
