@@ -58,7 +58,8 @@ def main(ctx: click.Context, layers_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1; env GEO_SERVICE_HOST].")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default 5000; env GEO_SERVICE_PORT].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port [default 5000; env GEO_SERVICE_PORT; 0: any free port].")
 @click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages (never on a shared network).")
 @click.option("--production", is_flag=True, help="Serve with gunicorn and several worker processes.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,

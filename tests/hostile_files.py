@@ -34,7 +34,7 @@ def point_feature(fid=None, lon=-12.2, lat=14.4, **props) -> dict:
 
 def gpkg_with_view(tmp: Path, recursive: bool = True) -> bytes:
     """A GeoPackage whose only feature layer is a SQL view (recursive: it would count for ever)."""
-    path = tmp / "view.gpkg"
+    path = tmp / f"view-{'recursive' if recursive else 'join'}.gpkg"
     pyogrio.write_dataframe(points_frame(), path, layer="base", driver="GPKG")
     with sqlite3.connect(path) as db:
         body = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT b.* FROM base b, n"
@@ -114,6 +114,11 @@ def wide_csv(columns: int) -> bytes:
 
 def long_csv(rows: int) -> bytes:
     return ("id,lat,lon\n" + "".join(f"r{i},14.4,-12.2\n" for i in range(rows))).encode()
+
+
+def compact_csv(rows: int) -> bytes:
+    """Rows of coordinates only: 2 million of them make 22 MB, under the 25 MB upload limit."""
+    return b"lat,lon\n" + b"14.4,-12.2\n" * rows
 
 
 def kml_without_ids() -> bytes:

@@ -1,0 +1,86 @@
+"""The production server (``geo-service serve --production``: gunicorn) in a subprocess, for tests that need it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+START_LIMIT_S = 180  # a generous bound, so a broken start fails instead of hanging the suite
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str = ""
+    log: list[str] = field(default_factory=list)
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return sorted(int(pid) for pid in children)
+
+    def peak_rss_mb(self) -> dict[int, float]:
+        """Each worker's peak resident memory (VmHWM), in MB."""
+        peaks = {}
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks[pid] = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+        return peaks
+
+    def get(self, path: str, timeout: float = 30) -> tuple[int, bytes, float]:
+        """Status, body and seconds taken for one GET."""
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, response.read(), time.monotonic() - started
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), time.monotonic() - started
+
+
+def _read_output(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+
+
+@contextmanager
+def production_server(layers_dir: Path, workers: int = 2, **env: str):
+    """Start gunicorn on a free port; yield the Server once /api/health has answered; stop it after."""
+    environment = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers_dir), **env}
+    command = [str(Path(sys.executable).with_name("geo-service")), "serve", "--production", "--host", "127.0.0.1",
+               "--port", "0", "--workers", str(workers)]
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    server = Server(process)
+    reader = threading.Thread(target=_read_output, args=(process.stdout, server.log), daemon=True)
+    reader.start()
+    try:
+        started = time.monotonic()
+        while not server.url:
+            assert process.poll() is None, "".join(server.log)[-3000:]
+            assert time.monotonic() - started < START_LIMIT_S, "".join(server.log)[-3000:]
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", "".join(server.log))
+            server.url = found.group(1) if found else ""
+            time.sleep(0.1)
+        while len(server.worker_pids()) < workers or server.get("/api/health")[0] not in (200, 503):
+            assert time.monotonic() - started < START_LIMIT_S, "".join(server.log)[-3000:]
+            time.sleep(0.2)
+        for _ in range(workers * 4):  # every worker has built its app before a test measures anything
+            server.get("/api/health")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(30)
+        process.stdout.close()

@@ -1,0 +1,242 @@
+"""Attacks on the production server (gunicorn, in its own process): nothing stalls it, nothing is lost.
+
+Each attack runs while a monitor keeps asking /api/health; the health answers
+must all come within 2 s, every attack must get its 4xx, and no worker may
+grow past the stated memory bound or be replaced.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from tests import hostile_files as hf
+from tests.conftest import BUNDLED_LAYERS
+from tests.production import production_server
+
+TOKEN = "a-long-test-token-0123456789"
+WORKER_PEAK_MB = 1024  # stated in the README: one worker's memory under any refused upload
+HEALTH_WITHIN_S = 2.0
+
+
+def post_multipart(url: str, fields: dict, files: dict, headers: dict | None = None) -> tuple[int, dict]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (data, filename) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
+    return _send(request)
+
+
+def _send(request) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def put_raw(url: str, data: bytes, headers: dict) -> tuple[int, dict]:
+    return _send(urllib.request.Request(url, data=data, method="PUT", headers=headers))
+
+
+class HealthMonitor(threading.Thread):
+    """Asks /api/health every 0.1 s until stopped; keeps the slowest answer and any failure."""
+
+    def __init__(self, server) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.stop = threading.Event()
+        self.slowest = 0.0
+        self.failures: list[str] = []
+        self.answers = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                status, _, seconds = self.server.get("/api/health", timeout=10)
+                self.slowest = max(self.slowest, seconds)
+                self.answers += 1
+                if status != 200:
+                    self.failures.append(f"status {status}")
+            except OSError as error:
+                self.failures.append(repr(error))
+            self.stop.wait(0.1)
+
+
+@pytest.fixture(scope="module")
+def layers_copy(tmp_path_factory):
+    target = tmp_path_factory.mktemp("production") / "layers"
+    shutil.copytree(BUNDLED_LAYERS, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(layers_copy):
+    with production_server(layers_copy, workers=2, GEO_SERVICE_TOKEN=TOKEN) as running:
+        yield running
+
+
+def attacks(tmp_path) -> list[tuple[str, callable, int]]:
+    """(name, send() -> (status, document), expected status), each built here."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def proximity(data, filename):
+        return lambda url: post_multipart(f"{url}/api/proximity", {"services": "health_centres"},
+                                          {"communities_file": (data, filename)})
+
+    def replace(data, filename):
+        def send(url):
+            etag = json.loads(urllib.request.urlopen(f"{url}/api/layers/communities").read())["version"]
+            return put_raw(f"{url}/api/layers/communities?filename={filename}", data, {**auth, "If-Match": etag})
+        return send
+
+    return [
+        ("recursive view", proximity(hf.gpkg_with_view(tmp_path), "v.gpkg"), 400),
+        ("cross-join view", proximity(hf.gpkg_with_view(tmp_path, recursive=False), "c.gpkg"), 400),
+        ("zip bomb (300 MB unpacked)", proximity(hf.zip_bomb(300), "b.zip"), 413),
+        ("10,000 sparse properties", proximity(hf.sparse_geojson(10_000, features=100), "s.geojson"), 413),
+        ("100,000 properties", proximity(hf.sparse_geojson(100_000, features=1), "p.geojson"), 413),
+        ("100,000 CSV columns", proximity(hf.wide_csv(100_000), "w.csv"), 413),
+        ("a million points in one feature, zipped", proximity(hf.multipoint_zip(1_000_000), "m.zip"), 413),
+        ("2 million CSV rows (22 MB), anonymous", proximity(hf.compact_csv(2_000_000), "r.csv"), 413),
+        ("2 million CSV rows (22 MB), token", replace(hf.compact_csv(2_000_000), "r.csv"), 413),
+        ("nested 100,000 deep", replace(b"[" * 100_000 + b"]" * 100_000, "n.geojson"), 400),
+    ]
+
+
+def test_hostile_uploads_stall_nothing_and_stay_within_memory(server, layers_copy, tmp_path):
+    before = {p.name: p.read_bytes() for p in layers_copy.glob("*.geojson")}
+    workers = server.worker_pids()
+    monitor = HealthMonitor(server)
+    monitor.start()
+    cases = attacks(tmp_path)
+    results = {name: send(server.url) for name, send, _ in cases}  # one attacker, one request at a time
+    monitor.stop.set()
+    monitor.join()
+    for name, _, expected in cases:
+        status, document = results[name]
+        assert status == expected, (name, document)
+        assert document.get("description") and "/tmp" not in document["description"], name
+    assert monitor.failures == [] and monitor.answers > 0
+    assert monitor.slowest < HEALTH_WITHIN_S, f"slowest health answer {monitor.slowest:.2f} s"
+    peaks = server.peak_rss_mb()
+    assert max(peaks.values()) < WORKER_PEAK_MB, peaks
+    assert server.worker_pids() == workers  # none killed by a timeout or the OOM killer
+    assert {p.name: p.read_bytes() for p in layers_copy.glob("*.geojson")} == before
+
+
+def test_one_client_runs_one_analysis_at_a_time(server, tmp_path):
+    """A burst of uploads from one address: one is worked on, the others are told to come back."""
+    data = hf.gpkg_with_view(tmp_path, recursive=False)
+    results = []
+
+    def send():
+        results.append(post_multipart(f"{server.url}/api/proximity", {"services": "health_centres"},
+                                      {"communities_file": (data, "c.gpkg")}))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(status for status, _ in results)
+    assert set(statuses) <= {400, 503} and 400 in statuses, statuses
+    busy = [doc for status, doc in results if status == 503]
+    assert all("wait for it to finish" in doc["description"] or "try again" in doc["description"] for doc in busy)
+
+
+def test_slow_clients_hold_no_worker(server):
+    """Many connections sending their headers a line every second: others are served at once."""
+    slow = []
+    for _ in range(len(server.worker_pids()) * 20):  # far more than workers × 2
+        connection = socket.create_connection((server.url.split("//")[1].split(":")[0],
+                                               int(server.url.rsplit(":", 1)[1])))
+        connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
+        slow.append(connection)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(1.0):
+            for connection in slow:
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    try:
+        for _ in range(8):
+            for path in ("/api/health", "/layers/border.geojson"):
+                status, _, seconds = server.get(path, timeout=10)
+                assert status == 200 and seconds < HEALTH_WITHIN_S, (path, seconds)
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        trickler.join()
+        for connection in slow:
+            connection.close()
+
+
+def test_chunked_over_limit_upload_is_413_and_the_layer_is_kept(server, layers_copy):
+    before = (layers_copy / "communities.geojson").read_bytes()
+    etag = json.loads(urllib.request.urlopen(f"{server.url}/api/layers/communities").read())["version"]
+    host, port = server.url.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    body = hf.long_csv(3_000_000)  # about 55 MB: over the 51 MB body limit of a token holder
+    chunks = (body[i:i + 2**20] for i in range(0, len(body), 2**20))
+    try:
+        connection.request("PUT", "/api/layers/communities?filename=big.csv", body=chunks, encode_chunked=True,
+                           headers={"Authorization": f"Bearer {TOKEN}", "If-Match": etag})
+        response = connection.getresponse()
+        status, document = response.status, json.loads(response.read())
+    except (BrokenPipeError, ConnectionResetError):
+        pytest.fail("the server closed the connection instead of answering 413")
+    finally:
+        connection.close()
+    assert status == 413 and document["code"] == "PayloadTooLarge", document
+    assert (layers_copy / "communities.geojson").read_bytes() == before
+
+
+def test_a_token_in_the_url_is_refused_and_never_logged(server):
+    status, body, _ = server.get(f"/api/layers?token={TOKEN}")
+    assert status == 400 and b"Authorization" in body
+    time.sleep(0.2)  # the access log line is written after the response; wait for it below
+    deadline = time.monotonic() + 10
+    while "token=[redacted]" not in "".join(server.log) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = "".join(server.log)
+    assert "token=[redacted]" in log and TOKEN not in log
+
+
+def test_one_broken_layer_under_a_running_server(tmp_path):
+    layers = tmp_path / "layers"
+    shutil.copytree(BUNDLED_LAYERS, layers)
+    with production_server(layers, workers=2) as running:
+        assert running.get("/api/health")[0] == 200
+        (layers / "rivers.geojson").unlink()
+        communities = layers / "communities.geojson"
+        communities.write_bytes(communities.read_bytes()[:1000])
+        status, body, _ = running.get("/api/health")
+        assert status == 503
+        assert set(json.loads(body)["unavailable"]) == {"rivers", "communities"}
+        for path in ("/", "/?lang=fr", "/proximity", "/api/layers", "/ogc/collections", "/ogc/api",
+                     "/ogc/collections/border/items", "/layers/health_centres.geojson", "/layers/border.gpkg"):
+            for _ in range(4):  # every worker
+                assert running.get(path)[0] == 200, path
+        assert running.get("/layers/rivers.geojson")[0] == 503
