@@ -110,17 +110,34 @@ def test_concurrent_writers_one_wins_per_version(layers_dir):
 
 
 WRITER = """
-import sys
+import os, sys, time
 import geopandas as gpd, numpy as np
-from shapely.geometry import Point
-from geo_service.store import LayerStore
+import pyogrio
+from geo_service.store import LayerStore, geojson_file
 store = LayerStore(sys.argv[1])
+stop_at = sys.argv[2]  # "random", or the point inside a replace where this writer stops until killed
 rng = np.random.default_rng(0)
 frames = []
 for tag in ("A", "B"):
     lon, lat = rng.uniform(-13, -11, 20000), rng.uniform(12, 15, 20000)
     frames.append(gpd.GeoDataFrame({"id": [f"{tag}{i}" for i in range(20000)], "name": tag, "source": "crash test"},
                                    geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"))
+
+def stop(point):
+    print(point, flush=True)
+    time.sleep(3600)  # the test kills this process here
+
+real_write, real_replace, real_fsync_dir = pyogrio.write_dataframe, os.replace, geojson_file.fsync_dir
+if stop_at == "mid-write":  # the disk as a kill leaves it while GDAL writes: half a temporary file
+    def write(frame, path, **options):
+        real_write(frame, path, **options)
+        os.truncate(path, os.path.getsize(path) // 2)
+        stop(stop_at)
+    geojson_file.pyogrio.write_dataframe = write
+elif stop_at == "before-rename":
+    geojson_file.os.replace = lambda src, dst: stop(stop_at) if str(dst).endswith("sites.geojson") else real_replace(src, dst)
+elif stop_at == "after-rename":
+    geojson_file.fsync_dir = lambda directory: stop(stop_at)
 print("ready", flush=True)
 i = 0
 while True:
@@ -133,25 +150,52 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_killed_writer_never_leaves_a_broken_layer(layers_dir, tmp_path):
-    """SIGKILL a process that keeps replacing a large layer; the file is always a whole version."""
+def _run_writer(script, layers_dir, stop_at):
+    process = subprocess.Popen([sys.executable, str(script), str(layers_dir), stop_at], stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _kill(process):
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+
+@pytest.mark.parametrize("point, expected", [("mid-write", "old"), ("before-rename", "old"),
+                                             ("after-rename", "new")])
+def test_writer_killed_inside_a_replace_leaves_a_whole_layer(layers_dir, tmp_path, point, expected):
+    """The writer stops itself at a point inside a replace and is killed there: no timing involved."""
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     path = layers_dir / "sites.geojson"
-    seen = {_digest(path)}
+    before = path.read_bytes()
+    process = _run_writer(script, layers_dir, point)
+    assert process.stdout.readline().strip() == point  # it is inside the write now
+    _kill(process)
+    frame = LayerStore(layers_dir).read("sites")  # parses: never half-written
+    if expected == "old":
+        assert path.read_bytes() == before
+        assert list(layers_dir.glob(".sites.*.tmp"))  # the dead writer's litter…
+    else:
+        assert len(frame) == 20000 and set(frame["name"]) == {"A"}
+    LayerStore(layers_dir).replace("sites", frame.iloc[:3])
+    assert not list(layers_dir.glob(".sites.*.tmp"))  # …is removed by the next writer at once
+
+
+def test_writer_killed_at_random_moments_never_leaves_a_broken_layer(layers_dir, tmp_path):
+    """Kills wherever they land (inside a write or between writes): the file is always a whole version."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
     rng = random.Random(11)
-    for _ in range(8):
-        process = subprocess.Popen([sys.executable, str(script), str(layers_dir)], stdout=subprocess.PIPE, text=True)
-        assert process.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 1.5))
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        process.stdout.close()
-        frame = LayerStore(layers_dir).read("sites")  # parses: never half-written
+    for _ in range(4):
+        process = _run_writer(script, layers_dir, "random")
+        time.sleep(rng.uniform(0.05, 1.0))
+        _kill(process)
+        frame = LayerStore(layers_dir).read("sites")
         assert len(frame) in (4, 20000)
         assert set(frame["name"]) <= {"A", "B", "Kidira", "Diboli", "Kayes", "<img src=x onerror=alert(1)>"}
-        seen.add(_digest(path))
-    assert len(seen) >= 2  # the kills did land while versions were being written
 
 
 def test_security_headers_on_every_response(client):
