@@ -1,6 +1,6 @@
 """Bounded load test of the production server (gunicorn) on loopback: mixed requests, fixed duration.
 
-    .venv/bin/python bench/load_test.py [--seconds 30] [--connections 4] [--workers 2]
+    .venv/bin/python bench/load_test.py [--seconds 30] [--connections 4] [--workers 2] [--hostile]
 
 Serves a temporary copy of the bundled layers with ``geo-service serve --production``
 on 127.0.0.1 and drives it with wrk, which rotates through: the map page, a map asset,
@@ -8,6 +8,14 @@ a layer's GeoJSON, CSV and GeoPackage downloads, OGC items (a page, a bbox query
 feature) and the proximity API. Reports throughput, p50/p99 latency, errors (non-2xx
 answers and socket errors), whether any worker died or restarted, and each worker's
 memory (RSS) sampled every second: start, end and peak.
+
+With ``--hostile`` the same normal mix runs twice on one server, first quiet,
+then beside hostile traffic from other threads: oversized and bomb uploads
+(a recursive GeoPackage view, a zip bomb, sparse and wide files, a 22 MB CSV
+of 2 million rows) sent one after another, and slow clients holding 100
+connections that send a header line every second. The figures of the normal
+requests are compared (goal: p99 at most 2× the quiet run, no normal error, no
+worker killed); the hostile requests' answers are counted by status.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import click
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests import hostile_files  # noqa: E402  (the same hostile files the tests build)
 PATHS = [
     "/",
     "/assets/leaflet/dist/leaflet.js",
@@ -73,12 +84,103 @@ def wait_for(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
+def run_wrk(base: str, script: Path, seconds: int, connections: int) -> dict:
+    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
+                          "--latency", "-s", str(script), base + "/"], capture_output=True, text=True,
+                         check=True).stdout
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "throughput": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": millis("50"), "p99": millis("99"),
+            "errors": (int(non_2xx.group(1)) if non_2xx else 0)
+            + (sum(int(v) for v in socket_errors.groups()) if socket_errors else 0)}
+
+
+class Hostile:
+    """Hostile traffic in background threads until stopped: bad uploads in turn, and slow clients."""
+
+    def __init__(self, base: str, tmp: Path, slow_clients: int = 100) -> None:
+        self.base = base
+        self.stop = threading.Event()
+        self.statuses: dict[str, dict[int, int]] = {}
+        self.slow_clients = slow_clients
+        self.slow_dropped = 0
+        self.uploads = [
+            ("recursive view", hostile_files.gpkg_with_view(tmp), "v.gpkg"),
+            ("zip bomb", hostile_files.zip_bomb(300), "b.zip"),
+            ("sparse GeoJSON", hostile_files.sparse_geojson(10_000, features=100), "s.geojson"),
+            ("100,000 columns", hostile_files.wide_csv(100_000), "w.csv"),
+            ("22 MB CSV", hostile_files.compact_csv(2_000_000), "r.csv"),
+            ("a million points", hostile_files.multipoint_zip(1_000_000), "m.zip"),
+        ]
+        self.threads = [threading.Thread(target=self._upload, daemon=True),
+                        threading.Thread(target=self._slow, daemon=True)]
+
+    def __enter__(self) -> "Hostile":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _upload(self) -> None:
+        import uuid
+        while not self.stop.is_set():
+            for name, data, filename in self.uploads:
+                boundary = uuid.uuid4().hex
+                body = (f'--{boundary}\r\nContent-Disposition: form-data; name="services"\r\n\r\nhealth_centres\r\n'
+                        f'--{boundary}\r\nContent-Disposition: form-data; name="communities_file"; '
+                        f'filename="{filename}"\r\n\r\n').encode() + data + f"\r\n--{boundary}--\r\n".encode()
+                request = urllib.request.Request(self.base + "/api/proximity", data=body, method="POST", headers={
+                    "Content-Type": f"multipart/form-data; boundary={boundary}"})
+                try:
+                    with urllib.request.urlopen(request, timeout=120) as response:
+                        status = response.status
+                except urllib.error.HTTPError as error:
+                    status = error.code
+                except OSError:
+                    status = 0  # connection closed: counted apart
+                counts = self.statuses.setdefault(name, {})
+                counts[status] = counts.get(status, 0) + 1
+                if self.stop.is_set():
+                    return
+
+    def _slow(self) -> None:
+        import socket
+        host, port = self.base.split("//")[1].split(":")
+        held: list = []
+        while not self.stop.wait(1.0):
+            while len(held) < self.slow_clients:
+                connection = socket.create_connection((host, int(port)))
+                connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n")
+                held.append(connection)
+            for connection in list(held):
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                except OSError:  # cut off by the server's deadline on request heads: open another
+                    self.slow_dropped += 1
+                    held.remove(connection)
+                    connection.close()
+        for connection in held:
+            connection.close()
+
+
 @click.command()
-@click.option("--seconds", default=30, show_default=True, help="Duration of the load.")
-@click.option("--connections", default=4, show_default=True, help="Concurrent connections.")
+@click.option("--seconds", default=30, show_default=True, help="Duration of the load (each run).")
+@click.option("--connections", default=4, show_default=True, help="Concurrent connections of the normal mix.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--port", default=5311, show_default=True)
-def main(seconds: int, connections: int, workers: int, port: int) -> None:
+@click.option("--hostile", is_flag=True, help="Run the normal mix again beside hostile traffic and compare.")
+def main(seconds: int, connections: int, workers: int, port: int, hostile: bool) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +193,7 @@ def main(seconds: int, connections: int, workers: int, port: int) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers)})
         base = f"http://127.0.0.1:{port}"
+        runs: dict[str, dict] = {}
         try:
             wait_for(base + "/api/health")
             for path in PATHS:  # warm every worker's caches a little and check each request works
@@ -108,9 +211,12 @@ def main(seconds: int, connections: int, workers: int, port: int) -> None:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
-            out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
-                                  "--latency", "-s", str(script), base + "/"], capture_output=True, text=True,
-                                 check=True).stdout
+            runs["quiet"] = run_wrk(base, script, seconds, connections)
+            attack = None
+            if hostile:
+                with Hostile(base, Path(tmp)) as attack:
+                    time.sleep(2)  # the slow clients are connected before the measurement starts
+                    runs["hostile"] = run_wrk(base, script, seconds, connections)
             stop.set()
             sampler.join()
             after = children(server.pid)
@@ -118,21 +224,22 @@ def main(seconds: int, connections: int, workers: int, port: int) -> None:
             server.terminate()
             _, log = server.communicate(timeout=30)
 
-    def millis(label: str) -> float:
-        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    click.echo(f"{seconds} s, {connections} connections, {workers} gunicorn workers, {len(PATHS)} request kinds in turn")
-    throughput = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    click.echo(f"requests: {requests:,}; throughput {throughput:.1f} req/s; "
-               f"latency p50 {millis('50'):.1f} ms, p99 {millis('99'):.1f} ms")
-    click.echo(f"errors: non-2xx {int(non_2xx.group(1)) if non_2xx else 0}, socket "
-               f"{sum(int(v) for v in socket.groups()) if socket else 0}")
+    click.echo(f"{seconds} s a run, {connections} connections, {workers} gunicorn workers × 16 threads, "
+               f"{len(PATHS)} request kinds in turn")
+    click.echo("| run | requests | throughput (req/s) | p50 (ms) | p99 (ms) | errors |")
+    click.echo("|---|---|---|---|---|---|")
+    for name, figures in runs.items():
+        click.echo(f"| {name} | {figures['requests']:,} | {figures['throughput']:.1f} | {figures['p50']:.1f} | "
+                   f"{figures['p99']:.1f} | {figures['errors']} |")
+    if "hostile" in runs:
+        click.echo(f"normal p99 beside hostile traffic: {runs['hostile']['p99'] / runs['quiet']['p99']:.2f}× the "
+                   "quiet run (goal: at most 2×)")
+        for name, counts in attack.statuses.items():
+            click.echo(f"  hostile {name}: " + ", ".join(f"{n} × {status}" for status, n in sorted(counts.items())))
+        click.echo(f"  slow clients: {attack.slow_clients} held open; {attack.slow_dropped} cut off by the head "
+                   "deadline and reopened")
     # A worker that died is replaced under a new pid; "Worker exiting" also appears at the normal shutdown.
-    crashed = set(pids) != set(after) or "WORKER TIMEOUT" in log
+    crashed = set(pids) != set(after) or "WORKER TIMEOUT" in log or "SIGKILL" in log
     click.echo(f"workers: {'restarted or died' if crashed else 'same processes throughout, none died'}")
     for pid, values in samples.items():
         thirds = [values[min(len(values) - 1, i * len(values) // 3)] for i in range(3)] + [values[-1]]

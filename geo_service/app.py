@@ -46,7 +46,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions[STORE_KEY] = store
     app.extensions[CACHE_KEY] = ResponseCache(store)
     app.extensions[SLOTS_KEY] = SlotLimiter(settings.runtime_dir or settings.layers_dir / ".locks" / "slots",
-                                            settings.analysis_slots, settings.client_slots)
+                                            settings.analysis_slots, settings.client_slots,
+                                            settings.slot_wait_seconds)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)

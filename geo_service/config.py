@@ -85,6 +85,7 @@ class Settings:
     analysis_seconds: float = 60.0  # time budget of one proximity request, reading included
     analysis_slots: int = 2  # proximity requests and uploads running at once on one host
     client_slots: int = 1  # of those, how many one anonymous client may hold
+    slot_wait_seconds: float = 5.0  # how long a request waits for a free slot before a 503
     base_url: str | None = None  # public URL of the service for links (else the request's Host)
     allowed_origins: tuple[str, ...] = ()  # other web origins allowed to POST/PUT (default: none)
     runtime_dir: Path | None = None  # lock files of the slots (default: the layers folder's .locks)
@@ -191,8 +192,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
-    if raw := env.get(f"{ENV_PREFIX}ANALYSIS_SECONDS"):
-        changes["analysis_seconds"] = float(_whole("ANALYSIS_SECONDS", raw))
+    for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):
+        if raw := env.get(f"{ENV_PREFIX}{name}"):
+            changes[name.lower()] = float(_whole(name, raw))
     if raw := env.get(f"{ENV_PREFIX}EXTENT"):
         changes["extent"] = _parse_extent(raw)
     if raw := env.get(f"{ENV_PREFIX}BASE_URL"):

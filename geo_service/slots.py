@@ -2,8 +2,10 @@
 
 Every worker process and thread of a host sees the same slots, and a slot is
 freed by the kernel when its holder dies, so a killed worker leaks nothing.
-A request that finds no free slot is answered 503 with Retry-After at once,
-instead of queueing behind greedy clients while normal requests starve.
+A request that finds no free slot waits for one a few seconds (a burst from an
+office behind one address is served in turn), then is answered 503 with
+Retry-After, instead of queueing behind greedy clients while normal requests
+starve.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from geo_service.errors import ServiceBusyError, StorageError
 class SlotLimiter:
     """``total`` slots on the host, of which one client (an address) may hold ``per_client``."""
 
-    def __init__(self, directory: Path, total: int, per_client: int) -> None:
+    def __init__(self, directory: Path, total: int, per_client: int, wait_s: float = 5.0) -> None:
         self.directory = Path(directory)
         self.total = total
         self.per_client = per_client
+        self.wait_s = wait_s
 
-    def _take_one(self, stack: ExitStack, prefix: str, count: int) -> bool:
+    def _take_one(self, stack: ExitStack, prefix: str, count: int, deadline: float) -> bool:
+        while True:
+            if self._try_one(stack, prefix, count):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _try_one(self, stack: ExitStack, prefix: str, count: int) -> bool:
         for number in range(count):
             try:
                 handle = open(self.directory / f"{prefix}-{number}.lock", "a+")
@@ -48,13 +59,14 @@ class SlotLimiter:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"the service cannot keep its request slots ({exc.strerror})") from None
+        deadline = time.monotonic() + self.wait_s
         with ExitStack() as stack:
             if client is not None:
                 key = hashlib.sha256(client.encode("utf-8")).hexdigest()[:16]
-                if not self._take_one(stack, f"client-{key}", self.per_client):
+                if not self._take_one(stack, f"client-{key}", self.per_client, deadline):
                     raise ServiceBusyError(f"you already have {self.per_client} analysis or upload running; wait "
                                            "for it to finish", retry_after_s=5)
-            if not self._take_one(stack, "slot", self.total):
+            if not self._take_one(stack, "slot", self.total, deadline):
                 raise ServiceBusyError(f"the server is running {self.total} analyses or uploads already; try "
                                        "again in a few seconds", retry_after_s=10)
             yield

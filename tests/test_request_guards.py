@@ -101,7 +101,7 @@ def test_anonymous_uploads_have_their_own_smaller_limits(layers_dir):
 
 
 def test_no_free_slot_is_a_503_with_retry_after(layers_dir):
-    app = create_app({"layers_dir": layers_dir, "analysis_slots": 1})
+    app = create_app({"layers_dir": layers_dir, "analysis_slots": 1, "slot_wait_seconds": 0.3})
     limiter = app.extensions["geo_service.slots"]
     other = SlotLimiter(limiter.directory, limiter.total, limiter.per_client)  # as another worker would
     with other.slot(client="198.51.100.7"):
@@ -113,11 +113,30 @@ def test_no_free_slot_is_a_503_with_retry_after(layers_dir):
 
 
 def test_one_anonymous_client_holds_one_slot(layers_dir):
-    app = create_app({"layers_dir": layers_dir, "analysis_slots": 4, "client_slots": 1})
+    app = create_app({"layers_dir": layers_dir, "analysis_slots": 4, "client_slots": 1, "slot_wait_seconds": 0.3})
     limiter = app.extensions["geo_service.slots"]
+    upload = {"communities_file": (io.BytesIO(hf.long_csv(3)), "v.csv"), "services": "sites"}
     with limiter.slot(client="127.0.0.1"):
-        response = app.test_client().post("/api/proximity", data={"communities": "sites", "services": "sites"})
+        response = app.test_client().post("/api/proximity", data=upload, content_type="multipart/form-data")
         assert "you already have 1 analysis" in assert_error_document(response, 503)["description"]
+        layers_only = app.test_client().post("/api/proximity", data={"communities": "sites", "services": "sites"})
+        assert layers_only.status_code == 200  # an analysis of the service's own layers needs no client slot
+
+
+def test_an_analysis_of_layers_is_cached_per_layer_version(layers_dir):
+    from geo_service.store import LayerStore
+
+    app = create_app({"layers_dir": layers_dir, "analysis_slots": 1, "slot_wait_seconds": 0.3})
+    client = app.test_client()
+    url = "/api/proximity?communities=sites&services=sites&format=csv"
+    first = client.get(url)
+    limiter = app.extensions["geo_service.slots"]
+    with SlotLimiter(limiter.directory, 1, 1).slot(client=None):  # every slot taken: only the cache can answer
+        again = client.get(url)
+        assert again.status_code == 200 and again.data == first.data
+        store = LayerStore(layers_dir)
+        store.replace("sites", store.read("sites").iloc[:2])  # a new version is a new analysis...
+        assert_error_document(client.get(url, headers={"Accept": "application/json"}), 503)  # ...needing a slot
 
 
 def test_a_request_past_its_time_budget_ends_with_503(layers_dir):
@@ -223,3 +242,26 @@ def test_full_disk_and_read_only_folder_are_507_and_change_nothing(layers_dir, t
         assert reason in doc["description"] and "nothing was changed" in doc["description"], doc
         assert "/tmp" not in doc["description"]
         assert unchanged and litter == [], case
+
+
+def test_a_request_waits_briefly_for_a_slot_then_runs(layers_dir):
+    """A burst is served in turn: the slot freed by one request is taken by the next, no 503."""
+    import threading
+
+    limiter = SlotLimiter(layers_dir / ".locks" / "slots", total=1, per_client=1, wait_s=30)
+    holder = SlotLimiter(limiter.directory, 1, 1)
+    released = threading.Event()
+    entered = []
+
+    def second():
+        with limiter.slot("203.0.113.9"):
+            entered.append(released.is_set())
+
+    with holder.slot("203.0.113.9"):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(0.3)
+        assert waiter.is_alive() and entered == []  # still waiting: the slot is held
+        released.set()
+    waiter.join()
+    assert entered == [True]  # it ran only once the first let go

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geo_service.coverage import DEFAULT_BANDS_KM
 from geo_service.i18n import messages
 from geo_service.proximity_inputs import load_inputs, parse_request
 from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
 from geo_service.slots import Deadline
-from geo_service.web.context import get_settings, get_slots, get_store, request_language
+from geo_service.web.context import get_cache, get_settings, get_slots, get_store, request_language
 from geo_service.web.guard import is_token_holder, request_limits
 from geo_service.web.page_map import page_map
 
@@ -39,30 +39,69 @@ def page():
 
 @bp.route("/api/proximity", methods=["GET", "POST"])
 def api():
-    """One analysis: at most ``analysis_slots`` at once on the host (one per anonymous client), within
-    ``analysis_seconds``, on uploads within the requester's limits."""
+    """One analysis, within ``analysis_seconds``, on uploads within the requester's limits.
+
+    Analyses run in one of the host's ``analysis_slots``; one with uploads from an anonymous
+    client also takes one of that client's ``client_slots``. An analysis of the service's own
+    layers is cached per layer version: asked again (or shared as a link), it costs nothing.
+    """
     settings = get_settings()
-    holder = is_token_holder()
-    with get_slots().slot(client=None if holder else (request.remote_addr or "unknown")):
-        deadline = Deadline(settings.analysis_seconds)
+    uploads = request.mimetype == "multipart/form-data"  # known from the header, before any body is read
+    client = (request.remote_addr or "unknown") if uploads and not is_token_holder() else None
+    if not uploads:
+        values = {k: v for k, v in request.values.items()}
+        parsed = parse_request(values, {})
+        key = _cache_key(parsed, values)
+        if key is not None:
+            body = get_cache().response(key, lambda: _run(parsed, settings, client))
+            return _response(body, parsed.output)
+    with get_slots().slot(client=client):
         values = {k: v for k, v in request.values.items()}
         files = {name: (upload.read(), upload.filename or name) for name, upload in request.files.items()
                  if upload.filename}
         parsed = parse_request(values, files)
-        communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
-        report = run_analysis(communities, services, bands_km=parsed.bands_km,
-                              max_distance_km=parsed.max_distance_km, same_country_only=parsed.same_country_only,
-                              progress=lambda _: deadline.check("measuring distances"))
-        deadline.check("measuring distances")
-        return _answer(report, parsed.output)  # built inside the slot: a large answer is work too
+        return _response(_encode(_analyse(parsed, settings), parsed.output), parsed.output)
 
 
-def _answer(report, output: str) -> Response:
+def _cache_key(parsed, values: dict) -> tuple | None:
+    """Both inputs are layers: the answer depends only on their versions and the request's fields."""
+    store = get_store()
+    if parsed.communities not in store.catalogue or parsed.services not in store.catalogue:
+        return None  # the analysis itself says what is wrong
+    return ("proximity", store.version(parsed.communities), store.version(parsed.services),
+            tuple(sorted(values.items())))
+
+
+def _run(parsed, settings, client) -> bytes:
+    with get_slots().slot(client=client):
+        return _encode(_analyse(parsed, settings), parsed.output)
+
+
+def _analyse(parsed, settings):
+    deadline = Deadline(settings.analysis_seconds)
+    communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
+    report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
+                          same_country_only=parsed.same_country_only,
+                          progress=lambda _: deadline.check("measuring distances"))
+    deadline.check("measuring distances")
+    return report
+
+
+def _encode(report, output: str) -> bytes:
+    """The answer's bytes, built inside the slot: a large answer is work too."""
     if output == "csv":
-        return Response(csv_bytes(report), mimetype="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="proximity.csv"'})
+        return csv_bytes(report)
     if output == "geojson":
-        return Response(geojson_result_bytes(report), mimetype="application/geo+json",
-                        headers={"Content-Disposition": 'attachment; filename="proximity.geojson"'})
-    return jsonify(report_document(report))
+        return geojson_result_bytes(report)
+    return current_app.json.dumps(report_document(report)).encode("utf-8")
 
+
+_MEDIA = {"csv": ("text/csv", "proximity.csv"), "geojson": ("application/geo+json", "proximity.geojson")}
+
+
+def _response(body: bytes, output: str) -> Response:
+    if output in _MEDIA:
+        media_type, filename = _MEDIA[output]
+        return Response(body, mimetype=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body, mimetype="application/json")
