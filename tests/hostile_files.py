@@ -55,6 +55,15 @@ def gpkg_with_generated_column(tmp: Path) -> bytes:
     return path.read_bytes()
 
 
+def gpkg_with_trigger(tmp: Path) -> bytes:
+    path = tmp / "trigger.gpkg"
+    pyogrio.write_dataframe(points_frame(), path, layer="base", driver="GPKG")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE log (x)")
+        db.execute("CREATE TRIGGER spy AFTER UPDATE ON base BEGIN INSERT INTO log VALUES (1); END")
+    return path.read_bytes()
+
+
 def shapefile_zip(frame: gpd.GeoDataFrame, layer: str = "x", drop: tuple[str, ...] = (),
                   replace: dict[str, bytes] | None = None, symlink: str | None = None) -> bytes:
     """A zipped Shapefile of ``frame``, with members dropped, replaced, or one stored as a symbolic link."""

@@ -49,6 +49,7 @@ CASES = [
     ("cross-join view", lambda tmp: (hf.gpkg_with_view(tmp, recursive=False), "v.gpkg"), 400, r"SQL views"),
     ("generated column", lambda tmp: (hf.gpkg_with_generated_column(tmp), "g.gpkg"), 400,
      r"columns blob_bomb of 'base' are computed"),
+    ("custom trigger", lambda tmp: (hf.gpkg_with_trigger(tmp), "t.gpkg"), 400, r"SQL triggers spy of its own"),
     ("two features keys", lambda tmp: (b'{"type": "FeatureCollection", "features": [], "features": []}', "x.geojson"),
      400, r"the key 'features' appears twice"),
     ("NaN", lambda tmp: (b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"p":NaN},'

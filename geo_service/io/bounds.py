@@ -230,6 +230,10 @@ def _sqlite_budget(steps: int = 2_000_000):
     return handler
 
 
+# Triggers the GeoPackage standard (spatial index, tiles, metadata) and GDAL (feature counts) create.
+_STANDARD_TRIGGERS = ("rtree_", "gpkg_", "trigger_insert_feature_count_", "trigger_delete_feature_count_")
+
+
 def inspect_gpkg(path: Path, filename: str, limits: InputLimits) -> str:
     """The GeoPackage's first feature table, after refusing views, virtual tables and computed columns.
 
@@ -256,6 +260,11 @@ def inspect_gpkg(path: Path, filename: str, limits: InputLimits) -> str:
         if computed:
             raise IngestError(f"{filename}: layers {listed(computed)} are SQL views or virtual tables; only plain "
                               "feature tables are read (in QGIS: Export › Save Features As… a new GeoPackage)")
+        triggers = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    if not name.startswith(_STANDARD_TRIGGERS)]
+        if triggers:
+            raise IngestError(f"{filename}: the GeoPackage holds SQL triggers {listed(triggers)} of its own; export "
+                              "the layer to a new GeoPackage (QGIS: Save Features As…)")
         name = tables[0][0]
         columns = connection.execute("SELECT name, hidden FROM pragma_table_xinfo(?)", (name,)).fetchall()
         generated = [column for column, hidden in columns if hidden in (2, 3)]
