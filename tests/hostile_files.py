@@ -47,21 +47,24 @@ def gpkg_with_view(tmp: Path, recursive: bool = True) -> bytes:
     return path.read_bytes()
 
 
-def gpkg_with_generated_column(tmp: Path) -> bytes:
-    path = tmp / "generated.gpkg"
+def gpkg_with_sql(tmp: Path, name: str, *statements: str) -> bytes:
+    """A plain GeoPackage layer ``base``, changed by ``statements`` run on its SQLite file."""
+    path = tmp / f"{name}.gpkg"
     pyogrio.write_dataframe(points_frame(), path, layer="base", driver="GPKG")
     with sqlite3.connect(path) as db:
-        db.execute("ALTER TABLE base ADD COLUMN blob_bomb BLOB GENERATED ALWAYS AS (zeroblob(1000000000)) VIRTUAL")
+        for statement in statements:
+            db.execute(statement)
     return path.read_bytes()
+
+
+def gpkg_with_generated_column(tmp: Path) -> bytes:
+    return gpkg_with_sql(tmp, "generated", "ALTER TABLE base ADD COLUMN blob_bomb BLOB GENERATED ALWAYS AS "
+                                           "(zeroblob(1000000000)) VIRTUAL")
 
 
 def gpkg_with_trigger(tmp: Path) -> bytes:
-    path = tmp / "trigger.gpkg"
-    pyogrio.write_dataframe(points_frame(), path, layer="base", driver="GPKG")
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE log (x)")
-        db.execute("CREATE TRIGGER spy AFTER UPDATE ON base BEGIN INSERT INTO log VALUES (1); END")
-    return path.read_bytes()
+    return gpkg_with_sql(tmp, "trigger", "CREATE TABLE log (x)",
+                         "CREATE TRIGGER spy AFTER UPDATE ON base BEGIN INSERT INTO log VALUES (1); END")
 
 
 def shapefile_zip(frame: gpd.GeoDataFrame, layer: str = "x", drop: tuple[str, ...] = (),
