@@ -82,6 +82,7 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
         _param("precision", "query", {"type": "integer", "minimum": 0, "maximum": MAX_PRECISION},
                "Round coordinates to this many decimals."),
         _param("excel", "query", {"type": "boolean"}, "CSV only: UTF-8 with a byte-order mark for Excel."),
+        SIMPLE_PARAMS[1],
     ]
     for key, fmt in FORMATS.items():
         paths[f"/layers/{{layerId}}.{key}"] = _get(f"Download a layer as {fmt.title}", download_params,

@@ -10,7 +10,7 @@ from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_va
 from geo_service.web.context import get_cache, get_store
 
 bp = Blueprint("downloads", __name__)
-DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel"}
+DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel", "lang"}  # lang: the language of an error page
 
 
 @bp.get("/layers/<layer:layer_id>.<fmt>")
