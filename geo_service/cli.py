@@ -99,8 +99,28 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
     click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(store.catalogue.ids)} layers, {lang})")
 
 
-def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool,
-                    lat_col: str | None, lon_col: str | None):
+def column_options(command):
+    """--lat-col, --lon-col, --geopoint-col and --gps-accuracy-m: where a table's location is."""
+    options = [
+        click.option("--lat-col", default=None, help="Latitude column of a table (detected when not given)."),
+        click.option("--lon-col", default=None, help="Longitude column of a table (detected when not given)."),
+        click.option("--geopoint-col", default=None,
+                     help='A geopoint column ("lat lon alt accuracy", as KoboToolbox and ODK export it).'),
+        click.option("--gps-accuracy-m", type=click.FloatRange(0, 100_000, min_open=True), default=100.0,
+                     show_default=True, help="Rows with a GPS accuracy worse than this are flagged."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _columns(lat_col, lon_col, geopoint_col, gps_accuracy_m):
+    from geo_service.io.ingest import ColumnChoice
+
+    return ColumnChoice(lat_col, lon_col, geopoint_col, gps_accuracy_m)
+
+
+def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool, columns):
     from geo_service.proximity_inputs import from_layer, from_upload
 
     path = Path(value)
@@ -108,12 +128,13 @@ def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_out
         return from_layer(store, value)
     if path.is_file():
         return from_upload(path.read_bytes(), path.name, None if allow_outside else settings.extent,
-                           settings.limits, lat_col=lat_col, lon_col=lon_col)
+                           settings.limits, columns)
     raise click.BadParameter(f"{value!r} is neither a layer ({', '.join(store.catalogue.ids)}) nor a file")
 
 
 @main.command()
-@click.option("--communities", required=True, help="Layer id or file (GeoJSON, CSV with lat/lon, GPKG, zipped SHP).")
+@click.option("--communities", required=True,
+              help="Layer id or file (GeoJSON, CSV/XLSX incl. KoboToolbox and ODK exports, GPKG, zipped SHP, KML).")
 @click.option("--services", required=True, help="Layer id or file of the services (e.g. health_centres).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Results: .csv, .geojson or .parquet.")
@@ -121,12 +142,10 @@ def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_out
 @click.option("--max-km", type=float, default=None, help="Ignore services farther than this (km).")
 @click.option("--same-country-only", is_flag=True, help="Only services in the community's own country count.")
 @click.option("--allow-outside", is_flag=True, help="Accept points outside the service's area.")
-@click.option("--lat-col", default=None, help="CSV latitude column (detected when not given).")
-@click.option("--lon-col", default=None, help="CSV longitude column (detected when not given).")
+@column_options
 @click.pass_obj
 def proximity(settings: Settings, communities: str, services: str, out_path: Path, bands: str,
-              max_km: float | None, same_country_only: bool, allow_outside: bool, lat_col: str | None,
-              lon_col: str | None) -> None:
+              max_km: float | None, same_country_only: bool, allow_outside: bool, **column_choice) -> None:
     """How far each community is from the nearest service (geodesic, WGS84), by band and country."""
     from geo_service.coverage import parse_bands
     from geo_service.proximity_report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
@@ -138,7 +157,8 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
     if out_path.suffix.lower() not in writers:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
     store = _store(settings)
-    inputs = [_analysis_input(settings, store, v, allow_outside, lat_col, lon_col) for v in (communities, services)]
+    columns = _columns(**column_choice)
+    inputs = [_analysis_input(settings, store, v, allow_outside, columns) for v in (communities, services)]
     count = len(inputs[0].frame)
     with click.progressbar(length=count, label=f"measuring {count:,} communities",
                            hidden=count < 10_000) as bar:
@@ -198,19 +218,19 @@ def export_layer(settings: Settings, layer_id: str, fmt: str, out_path: Path, bb
 @click.option("--title", default=None, help="Title of a new layer.")
 @click.option("--source", default=None, help="Where the data comes from (kept in each feature's 'source').")
 @click.option("--licence", default=None, help="Licence of the data, e.g. CC-BY-4.0.")
-@click.option("--lat-col", default=None, help="CSV latitude column (detected when not given).")
-@click.option("--lon-col", default=None, help="CSV longitude column (detected when not given).")
+@column_options
 @click.option("--replace", is_flag=True, help="Replace an existing layer (the old version goes to the history).")
 @click.option("--allow-outside", is_flag=True, help="Accept features outside the service's area.")
 @click.option("--repair", is_flag=True, help="Repair invalid geometries with make_valid instead of refusing.")
 @click.pass_obj
 def import_command(settings: Settings, file: Path, layer_id: str, title: str | None, source: str | None,
-                   licence: str | None, lat_col: str | None, lon_col: str | None, replace: bool,
-                   allow_outside: bool, repair: bool) -> None:
-    """Import a GeoJSON, CSV/TSV, GeoPackage, zipped Shapefile or KML file as a layer."""
+                   licence: str | None, replace: bool, allow_outside: bool, repair: bool,
+                   **column_choice) -> None:
+    """Import a GeoJSON, CSV/TSV, Excel (.xlsx, KoboToolbox/ODK exports), GeoPackage, zipped Shapefile or KML
+    file as a layer."""
     from geo_service.io.layer_import import ImportOptions, import_layer
 
-    options = ImportOptions(lat_col=lat_col, lon_col=lon_col, allow_outside=allow_outside, repair=repair,
+    options = ImportOptions(columns=_columns(**column_choice), allow_outside=allow_outside, repair=repair,
                             source=source, limits=settings.limits)
     outcome = import_layer(_store(settings), layer_id, file.read_bytes(), file.name, settings.extent, options,
                            title=title, licence=licence, replace=replace)

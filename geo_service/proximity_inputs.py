@@ -11,15 +11,20 @@ import pandas as pd
 from geo_service.config import Extent, InputLimits
 from geo_service.coverage import parse_bands
 from geo_service.errors import LayerNotFoundError
-from geo_service.io.ingest import read_upload
+from geo_service.io.field_exports import plain, question_of
+from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
 from geo_service.proximity import ProximityError
 from geo_service.store import LayerStore
 
+# Headers compared loosely (field_exports.plain of the question name: no accents, group prefix or punctuation).
 CANONICAL = {
-    "name": ("name", "nom", "village", "localite", "localité", "community", "facility", "nom_structure"),
-    "country": ("country", "pays", "iso2", "country_code", "iso_a2", "countrycode"),
-    "population": ("population", "pop", "habitants", "population_total", "pop_total"),
+    "name": ("name", "nom", "village", "localite", "community", "communaute", "facility", "nom_structure",
+             "nom_du_village", "nom_village", "village_name", "nom_localite", "nom_de_la_localite", "settlement",
+             "lieu", "nom_communaute", "site_name", "nom_site", "nom_de_la_communaute"),
+    "country": ("country", "pays", "iso2", "country_code", "iso_a2", "countrycode", "code_pays"),
+    "population": ("population", "pop", "habitants", "nombre_d_habitants", "nb_habitants", "nombre_habitants",
+                   "population_totale", "population_total", "pop_total", "total_population", "taille_population"),
 }
 COUNTRY_NAMES = {"mali": "ML", "senegal": "SN", "sénégal": "SN", "guinea": "GN", "guinée": "GN",
                  "guinee": "GN", "mauritania": "MR", "mauritanie": "MR"}
@@ -36,11 +41,15 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
     """Canonical column names, ISO country codes, numeric populations (unknown stays unknown), points."""
     notes: list[str] = []
     frame = frame.copy()
-    lowered = {str(c).strip().lower(): c for c in frame.columns if c != frame.geometry.name}
+    lowered: dict[str, str] = {}
+    for column in frame.columns:
+        if column != frame.geometry.name:
+            lowered.setdefault(plain(question_of(str(column))), column)
+    roles = frame.attrs.get("roles", {})  # from an HXL row: #loc+name, #population, #country
     for canonical, names in CANONICAL.items():
         if canonical in frame.columns:
             continue
-        found = next((lowered[n] for n in names if n in lowered), None)
+        found = roles.get(canonical) or next((lowered[n] for n in names if n in lowered), None)
         if found is None and canonical == "country":  # e.g. country_by_osm_borders: one column, not two
             near = [original for name, original in lowered.items() if "country" in name or "pays" in name]
             found = near[0] if len(near) == 1 else None
@@ -75,8 +84,8 @@ def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
 
 
 def from_upload(data: bytes, filename: str, extent: Extent | None, limits: InputLimits = InputLimits(),
-                **csv_columns) -> AnalysisInput:
-    frame, notes = read_upload(data, filename, extent=extent, limits=limits, **csv_columns)
+                columns: ColumnChoice = ColumnChoice()) -> AnalysisInput:
+    frame, notes = read_upload(data, filename, extent=extent, limits=limits, columns=columns)
     frame, more = normalise(frame, filename)
     return AnalysisInput(frame, filename, notes + more)
 
@@ -93,14 +102,26 @@ class ProximityRequest:
     max_distance_km: float | None
     same_country_only: bool
     allow_outside: bool
-    lat_col: str | None
-    lon_col: str | None
+    columns: ColumnChoice
     output: str  # json, csv or geojson
 
 
 OUTPUTS = ("json", "csv", "geojson")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
-                    "lat_col", "lon_col", "format", "lang", "f"})
+                    "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f"})
+
+
+def parse_column_choice(values: dict[str, str]) -> ColumnChoice:
+    """Where the location is in an uploaded table (found from the file when not given), and the GPS bound."""
+    raw = values.get("gps_accuracy_m") or None
+    try:
+        threshold = 100.0 if raw is None else float(raw)
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold < 100_000:
+        raise ProximityError(f"gps_accuracy_m must be a number of metres above 0, got {raw!r}")
+    return ColumnChoice(values.get("lat_col") or None, values.get("lon_col") or None,
+                        values.get("geopoint_col") or None, threshold)
 
 
 def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -> ProximityRequest:
@@ -127,7 +148,7 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         bands_km=parse_bands(values.get("bands")), max_distance_km=max_km,
         same_country_only=parse_flag(values.get("same_country_only"), "same_country_only"),
         allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
-        lat_col=values.get("lat_col") or None, lon_col=values.get("lon_col") or None, output=output,
+        columns=parse_column_choice(values), output=output,
     )
 
 
@@ -140,7 +161,7 @@ def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
         if upload is not None:
             data, filename = upload
             loaded.append(from_upload(data, filename, None if request.allow_outside else extent, limits,
-                                      lat_col=request.lat_col, lon_col=request.lon_col))
+                                      columns=request.columns))
         else:
             loaded.append(from_layer(store, getattr(request, role)))
         if deadline is not None:

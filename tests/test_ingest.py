@@ -10,7 +10,7 @@ from shapely.geometry import Point, Polygon
 
 from geo_service.config import Extent
 from geo_service.io.formats import write as write_format
-from geo_service.io.ingest import IngestError, read_upload
+from geo_service.io.ingest import ColumnChoice, IngestError, read_upload
 from geo_service.proximity_inputs import from_upload, normalise
 
 
@@ -28,15 +28,16 @@ def test_french_excel_csv():
 
 
 def test_tsv_and_explicit_columns():
-    frame, _ = read_upload(b"id\tnorth\teast\n1\t14.1\t-12.1\n", "v.tsv", lat_col="north", lon_col="east")
+    frame, _ = read_upload(b"id\tnorth\teast\n1\t14.1\t-12.1\n", "v.tsv",
+                           columns=ColumnChoice(lat_col="north", lon_col="east"))
     assert frame.geometry.x[0] == -12.1
 
 
 @pytest.mark.parametrize("data, filename, message", [
     (b"", "v.csv", "empty"),
-    (b"name,lat\nA,14\n", "v.csv", "no longitude column found"),
+    (b"name,lat\nA,14\n", "v.csv", r"no location found: .* Columns of the file: name, lat"),
     (b"name,lat,lon\nA,14,-12\nB,,-12\nC,x,-12\n", "v.csv", "rows 3, 4 have no numeric lat/lon"),
-    (b"a", "v.xlsx", "unknown file type .xlsx"),
+    (b"a", "v.ods", "unknown file type .ods"),
     (b"{not json", "v.geojson", "cannot read as geojson"),
     (b'{"type": "FeatureCollection", "features": []}', "v.geojson", "no features"),
     (b"PK-not-a-zip", "v.zip", "not a valid zip"),
@@ -48,7 +49,7 @@ def test_clear_errors(data, filename, message):
 
 def test_explicit_column_that_does_not_exist():
     with pytest.raises(IngestError, match="no column 'north'; columns: name, lat, lon"):
-        read_upload(b"name,lat,lon\nA,14,-12\n", "v.csv", lat_col="north")
+        read_upload(b"name,lat,lon\nA,14,-12\n", "v.csv", columns=ColumnChoice(lat_col="north"))
 
 
 def test_swapped_coordinates_are_refused_with_a_hint():

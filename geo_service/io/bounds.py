@@ -284,13 +284,20 @@ def inspect_gpkg(path: Path, filename: str, limits: InputLimits) -> str:
 
 # --- zipped Shapefile ----------------------------------------------------------------------------
 
-def _member_map(archive: zipfile.ZipFile, filename: str, limits: InputLimits) -> dict[str, zipfile.ZipInfo]:
+def check_archive(archive: zipfile.ZipFile, filename: str, limits: InputLimits,
+                  max_members: int = ZIP_MAX_MEMBERS) -> list[zipfile.ZipInfo]:
+    """Member count and unpacked size from the zip directory, before anything is unpacked."""
     members = archive.infolist()
-    if len(members) > ZIP_MAX_MEMBERS:
-        raise IngestError(f"{filename}: {len(members)} files in the archive; at most {ZIP_MAX_MEMBERS}")
+    if len(members) > max_members:
+        raise IngestError(f"{filename}: {len(members)} files in the archive; at most {max_members}")
     unpacked = sum(m.file_size for m in members)
     if unpacked > limits.unpacked_mb * 2**20:
         raise over_limit(filename, "MB once unpacked", unpacked / 2**20, limits.unpacked_mb, "MAX_UNPACKED_MB")
+    return members
+
+
+def _member_map(archive: zipfile.ZipFile, filename: str, limits: InputLimits) -> dict[str, zipfile.ZipInfo]:
+    members = check_archive(archive, filename, limits)
     by_suffix: dict[str, list[zipfile.ZipInfo]] = {}
     for member in members:
         path = PurePosixPath(member.filename.replace("\\", "/"))

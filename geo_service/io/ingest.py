@@ -13,6 +13,7 @@ import csv
 import io
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,39 +24,24 @@ from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureErr
 from geo_service.config import Extent, InputLimits
 from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojson_counts, inspect_gpkg,
                                    inspect_shapefile_zip, listed, over_limit, parse_json, scan_csv)
+from geo_service.io.field_exports import accuracy_flags, locate, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
 from geo_service.io.ogr import read_frame
+from geo_service.io.workbook import read_workbook
 
 __all__ = ["IngestError", "read_upload", "kind_of"]
 
 WGS84 = "EPSG:4326"
-LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "lat_wgs84")
-LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "longitude_dd", "lon_wgs84")
 SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-            ".gpkg": "gpkg", ".zip": "shp.zip", ".kml": "kml"}
+            ".xlsx": "xlsx", ".gpkg": "gpkg", ".zip": "shp.zip", ".kml": "kml"}
 
 
 def kind_of(filename: str) -> str:
     suffix = Path(filename.lower()).suffix
     if suffix not in SUFFIXES:
-        raise IngestError(f"{filename}: unknown file type {suffix or '(none)'}; use GeoJSON, CSV/TSV, "
-                          "GeoPackage (.gpkg), a zipped Shapefile (.zip) or KML")
+        raise IngestError(f"{filename}: unknown file type {suffix or '(none)'}; use GeoJSON, CSV/TSV, Excel "
+                          "(.xlsx), GeoPackage (.gpkg), a zipped Shapefile (.zip) or KML")
     return SUFFIXES[suffix]
-
-
-def _find_column(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, filename: str) -> str:
-    lowered = {c.strip().lower(): c for c in columns}
-    if wanted:
-        if wanted in columns:
-            return wanted
-        if wanted.lower() in lowered:
-            return lowered[wanted.lower()]
-        raise IngestError(f"{filename}: no column {wanted!r}; columns: {', '.join(columns)}")
-    for name in names:
-        if name in lowered:
-            return lowered[name]
-    raise IngestError(f"{filename}: no {what} column found (looked for {', '.join(names)}); "
-                      f"columns: {', '.join(columns)}. Name it, e.g. with --lat-col/--lon-col")
 
 
 def _numbers(column: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -90,9 +76,48 @@ def _separator(text: str, filename: str) -> str:
         return "\t" if filename.lower().endswith(".tsv") else ","
 
 
-def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: str | None = None,
-             limits: InputLimits = InputLimits()) -> gpd.GeoDataFrame:
-    """A CSV/TSV table with coordinate columns as points; the file's row numbers appear in errors."""
+@dataclass(frozen=True)
+class ColumnChoice:
+    """Where the user says the location is (all None: found from the file), and the GPS accuracy bound."""
+
+    lat_col: str | None = None
+    lon_col: str | None = None
+    geopoint_col: str | None = None
+    accuracy_threshold_m: float = 100.0
+
+
+def table_points(table: pd.DataFrame, filename: str, choice: ColumnChoice, decimal_comma: bool,
+                 first_row: int = 2) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A table of text cells as points: every column kept (typed), the location found as
+    ``field_exports.locate`` says, rows with an imprecise GPS fix flagged, not dropped."""
+    table, roles = strip_hxl_row(table)
+    if roles:
+        first_row += 1
+    location = locate(table, filename, roles=roles, lat_col=choice.lat_col, lon_col=choice.lon_col,
+                      geopoint_col=choice.geopoint_col, decimal_comma=decimal_comma)
+    lat, lon = location.lat, location.lon
+    plain_columns = location.description.startswith(("latitude/longitude", "HXL"))
+    bad = table.index[lat.isna() | lon.isna() | ~np.isfinite(lat.fillna(0)) | ~np.isfinite(lon.fillna(0))]
+    if len(bad):
+        where = "/".join(location.columns) if plain_columns else f"location in the {location.description}"
+        raise IngestError(f"{filename}: rows {listed([i + first_row for i in bad])} have no numeric {where} "
+                          "(row numbers count the header as row 1)")
+    notes = [] if plain_columns else [f"{filename}: location read from the {location.description}"]
+    frame = typed_columns(table.drop(columns=location.columns) if plain_columns else table.copy(), decimal_comma)
+    imprecise, count = accuracy_flags(location.accuracy_m, choice.accuracy_threshold_m)
+    if imprecise is not None:
+        frame["location_accuracy_m"] = location.accuracy_m.to_numpy()
+        frame["location_imprecise"] = imprecise.to_numpy()
+        if count:
+            notes.append(f"{filename}: {count} rows have a GPS accuracy worse than {choice.accuracy_threshold_m:g} m; "
+                         "they are kept and flagged (location_imprecise)")
+    frame.attrs["roles"] = {role: column for column, role in roles.items() if role not in ("lat", "lon")}
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84), notes
+
+
+def read_csv(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
+             limits: InputLimits = InputLimits()) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A CSV/TSV table (`,`, `;`, tab or `|`) as points; the file's row numbers appear in errors."""
     text = decode_text(data, filename)
     if not text.strip():
         raise IngestError(f"{filename}: the file is empty")
@@ -104,17 +129,17 @@ def read_csv(data: bytes, filename: str, lat_col: str | None = None, lon_col: st
                             index_col=False).reset_index(drop=True)
     except (pd.errors.ParserError, ValueError) as exc:
         raise IngestError(f"{filename}: cannot read as a table: {exc}") from None
-    columns = [str(c) for c in table.columns]
-    lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", filename)
-    lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", filename)
-    decimal_comma = sep == ";"
-    lat, lon = _numbers(table[lat_name], decimal_comma), _numbers(table[lon_name], decimal_comma)
-    bad = table.index[lat.isna() | lon.isna() | ~np.isfinite(lat.fillna(0)) | ~np.isfinite(lon.fillna(0))]
-    if len(bad):
-        raise IngestError(f"{filename}: rows {listed([i + 2 for i in bad])} have no numeric {lat_name}/{lon_name} "
-                          "(row numbers count the header as row 1)")
-    frame = typed_columns(table.drop(columns=[lat_name, lon_name]), decimal_comma)
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+    return table_points(table, filename, choice, decimal_comma=sep == ";")
+
+
+def read_xlsx(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
+              limits: InputLimits = InputLimits()) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """An Excel workbook's sheet as points: the first sheet whose header has a location, else the first."""
+    table, sheet, others = read_workbook(data, filename, limits)
+    points, notes = table_points(table, filename, choice, decimal_comma=False)
+    if others:
+        notes.insert(0, f"{filename}: sheet {sheet!r} read (the workbook also has {', '.join(map(repr, others))})")
+    return points, notes
 
 
 def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits()) -> None:
@@ -202,7 +227,7 @@ def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None
     raise IngestError(message + " If these places are right, allow points outside the area explicitly.")
 
 
-def read_upload(data: bytes, filename: str, *, lat_col: str | None = None, lon_col: str | None = None,
+def read_upload(data: bytes, filename: str, *, columns: ColumnChoice = ColumnChoice(),
                 extent: Extent | None = Extent(),
                 limits: InputLimits = InputLimits()) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The file as a GeoDataFrame in EPSG:4326, and notes on what was changed (e.g. reprojection).
@@ -214,8 +239,9 @@ def read_upload(data: bytes, filename: str, *, lat_col: str | None = None, lon_c
         raise IngestError(f"{filename}: the file is empty")
     if len(data) > limits.upload_bytes:
         raise over_limit(filename, "MB", len(data) / 2**20, limits.upload_mb, "MAX_UPLOAD_MB")
-    if kind == "csv":
-        frame, notes = read_csv(data, filename, lat_col, lon_col, limits), []
+    if kind in ("csv", "xlsx"):
+        reader = read_csv if kind == "csv" else read_xlsx
+        frame, notes = reader(data, filename, columns, limits)
     else:
         frame, notes = read_gis(data, filename, kind, limits)
     frame = frame.reset_index(drop=True)  # messages count features by position, from 1

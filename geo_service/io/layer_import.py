@@ -20,7 +20,7 @@ import shapely
 from geo_service.catalogue import GEOMETRY_FAMILIES, Layer
 from geo_service.config import Extent, InputLimits
 from geo_service.io.bounds import listed as _listed
-from geo_service.io.ingest import IngestError, read_upload
+from geo_service.io.ingest import ColumnChoice, IngestError, read_upload
 from geo_service.store import LayerStore
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -29,8 +29,7 @@ _FAMILY_OF = {kind: family for family, kinds in GEOMETRY_FAMILIES.items() for ki
 
 @dataclass(frozen=True)
 class ImportOptions:
-    lat_col: str | None = None
-    lon_col: str | None = None
+    columns: ColumnChoice = field(default_factory=ColumnChoice)
     allow_outside: bool = False
     repair: bool = False
     source: str | None = None
@@ -107,7 +106,7 @@ def check_ids(frame: gpd.GeoDataFrame, filename: str) -> list[str]:
 def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Extent,
                    options: ImportOptions = ImportOptions()) -> PreparedImport:
     """The file as a frame ready for ``LayerStore.replace`` or ``add_layer``, or an ``IngestError``."""
-    frame, notes = read_upload(data, filename, lat_col=options.lat_col, lon_col=options.lon_col,
+    frame, notes = read_upload(data, filename, columns=options.columns,
                                extent=None if options.allow_outside else extent, limits=options.limits)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")

@@ -11,13 +11,15 @@ from geo_service import __version__
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
 from geo_service.io.layer_import import ImportOptions, import_layer
 from geo_service.params import parse_flag, reject_unknown, single_values
+from geo_service.proximity_inputs import parse_column_choice
 from geo_service.store import LayerState, LayerSummary
 from geo_service.web.context import get_settings, get_store
 from geo_service.web.security import require_token
 from geo_service.web.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-PUT_PARAMETERS = {"filename", "title", "source", "licence", "lat_col", "lon_col", "allow_outside", "repair"}
+PUT_PARAMETERS = {"filename", "title", "source", "licence", "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m",
+                  "allow_outside", "repair"}
 # Every ETag the service sends for a layer starts with the layer's version; a compressing layer may add
 # a content-coding suffix (flask-compress: "…:gzip"; Apache: "…-gzip").
 _VERSION_IN_ETAG = re.compile(r"^([0-9a-f]{20})(?:[-:;].*)?$")
@@ -115,7 +117,7 @@ def put_layer(layer_id: str):
     if not filename:
         raise InvalidParameterError("name the file (multipart field 'file', or ?filename=… with a raw body) so "
                                     "its format is known")
-    options = ImportOptions(lat_col=values.get("lat_col"), lon_col=values.get("lon_col"),
+    options = ImportOptions(columns=parse_column_choice(values),
                             allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
                             repair=parse_flag(values.get("repair"), "repair"), source=values.get("source"),
                             limits=settings.limits)
