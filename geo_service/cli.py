@@ -153,7 +153,7 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
     writers = {".csv": lambda r: out_path.write_bytes(csv_bytes(r)),
                ".geojson": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
                ".json": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
-               ".parquet": lambda r: table(r.results).to_parquet(out_path)}
+               ".parquet": lambda r: table(r.results, r.community_columns).to_parquet(out_path)}
     if out_path.suffix.lower() not in writers:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
     store = _store(settings)

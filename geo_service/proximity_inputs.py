@@ -32,9 +32,10 @@ COUNTRY_NAMES = {"mali": "ML", "senegal": "SN", "sénégal": "SN", "guinea": "GN
 
 @dataclass
 class AnalysisInput:
-    frame: gpd.GeoDataFrame
+    frame: gpd.GeoDataFrame  # canonical columns added (name, country, population); the input's own kept
     label: str  # the layer id or the file name
     notes: list[str] = field(default_factory=list)
+    columns: pd.DataFrame | None = None  # the input's own columns as read, row for row (to join back)
 
 
 def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -53,8 +54,8 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
         if found is None and canonical == "country":  # e.g. country_by_osm_borders: one column, not two
             near = [original for name, original in lowered.items() if "country" in name or "pays" in name]
             found = near[0] if len(near) == 1 else None
-        if found is not None:
-            frame = frame.rename(columns={found: canonical})
+        if found is not None:  # a copy: the input's own column stays as it was
+            frame[canonical] = frame[found]
             notes.append(f"{label}: column {found!r} read as {canonical}")
     if "country" in frame.columns:
         text = frame["country"].astype("string").str.strip()
@@ -79,15 +80,17 @@ def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
         frame = store.read(layer_id)
     except LayerNotFoundError as exc:
         raise ProximityError(exc.message) from None
+    columns = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     frame, notes = normalise(frame, layer_id)
-    return AnalysisInput(frame, layer_id, notes)
+    return AnalysisInput(frame, layer_id, notes, columns)
 
 
 def from_upload(data: bytes, filename: str, extent: Extent | None, limits: InputLimits = InputLimits(),
                 columns: ColumnChoice = ColumnChoice()) -> AnalysisInput:
     frame, notes = read_upload(data, filename, extent=extent, limits=limits, columns=columns)
+    own = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     frame, more = normalise(frame, filename)
-    return AnalysisInput(frame, filename, notes + more)
+    return AnalysisInput(frame, filename, notes + more, own)
 
 
 @dataclass(frozen=True)

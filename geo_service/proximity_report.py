@@ -16,7 +16,8 @@ from geo_service.proximity import ProximityError, nearest_services
 from geo_service.proximity_inputs import AnalysisInput
 
 UNDERSERVED_SHOWN = 100
-KEPT_COLUMNS = ("id", "name", "country", "population")
+KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population")
+INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
 RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
                   "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer")
 
@@ -32,6 +33,7 @@ class ProximityReport:
     underserved: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
+    community_columns: pd.DataFrame | None = None  # the communities' own columns, by row (1 = first)
 
 
 def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
@@ -59,6 +61,7 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         notes.append("no 'country' column in both inputs: the cross-border comparison is left out")
     if "population" not in result.columns:
         notes.append(f"{communities.label}: no population column: populations are unknown")
+    result = with_row_labels(result)
     return ProximityReport(
         results=result, services=services.frame, bands_km=tuple(bands_km),
         summary=coverage.coverage_summary(result, bands_km), cross_border=cross,
@@ -66,17 +69,35 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         underserved=coverage.underserved(result, bands_km), notes=notes,
         inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
                 "max_distance_km": max_distance_km, "same_country_only": same_country_only},
+        community_columns=communities.columns,
     )
 
 
-def table(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The per-community table that is shown and downloaded: identity columns, then the analysis columns."""
+def with_row_labels(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``row``: the community's place in its input (1 = first), stable for joining back; ``label``: its name,
+    or for an unnamed one its row and coordinates, so that every community can be found on the map."""
+    result = result.copy()
+    result["row"] = range(1, len(result) + 1)
+    names = result["name"].astype("string").str.strip() if "name" in result.columns else None
+    fallback = pd.Series([f"#{row} ({point.y:.5f}, {point.x:.5f})" for row, point in
+                          zip(result["row"], result.geometry)], index=result.index, dtype="string")
+    result["label"] = fallback if names is None else names.mask(names.isna() | (names == ""), fallback)
+    return result
+
+
+def table(frame: gpd.GeoDataFrame, own: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """The per-community table that is shown and downloaded: identity columns, the analysis columns, then
+    the input's own columns (``own``, by row) prefixed ``input_``."""
     kept = [c for c in KEPT_COLUMNS if c in frame.columns]
     analysis = [c for c in RESULT_COLUMNS if c in frame.columns]
     out = gpd.GeoDataFrame(frame[kept + analysis], geometry=frame.geometry, crs=frame.crs)
     if "population" not in out.columns:
         out.insert(len(kept), "population", pd.NA)
     out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
+    if own is not None and "row" in frame.columns:
+        joined = own.iloc[frame["row"].to_numpy() - 1].set_axis(frame.index)
+        for column in joined.columns:
+            out[f"{INPUT_PREFIX}{column}"] = joined[column]
     return out
 
 
@@ -95,7 +116,8 @@ def report_document(report: ProximityReport, include_features: bool = True) -> d
         "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid"},
     }
     if include_features:
-        document["results"] = json.loads(geojson_bytes(table(report.results), precision=6))
+        document["results"] = json.loads(geojson_bytes(table(report.results, report.community_columns),
+                                                       precision=6))
         services = report.services
         cols = [c for c in ("id", "name", "country") if c in services.columns]
         document["services"] = json.loads(geojson_bytes(gpd.GeoDataFrame(services[cols], geometry=services.geometry,
@@ -105,13 +127,13 @@ def report_document(report: ProximityReport, include_features: bool = True) -> d
 
 def csv_bytes(report: ProximityReport, excel: bool = False) -> bytes:
     """The results as CSV (formula-safe); an unknown population reads ``unknown``, never 0."""
-    frame = table(report.results)
+    frame = table(report.results, report.community_columns)
     frame["population"] = frame["population"].astype("string").fillna("unknown")
     return write_format(frame, "proximity", "csv", WriteOptions(excel=excel, precision=6))
 
 
 def geojson_result_bytes(report: ProximityReport) -> bytes:
-    return geojson_bytes(table(report.results))
+    return geojson_bytes(table(report.results, report.community_columns))
 
 
 def _population(value) -> str:

@@ -62,8 +62,9 @@ def bundled_server():
 class Watched:
     """A page with every request, console error and dialog recorded."""
 
-    def __init__(self, browser, locale="en-GB", offline=False):
-        self.context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860}, offline=offline)
+    def __init__(self, browser, locale="en-GB", offline=False, viewport=(1280, 860)):
+        self.context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]},
+                                           offline=offline)
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
@@ -263,4 +264,42 @@ def test_proximity_page_handles_50000_uploaded_communities(browser, bundled_serv
     })""")
     assert took_ms < 5000
     assert watched.errors == []
+    watched.close()
+
+
+@pytest.mark.parametrize("viewport", [(390, 844), (1366, 768)])
+def test_a_kobo_export_runs_and_a_result_row_shows_its_community(browser, bundled_server, viewport, tmp_path):
+    """A KoboToolbox CSV (';', French headers, split geopoint) with an unnamed village beyond every band."""
+    from tests.test_field_exports import csv_bytes, kobo_rows
+
+    header, rows = kobo_rows()
+    rows.append(["2026-10-02", "", "", "Mali", "13.1 -10.9 50 5", 13.1, -10.9, 50, 5, 1003,
+                 "0b6c0d4e-9f6a-4c55-9f4e-000000000003", 3])
+    watched = Watched(browser, locale="fr-FR", viewport=viewport)
+    watched.page.goto(bundled_server.url + "/proximity")
+    watched.page.set_input_files("#communities-file", files=[
+        {"name": "enquete.csv", "mimeType": "text/csv", "buffer": csv_bytes(header, rows)}])
+    watched.page.click("button[type=submit]")
+    watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=60000)
+    assert watched.page.get_attribute("html", "data-proximity") == "done"
+    row = watched.page.locator("#proximity-results tr.gs-row-link").first
+    assert row.inner_text().startswith("#3 (13.10000, -10.90000)")  # unnamed: its row and coordinates
+    row.click()
+    popup = watched.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    assert "#3 (13.10000, -10.90000)" in popup.inner_text()
+    watched.page.evaluate("""() => new Promise(done => {  // the popup's auto-pan has finished moving the map
+        const map = geoServiceMap.map;
+        if (!map._panAnim || !map._panAnim._inProgress) return requestAnimationFrame(() => done());
+        map.once('moveend', () => requestAnimationFrame(() => done()));
+    })""")
+    box = popup.bounding_box()
+    centre = watched.page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.leaflet-popup') !== null",
+                                   [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert centre  # the popup is on top, not covered
+    assert 0 <= box["x"] and box["x"] + box["width"] <= viewport[0]  # inside the screen
+    lat, lng = watched.page.evaluate("[geoServiceMap.map.getCenter().lat, geoServiceMap.map.getCenter().lng]")
+    assert abs(lat - 13.1) < 0.5 and abs(lng + 10.9) < 0.5 and watched.page.evaluate("geoServiceMap.map.getZoom()") >= 11
+    watched.page.screenshot(path=str(tmp_path / f"proximity-row-{viewport[0]}.png"))
+    assert watched.errors == [] and local_only(watched.requests, bundled_server.url) == []
     watched.close()

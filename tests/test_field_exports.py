@@ -151,3 +151,28 @@ def test_the_api_lists_the_columns_and_the_parameters():
                                                  "lon_col": "_gps_maison_longitude"},
                          content_type="multipart/form-data")
     assert chosen.status_code == 200, chosen.get_json()
+
+
+def test_every_input_column_comes_back_in_csv_and_geojson():
+    import csv
+    import json
+
+    header, rows = kobo_rows(prefix="groupe_lieu/")
+    rows.append(["2026-10-02", "", "", "Mali", "14.44776 -11.44393 50 5", 14.44776, -11.44393, 50, 5, 1003,
+                 "0b6c0d4e-9f6a-4c55-9f4e-000000000003", 3])  # an unnamed place (Kayes' point)
+    client = create_app({"layers_dir": BUNDLED_LAYERS}).test_client()
+    answers = {}
+    for fmt in ("csv", "geojson", "json"):
+        answers[fmt] = client.post("/api/proximity", data={
+            "communities_file": (io.BytesIO(csv_bytes(header, rows)), "kobo.csv"), "services": "health_centres",
+            "format": fmt}, content_type="multipart/form-data")
+        assert answers[fmt].status_code == 200, answers[fmt].get_data(as_text=True)[:300]
+    table = list(csv.DictReader(io.StringIO(answers["csv"].get_data(as_text=True))))
+    for column in header:
+        assert f"input_{column}" in table[0], column
+    assert [r["input__uuid"][-1] for r in table] == ["1", "2", "3"] and [r["row"] for r in table] == ["1", "2", "3"]
+    assert table[2]["label"] == "#3 (14.44776, -11.44393)" and table[0]["label"] == "Kidira"
+    features = json.loads(answers["geojson"].data)["features"]
+    assert features[1]["properties"]["input_groupe_lieu/_localisation_precision"] == 6.0
+    assert features[0]["properties"]["input_Nom du village"] == "Kidira"
+    assert json.loads(answers["json"].data)["results"]["features"][2]["properties"]["label"].startswith("#3 ")

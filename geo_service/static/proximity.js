@@ -9,6 +9,7 @@
   var BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f"];
   var NO_SERVICE_COLOUR = "#777777";
   var drawn = [];
+  var communityByRow = {};  // the map marker of each community, by its row in the input
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -29,12 +30,22 @@
     return BAND_COLOURS[Math.round(Math.min(bandIndex, bandCount - 1) * step)];
   }
 
-  function table(headers, rows, numeric) {
+  // rowKeys (optional): a community row for each table row; clicking it (or Enter) shows it on the map.
+  function table(headers, rows, numeric, rowKeys) {
     var t = el("table"), head = el("tr");
     headers.forEach(function (h, i) { head.appendChild(el("th", h, numeric[i] ? "num" : null)); });
     t.appendChild(head);
-    rows.forEach(function (row) {
+    rows.forEach(function (row, index) {
       var tr = el("tr");
+      if (rowKeys && communityByRow[rowKeys[index]]) {
+        tr.className = "gs-row-link";
+        tr.tabIndex = 0;
+        tr.dataset.row = rowKeys[index];
+        tr.addEventListener("click", function () { showCommunity(rowKeys[index]); });
+        tr.addEventListener("keydown", function (event) {
+          if (event.key === "Enter") showCommunity(rowKeys[index]);
+        });
+      }
       row.forEach(function (cell, i) {
         if (cell instanceof Node) { var td = el("td"); td.appendChild(cell); tr.appendChild(td); }
         else tr.appendChild(el("td", cell, numeric[i] ? "num" : null));
@@ -102,6 +113,20 @@
   function clearMap() {
     drawn.forEach(function (layer) { layer.remove(); });
     drawn = [];
+    communityByRow = {};
+  }
+
+  // Zoom to a community and open its popup; on a phone, bring the map into view first.
+  function showCommunity(row) {
+    var layer = communityByRow[row], map = window.geoServiceMap.map;
+    if (!layer) return;
+    var box = map.getContainer();
+    if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight) {
+      box.scrollIntoView({block: "center"});
+    }
+    // No animation: the popup's own auto-pan must start from where the map really is.
+    map.setView(layer.getLatLng(), Math.max(map.getZoom(), 11), {animate: false});
+    layer.openPopup();
   }
 
   function drawMap(report) {
@@ -124,9 +149,10 @@
                                        fillColor: colour(bandIndex[p.band], bandCount), fillOpacity: 0.9});
       },
       onEachFeature: function (feature, layer) {
+        communityByRow[feature.properties.row] = layer;
         layer.bindPopup(function () {
           var p = feature.properties, box = el("div", null, "gs-popup");
-          box.appendChild(el("h3", p.name || p.id || ""));
+          box.appendChild(el("h3", p.label || p.name || p.id || ""));
           box.appendChild(table([], [
             [m.band, bandText(p.band)],
             [m.prox_distance, p.distance_m === null ? m.prox_no_service : number(Math.round(p.distance_m)) + " m"],
@@ -191,10 +217,10 @@
     out.appendChild(el("h2", m.prox_underserved + " (" + report.underserved_total + ")"));
     out.appendChild(table([m.field_name, m.country, m.population, m.prox_distance, m.prox_service],
       report.underserved.map(function (r) {
-        return [r.name || r.id || "—", r.country || "", number(r.population),
+        return [r.label || r.name || r.id || "—", r.country || "", number(r.population),
                 r.distance_m === null ? m.prox_no_service : (r.distance_m / 1000).toFixed(1) + " " + m.prox_km,
                 r.service_name || m.prox_no_service];
-      }), [false, false, true, true, false]));
+      }), [false, false, true, true, false], report.underserved.map(function (r) { return r.row; })));
     if (report.notes.length) {
       out.appendChild(el("h2", m.prox_notes));
       var list = el("ul");
@@ -247,8 +273,8 @@
           document.documentElement.setAttribute("data-proximity", "error");
           return;
         }
+        drawMap(answer.body);  // first: the tables link their rows to the markers
         showReport(answer.body, out, form);
-        drawMap(answer.body);
         document.documentElement.setAttribute("data-proximity", "done");
       })
       .catch(function (error) {
