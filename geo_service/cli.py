@@ -137,7 +137,12 @@ def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_out
               help="Layer id or file (GeoJSON, CSV/XLSX incl. KoboToolbox and ODK exports, GPKG, zipped SHP, KML).")
 @click.option("--services", required=True, help="Layer id or file of the services (e.g. health_centres).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Results: .csv, .geojson or .parquet.")
+              help="Results: .csv, .geojson, .parquet, .xlsx (a workbook of every table) or .pdf (a one-page report).")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the .xlsx and .pdf (and of the CSV with --excel).")
+@click.option("--excel", is_flag=True, help="CSV for Excel (in French: ';' and decimal commas).")
+@click.option("--walk-kmh", type=click.FloatRange(0.5, 20), default=5.0, show_default=True,
+              help="Walking speed of the estimated walking time.")
 @click.option("--bands", default="5,10,20", show_default=True, help="Distance band thresholds in km.")
 @click.option("--max-km", type=float, default=None, help="Ignore services farther than this (km).")
 @click.option("--same-country-only", is_flag=True, help="Only services in the community's own country count.")
@@ -145,18 +150,23 @@ def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_out
 @column_options
 @click.pass_obj
 def proximity(settings: Settings, communities: str, services: str, out_path: Path, bands: str,
-              max_km: float | None, same_country_only: bool, allow_outside: bool, **column_choice) -> None:
+              max_km: float | None, same_country_only: bool, allow_outside: bool, lang: str, excel: bool,
+              walk_kmh: float, **column_choice) -> None:
     """How far each community is from the nearest service (geodesic, WGS84), by band and country."""
+    from geo_service.analysis.pdf_report import pdf_bytes
+    from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
     from geo_service.coverage import parse_bands
     from geo_service.proximity_report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
 
-    writers = {".csv": lambda r: out_path.write_bytes(csv_bytes(r)),
+    store = _store(settings)
+    writers = {".csv": lambda r: out_path.write_bytes(excel_csv_bytes(r, lang, walk_kmh) if excel else csv_bytes(r)),
+               ".xlsx": lambda r: out_path.write_bytes(xlsx_bytes(r, lang, walk_kmh, store=store)),
+               ".pdf": lambda r: out_path.write_bytes(pdf_bytes(r, store, lang, walk_kmh)),
                ".geojson": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
                ".json": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
                ".parquet": lambda r: table(r.results, r.community_columns).to_parquet(out_path)}
     if out_path.suffix.lower() not in writers:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
-    store = _store(settings)
     columns = _columns(**column_choice)
     inputs = [_analysis_input(settings, store, v, allow_outside, columns) for v in (communities, services)]
     count = len(inputs[0].frame)

@@ -88,7 +88,8 @@ def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
 def from_upload(data: bytes, filename: str, extent: Extent | None, limits: InputLimits = InputLimits(),
                 columns: ColumnChoice = ColumnChoice()) -> AnalysisInput:
     frame, notes = read_upload(data, filename, extent=extent, limits=limits, columns=columns)
-    own = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    derived = [c for c in ("location_accuracy_m", "location_imprecise") if c in frame.columns]  # ours, not theirs
+    own = pd.DataFrame(frame.drop(columns=[frame.geometry.name, *derived]))
     frame, more = normalise(frame, filename)
     return AnalysisInput(frame, filename, notes + more, own)
 
@@ -106,12 +107,26 @@ class ProximityRequest:
     same_country_only: bool
     allow_outside: bool
     columns: ColumnChoice
-    output: str  # json, csv or geojson
+    output: str  # one of OUTPUTS
+    excel: bool = False  # CSV for Excel: in French, ';' and decimal commas; always a byte-order mark
+    walk_kmh: float = 5.0  # walking speed of the estimated walking time
+    lang: str | None = None  # the form's language field, if any (else the page's or the browser's)
 
 
-OUTPUTS = ("json", "csv", "geojson")
+OUTPUTS = ("json", "csv", "geojson", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
-                    "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f"})
+                    "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
+                    "walk_kmh"})
+
+
+def _walk_kmh(raw: str | None) -> float:
+    try:
+        speed = 5.0 if not raw else float(raw)
+    except ValueError:
+        speed = -1.0
+    if not 0.5 <= speed <= 20:
+        raise ProximityError(f"walk_kmh must be a walking speed from 0.5 to 20 km/h, got {raw!r}")
+    return speed
 
 
 def parse_column_choice(values: dict[str, str]) -> ColumnChoice:
@@ -151,7 +166,8 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         bands_km=parse_bands(values.get("bands")), max_distance_km=max_km,
         same_country_only=parse_flag(values.get("same_country_only"), "same_country_only"),
         allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
-        columns=parse_column_choice(values), output=output,
+        columns=parse_column_choice(values), output=output, excel=parse_flag(values.get("excel"), "excel"),
+        walk_kmh=_walk_kmh(values.get("walk_kmh")), lang=values.get("lang") or None,
     )
 
 

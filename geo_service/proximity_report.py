@@ -16,7 +16,7 @@ from geo_service.proximity import ProximityError, nearest_services
 from geo_service.proximity_inputs import AnalysisInput
 
 UNDERSERVED_SHOWN = 100
-KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population")
+KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
 RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
                   "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer")

@@ -74,7 +74,7 @@ def test_api_geojson_output_reads_back(bundled, tmp_path):
     ({"communities": "communities", "services": "health_centres", "bands": "20,10"}, "must increase"),
     ({"communities": "communities", "services": "health_centres", "max_km": "-3"}, "max_km must be between"),
     ({"communities": "communities", "services": "health_centres", "max_km": "far"}, "max_km must be a number"),
-    ({"communities": "communities", "services": "health_centres", "format": "xlsx"}, "format must be one of"),
+    ({"communities": "communities", "services": "health_centres", "format": "docx"}, "format must be one of"),
     ({"communities": "communities", "services": "health_centres", "colour": "red"}, "unknown query parameter"),
     ({"communities": "communities", "services": "regions"}, "must be points|inside each"),
 ])
@@ -160,5 +160,5 @@ def test_cli_proximity_with_a_file_and_errors(runner, tmp_path):
     assert "cross-border care" in result.output
     bad = runner(["proximity", "--communities", "nowhere", "--services", "sites", "--out", str(out)])
     assert bad.exit_code == 2 and "neither a layer" in bad.output
-    suffix = runner(["proximity", "--communities", "sites", "--services", "sites", "--out", str(tmp_path / "r.xlsx")])
+    suffix = runner(["proximity", "--communities", "sites", "--services", "sites", "--out", str(tmp_path / "r.docx")])
     assert suffix.exit_code == 2 and "--out must end in" in suffix.output

@@ -7,9 +7,10 @@ import json
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geo_service.coverage import DEFAULT_BANDS_KM
-from geo_service.i18n import messages
+from geo_service.i18n import LANGUAGES, choose_language, messages
 from geo_service.proximity_inputs import load_inputs, parse_request
 from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
+from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.slots import Deadline
 from geo_service.web.context import get_cache, get_settings, get_slots, get_store, request_language
 from geo_service.web.guard import is_token_holder, request_limits
@@ -53,14 +54,14 @@ def api():
         parsed = parse_request(values, {})
         key = _cache_key(parsed, values)
         if key is not None:
-            body = get_cache().response(key, lambda: _run(parsed, settings, client))
+            body = get_cache().response(key + (request_language(),), lambda: _run(parsed, settings, client))
             return _response(body, parsed.output)
     with get_slots().slot(client=client):
         values = {k: v for k, v in request.values.items()}
         files = {name: (upload.read(), upload.filename or name) for name, upload in request.files.items()
                  if upload.filename}
         parsed = parse_request(values, files)
-        return _response(_encode(_analyse(parsed, settings), parsed.output), parsed.output)
+        return _response(_encode(_analyse(parsed, settings), parsed), parsed.output)
 
 
 def _cache_key(parsed, values: dict) -> tuple | None:
@@ -74,7 +75,7 @@ def _cache_key(parsed, values: dict) -> tuple | None:
 
 def _run(parsed, settings, client) -> bytes:
     with get_slots().slot(client=client):
-        return _encode(_analyse(parsed, settings), parsed.output)
+        return _encode(_analyse(parsed, settings), parsed)
 
 
 def _analyse(parsed, settings):
@@ -87,16 +88,32 @@ def _analyse(parsed, settings):
     return report
 
 
-def _encode(report, output: str) -> bytes:
-    """The answer's bytes, built inside the slot: a large answer is work too."""
-    if output == "csv":
-        return csv_bytes(report)
-    if output == "geojson":
+def _encode(report, parsed) -> bytes:
+    """The answer's bytes in the request's language, built inside the slot: a large answer is work too."""
+    lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
+    if parsed.output == "csv":
+        return excel_csv_bytes(report, lang, parsed.walk_kmh) if parsed.excel else csv_bytes(report)
+    if parsed.output == "geojson":
         return geojson_result_bytes(report)
+    if parsed.output == "xlsx":
+        return xlsx_bytes(report, lang, parsed.walk_kmh, _sources(parsed, lang), get_store())
+    if parsed.output == "pdf":
+        from geo_service.analysis.pdf_report import pdf_bytes
+        return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
     return current_app.json.dumps(report_document(report)).encode("utf-8")
 
 
-_MEDIA = {"csv": ("text/csv", "proximity.csv"), "geojson": ("application/geo+json", "proximity.geojson")}
+def _sources(parsed, lang: str) -> list[str]:
+    """The catalogue's sources of the layers analysed (files are named in the report's inputs)."""
+    store = get_store()
+    layers = [store.catalogue.get(i) for i in (parsed.communities, parsed.services) if i and i in store.catalogue]
+    return [f"{layer.title.get(lang)}: {source.describe()} ({source.licence})" for layer in layers
+            for source in layer.sources]
+
+
+_MEDIA = {"csv": ("text/csv", "proximity.csv"), "geojson": ("application/geo+json", "proximity.geojson"),
+          "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "proximity.xlsx"),
+          "pdf": ("application/pdf", "proximity.pdf")}
 
 
 def _response(body: bytes, output: str) -> Response:

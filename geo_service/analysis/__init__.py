@@ -1,0 +1,1 @@
+"""Analyses and their reports: proximity tables in the reader's language, workbooks, printable pages."""
