@@ -237,7 +237,9 @@ def test_proximity_page_runs_on_the_bundled_layers(browser, bundled_server):
     with watched.page.expect_download() as download:
         watched.page.click(".gs-download-csv")
     assert download.value.suggested_filename == "proximity.csv"
-    assert "service_name" in Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    csv_text = Path(download.value.path()).read_bytes()
+    assert csv_text.startswith("\ufeff".encode())  # the French page's CSV is for Excel: BOM, ';', decimal commas
+    assert "établissement de santé le plus proche" in csv_text.decode("utf-8-sig").splitlines()[0].split(";")
     watched.close()
 
 

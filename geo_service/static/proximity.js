@@ -124,7 +124,8 @@
     if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight) {
       box.scrollIntoView({block: "center"});
     }
-    // No animation: the popup's own auto-pan must start from where the map really is.
+    // No animation, and none left running: the popup's own auto-pan must start from where the map really is.
+    map.stop();
     map.setView(layer.getLatLng(), Math.max(map.getZoom(), 11), {animate: false});
     layer.openPopup();
   }
@@ -187,7 +188,9 @@
     };
     // Communities last, so no service marker hides them.
     [lines, serviceLayer, communities, legend].forEach(function (layer) { layer.addTo(map); drawn.push(layer); });
-    if (communities.getLayers().length) map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12});
+    if (communities.getLayers().length) {
+      map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12, animate: false});
+    }
     window.geoServiceMap.proximity = {communities: communities.getLayers().length, lines: segments.length};
   }
 
@@ -228,7 +231,8 @@
       out.appendChild(list);
     }
     var downloads = el("p");
-    [["csv", m.prox_download_csv, "proximity.csv"], ["geojson", m.prox_download_geojson, "proximity.geojson"]]
+    [["pdf", m.prox_download_pdf, "proximity.pdf"], ["xlsx", m.prox_download_xlsx, "proximity.xlsx"],
+     ["csv", m.prox_download_csv, "proximity.csv"], ["geojson", m.prox_download_geojson, "proximity.geojson"]]
       .forEach(function (d) {
         var button = el("button", d[1]);
         button.type = "button";
@@ -243,6 +247,7 @@
   function download(form, format, filename) {
     var data = new FormData(form);
     data.set("format", format);
+    if (format === "csv" && cfg.lang === "fr") data.set("excel", "true");  // ';' and decimal commas for Excel
     fetch(cfg.api, {method: "POST", body: data}).then(function (response) {
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.blob();

@@ -19,7 +19,8 @@ from geo_service.web.page_map import page_map
 bp = Blueprint("proximity", __name__)
 PAGE_MESSAGE_KEYS = (
     "prox_run", "prox_running", "prox_error", "prox_summary", "prox_cross_border", "prox_histogram",
-    "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "country", "band",
+    "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "prox_download_xlsx",
+    "prox_download_pdf", "country", "band",
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name",
