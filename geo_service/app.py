@@ -9,11 +9,11 @@ from flask import Flask
 from flask_compress import Compress
 
 from geo_service.config import Settings, settings_from_env
-from geo_service.store import open_store
+from geo_service.store import open_results, open_store
 from geo_service.feature_cache import ResponseCache
 from geo_service.slots import SlotLimiter
 from geo_service.web import api, assets, downloads, errors, guard, ogc, pages, proximity, security
-from geo_service.web.context import CACHE_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
+from geo_service.web.context import CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
 
@@ -44,6 +44,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     store = open_store(settings)
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[STORE_KEY] = store
+    app.extensions[RESULTS_KEY] = open_results(settings)
     app.extensions[CACHE_KEY] = ResponseCache(store)
     app.extensions[SLOTS_KEY] = SlotLimiter(settings.runtime_dir or settings.layers_dir / ".locks" / "slots",
                                             settings.analysis_slots, settings.client_slots,

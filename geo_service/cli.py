@@ -180,6 +180,34 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
 
 
 @main.group()
+def results() -> None:
+    """Saved analyses behind permanent links: how much is kept, and removing them."""
+
+
+@results.command("usage")
+@click.pass_obj
+def results_usage(settings: Settings) -> None:
+    """How many saved results there are, and their size."""
+    from geo_service.store import open_results
+
+    store = open_results(settings)
+    count, size = store.usage()
+    click.echo(f"{count} saved results, {size / 2**20:.1f} MB of at most {settings.results_max_mb} MB; "
+               f"each kept {settings.results_max_days} days")
+
+
+@results.command("purge")
+@click.option("--all", "everything", is_flag=True, help="Remove every saved result, not only expired ones.")
+@click.pass_obj
+def results_purge(settings: Settings, everything: bool) -> None:
+    """Remove expired results (and the oldest, past the size limit); with --all, every result."""
+    from geo_service.store import open_results
+
+    removed = open_results(settings).purge(everything=everything)
+    click.echo(f"removed {removed} saved results")
+
+
+@main.group()
 def layers() -> None:
     """List, show, validate, export, import, and roll back layers."""
 

@@ -89,9 +89,12 @@ class Settings:
     base_url: str | None = None  # public URL of the service for links (else the request's Host)
     allowed_origins: tuple[str, ...] = ()  # other web origins allowed to POST/PUT (default: none)
     runtime_dir: Path | None = None  # lock files of the slots (default: the layers folder's .locks)
+    results_dir: Path | None = None  # saved analyses behind links (default: the layers folder's .results)
+    results_max_mb: int = 500  # the results folder's size; the oldest results go first
+    results_max_days: int = 90  # a saved result's life
 
     def __post_init__(self) -> None:
-        for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir"):  # overrides may give str
+        for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir"):  # overrides may give str
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -178,7 +181,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     defaults = Settings()
     changes: dict[str, object] = {}
-    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR"):
+    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR", "RESULTS_DIR"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}HOST"):
@@ -189,7 +192,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         if len(raw) < 16:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
-    for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB"):
+    for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB", "RESULTS_MAX_MB",
+                 "RESULTS_MAX_DAYS"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
     for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):

@@ -111,12 +111,15 @@ class ProximityRequest:
     excel: bool = False  # CSV for Excel: in French, ';' and decimal commas; always a byte-order mark
     walk_kmh: float = 5.0  # walking speed of the estimated walking time
     lang: str | None = None  # the form's language field, if any (else the page's or the browser's)
+    save: bool = False  # keep the analysis behind a permanent link
 
 
 OUTPUTS = ("json", "csv", "geojson", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
-                    "walk_kmh"})
+                    "walk_kmh", "save"})
+# Fields that shape the answer's form only: a saved result is opened in any of them.
+PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save"})
 
 
 def _walk_kmh(raw: str | None) -> float:
@@ -168,6 +171,7 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
         columns=parse_column_choice(values), output=output, excel=parse_flag(values.get("excel"), "excel"),
         walk_kmh=_walk_kmh(values.get("walk_kmh")), lang=values.get("lang") or None,
+        save=parse_flag(values.get("save"), "save"),
     )
 
 

@@ -6,6 +6,7 @@ Playwright drives Debian's chromium (/usr/bin/chromium, installed by `make test`
 from __future__ import annotations
 
 import json
+import re
 import os
 import threading
 from pathlib import Path
@@ -305,3 +306,39 @@ def test_a_kobo_export_runs_and_a_result_row_shows_its_community(browser, bundle
     watched.page.screenshot(path=str(tmp_path / f"proximity-row-{viewport[0]}.png"))
     assert watched.errors == [] and local_only(watched.requests, bundled_server.url) == []
     watched.close()
+
+
+def test_a_page_run_gets_a_permanent_link_that_reopens_it(browser, tmp_path):
+    import shutil
+
+    layers = tmp_path / "layers"
+    shutil.copytree(BUNDLED_LAYERS, layers)
+    server = serve(layers)
+    try:
+        watched = Watched(browser, locale="fr-FR")
+        watched.page.goto(server.url + "/proximity")
+        watched.page.click("button[type=submit]")
+        watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=60000)
+        assert "/proximity/r/" in watched.page.url  # the address bar holds the link to share
+        link = watched.page.locator(".gs-permalink a")
+        assert link.get_attribute("href") in watched.page.url
+        first = watched.page.inner_text("#proximity-results table")
+        other = Watched(browser, locale="en-GB")
+        other.page.goto(watched.page.url.replace("lang=fr", "lang=en"))
+        other.page.wait_for_selector("html[data-proximity]", state="attached", timeout=60000)
+        assert other.page.get_attribute("html", "data-proximity") == "done"
+        assert other.page.evaluate("geoServiceMap.proximity") == {"communities": 16, "lines": 16}
+        again = other.page.inner_text("#proximity-results table")
+        def figures(text):  # the numbers of each row (formatted per locale: 221,539 or 221 539)
+            return [[re.sub(r"\D", "", cell) for cell in line.split("\t")[2:]] for line in text.splitlines()[1:]]
+
+        assert figures(again) == figures(first)  # same figures, English words
+        assert "Communities and population by distance band" in other.page.inner_text("#proximity-results")
+        with other.page.expect_download() as download:
+            other.page.click(".gs-download-pdf")
+        assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+        assert watched.errors == [] and other.errors == []
+        watched.close()
+        other.close()
+    finally:
+        server.stop()

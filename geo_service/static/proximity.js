@@ -10,6 +10,7 @@
   var NO_SERVICE_COLOUR = "#777777";
   var drawn = [];
   var communityByRow = {};  // the map marker of each community, by its row in the input
+  var currentResult = cfg.result;  // the saved result's API URL (its permanent link), once there is one
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -245,10 +246,17 @@
   }
 
   function download(form, format, filename) {
-    var data = new FormData(form);
-    data.set("format", format);
-    if (format === "csv" && cfg.lang === "fr") data.set("excel", "true");  // ';' and decimal commas for Excel
-    fetch(cfg.api, {method: "POST", body: data}).then(function (response) {
+    var excel = format === "csv" && cfg.lang === "fr";  // ';' and decimal commas for Excel
+    var request;
+    if (currentResult) {  // the saved result: the same figures, without sending the files again
+      request = fetch(currentResult + "?format=" + format + "&lang=" + cfg.lang + (excel ? "&excel=true" : ""));
+    } else {
+      var data = new FormData(form);
+      data.set("format", format);
+      if (excel) data.set("excel", "true");
+      request = fetch(cfg.api, {method: "POST", body: data});
+    }
+    request.then(function (response) {
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.blob();
     }).then(function (blob) {
@@ -261,13 +269,34 @@
     });
   }
 
+  function showPermalink(out, links) {
+    var page = links.filter(function (l) { return l.rel === "alternate"; })[0];
+    var data = links.filter(function (l) { return l.rel === "self"; })[0];
+    if (!page || !data) return;
+    currentResult = new URL(data.href).pathname;
+    var path = new URL(page.href).pathname + "?lang=" + cfg.lang;
+    history.replaceState(null, "", path);  // the address bar now holds the link to share
+    var p = el("p", m.prox_permalink + " ", "gs-permalink");
+    var a = el("a", new URL(path, window.location.href).href);
+    a.href = path;
+    p.appendChild(a);
+    out.insertBefore(p, out.firstChild);
+  }
+
   function run(form) {
+    var data = new FormData(form);
+    data.set("save", "true");
+    currentResult = null;
+    show(fetch(cfg.api, {method: "POST", body: data, headers: {Accept: "application/json"}}), form);
+  }
+
+  function show(request, form) {
     var out = document.getElementById("proximity-results");
     out.textContent = "";
     out.appendChild(el("p", m.prox_running));
     document.documentElement.removeAttribute("data-proximity");
     clearMap();
-    fetch(cfg.api, {method: "POST", body: new FormData(form), headers: {Accept: "application/json"}})
+    request
       .then(function (response) {
         return response.json().then(function (body) { return {ok: response.ok, body: body}; });
       })
@@ -280,6 +309,7 @@
         }
         drawMap(answer.body);  // first: the tables link their rows to the markers
         showReport(answer.body, out, form);
+        if (answer.body.links) showPermalink(out, answer.body.links);
         document.documentElement.setAttribute("data-proximity", "done");
       })
       .catch(function (error) {
@@ -296,4 +326,7 @@
     });
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); run(form); });
+  if (cfg.result) {  // opened from a permanent link: show the saved result
+    show(fetch(cfg.result + "?lang=" + cfg.lang, {headers: {Accept: "application/json"}}), form);
+  }
 })();

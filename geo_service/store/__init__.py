@@ -3,7 +3,14 @@
 from geo_service.store.files import LayerState, LayerStore, LayerSummary, QueryResult
 from geo_service.store.geojson_file import WGS84, read_geojson, write_geojson_atomic
 from geo_service.store.history import SavedVersion
+from geo_service.store.results import ResultStore, SavedResult
 
+
+
+def open_results(settings) -> ResultStore:
+    """Saved analyses (``GEO_SERVICE_RESULTS_DIR``, by default ``.results`` in the layers folder)."""
+    return ResultStore(settings.results_dir or settings.layers_dir / ".results", settings.results_max_mb,
+                       settings.results_max_days)
 
 
 def open_store(settings) -> LayerStore:
@@ -11,5 +18,5 @@ def open_store(settings) -> LayerStore:
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
 
 
-__all__ = ["open_store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",
+__all__ = ["open_results", "ResultStore", "SavedResult", "open_store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",
            "write_geojson_atomic"]

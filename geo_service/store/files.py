@@ -187,6 +187,14 @@ class LayerStore:
         """A content hash of the layer file, usable as an ETag."""
         return self._load(layer_id).version
 
+    def file_bytes(self, layer_id: str) -> bytes:
+        """The layer's file as stored (a saved analysis keeps the version it measured)."""
+        path = self.path_for(layer_id)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise LayerUnavailableError(f"layer {layer_id}: its file is missing") from None
+
     def read_document(self, layer_id: str) -> dict:
         """The layer file parsed as plain JSON (for checks that GDAL would hide)."""
         path = self.path_for(layer_id)

@@ -8,9 +8,10 @@ from geo_service.config import Settings
 from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
 from geo_service.slots import SlotLimiter
-from geo_service.store import LayerStore
+from geo_service.store import LayerStore, ResultStore
 
 SLOTS_KEY = "geo_service.slots"
+RESULTS_KEY = "geo_service.results"
 SETTINGS_KEY = "geo_service.settings"
 STORE_KEY = "geo_service.store"
 CACHE_KEY = "geo_service.cache"
@@ -22,6 +23,10 @@ def get_store() -> LayerStore:
 
 def get_cache() -> ResponseCache:
     return current_app.extensions[CACHE_KEY]
+
+
+def get_results() -> ResultStore:
+    return current_app.extensions[RESULTS_KEY]
 
 
 def get_slots() -> SlotLimiter:

@@ -6,21 +6,24 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.coverage import DEFAULT_BANDS_KM
 from geo_service.i18n import LANGUAGES, choose_language, messages
-from geo_service.proximity_inputs import load_inputs, parse_request
+from geo_service.params import reject_unknown, single_values
+from geo_service.proximity_inputs import PRESENTATION_FIELDS, load_inputs, parse_request
 from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
-from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.slots import Deadline
-from geo_service.web.context import get_cache, get_settings, get_slots, get_store, request_language
+from geo_service.web.context import get_cache, get_results, get_settings, get_slots, get_store, request_language
 from geo_service.web.guard import is_token_holder, request_limits
 from geo_service.web.page_map import page_map
+from geo_service.web.urls import external_url
 
 bp = Blueprint("proximity", __name__)
+ROLES = ("communities", "services")
 PAGE_MESSAGE_KEYS = (
     "prox_run", "prox_running", "prox_error", "prox_summary", "prox_cross_border", "prox_histogram",
     "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "prox_download_xlsx",
-    "prox_download_pdf", "country", "band",
+    "prox_download_pdf", "prox_permalink", "country", "band",
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name",
@@ -28,15 +31,24 @@ PAGE_MESSAGE_KEYS = (
 
 
 @bp.get("/proximity")
-def page():
+def page(result: str | None = None):
+    """The form and the map; with ``result`` (a saved analysis's API URL) the page opens on that result."""
     lang = request_language()
     t = messages(lang)
     store = get_store()
     context_layers = [store.catalogue.get(i) for i in ("border",) if i in store.catalogue]
-    config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"), "lang": lang}
+    config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"), "lang": lang,
+              "result": result}
     return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
                            config_json=json.dumps(config, ensure_ascii=False))
+
+
+@bp.get("/proximity/r/<result_id>")
+def result_page(result_id: str):
+    """A saved analysis, reopened from its permanent link (in the language of the request)."""
+    get_results().open(result_id)  # 404 for an unknown or expired id
+    return page(result=url_for("proximity.result_api", result_id=result_id))
 
 
 @bp.route("/api/proximity", methods=["GET", "POST"])
@@ -45,7 +57,8 @@ def api():
 
     Analyses run in one of the host's ``analysis_slots``; one with uploads from an anonymous
     client also takes one of that client's ``client_slots``. An analysis of the service's own
-    layers is cached per layer version: asked again (or shared as a link), it costs nothing.
+    layers is cached per layer version: asked again, it costs nothing. With ``save=true`` the
+    analysis is kept behind a permanent link, which the answer's ``links`` give.
     """
     settings = get_settings()
     uploads = request.mimetype == "multipart/form-data"  # known from the header, before any body is read
@@ -54,7 +67,7 @@ def api():
         values = {k: v for k, v in request.values.items()}
         parsed = parse_request(values, {})
         key = _cache_key(parsed, values)
-        if key is not None:
+        if key is not None and not parsed.save:
             body = get_cache().response(key + (request_language(),), lambda: _run(parsed, settings, client))
             return _response(body, parsed.output)
     with get_slots().slot(client=client):
@@ -62,7 +75,43 @@ def api():
         files = {name: (upload.read(), upload.filename or name) for name, upload in request.files.items()
                  if upload.filename}
         parsed = parse_request(values, files)
-        return _response(_encode(_analyse(parsed, settings), parsed), parsed.output)
+        report = _analyse(parsed, settings)
+        links = _result_links(_save(parsed, values, files)) if parsed.save else None
+        return _response(_encode(report, parsed, links), parsed.output)
+
+
+@bp.get("/api/proximity/r/<result_id>")
+def result_api(result_id: str):
+    """A saved analysis in any output (``format``, ``lang``, ``excel``): measured again from its own inputs."""
+    results = get_results()
+    saved = results.open(result_id)
+    asked = single_values(request.args.to_dict(flat=False))
+    reject_unknown(asked, PRESENTATION_FIELDS - {"save"})
+    files = {role: results.read(saved, role) for role in saved.files}
+    parsed = parse_request({**saved.parameters, **asked}, files)
+    lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
+    key = ("result", result_id, parsed.output, parsed.excel, lang)
+    body = get_cache().response(key, lambda: _run(parsed, get_settings(), None, _result_links(result_id)))
+    return _response(body, parsed.output)
+
+
+def _save(parsed, values: dict, files: dict) -> str:
+    """Keep the inputs as analysed: the uploads as sent, and each layer's file at this version."""
+    parameters = {k: v for k, v in values.items() if k not in PRESENTATION_FIELDS and k not in ROLES}
+    stored = dict(files)
+    for role in ROLES:
+        layer_id = getattr(parsed, role)
+        if layer_id:
+            stored[f"{role}_file"] = (get_store().file_bytes(layer_id), f"{layer_id}.geojson")
+    parameters["allow_outside"] = "true"  # the inputs passed the area check when they were analysed
+    return get_results().save(parameters, stored)
+
+
+def _result_links(result_id: str) -> list[dict]:
+    return [{"rel": "alternate", "type": "text/html", "title": "This result on a map (permanent link)",
+             "href": external_url("proximity.result_page", result_id=result_id)},
+            {"rel": "self", "type": "application/json", "title": "This result as JSON (permanent link)",
+             "href": external_url("proximity.result_api", result_id=result_id)}]
 
 
 def _cache_key(parsed, values: dict) -> tuple | None:
@@ -74,9 +123,9 @@ def _cache_key(parsed, values: dict) -> tuple | None:
             tuple(sorted(values.items())))
 
 
-def _run(parsed, settings, client) -> bytes:
+def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
     with get_slots().slot(client=client):
-        return _encode(_analyse(parsed, settings), parsed)
+        return _encode(_analyse(parsed, settings), parsed, links)
 
 
 def _analyse(parsed, settings):
@@ -89,7 +138,7 @@ def _analyse(parsed, settings):
     return report
 
 
-def _encode(report, parsed) -> bytes:
+def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
     """The answer's bytes in the request's language, built inside the slot: a large answer is work too."""
     lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
     if parsed.output == "csv":
@@ -101,7 +150,10 @@ def _encode(report, parsed) -> bytes:
     if parsed.output == "pdf":
         from geo_service.analysis.pdf_report import pdf_bytes
         return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
-    return current_app.json.dumps(report_document(report)).encode("utf-8")
+    document = report_document(report)
+    if links:
+        document["links"] = links
+    return current_app.json.dumps(document).encode("utf-8")
 
 
 def _sources(parsed, lang: str) -> list[str]:
