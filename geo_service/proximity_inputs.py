@@ -112,12 +112,14 @@ class ProximityRequest:
     walk_kmh: float = 5.0  # walking speed of the estimated walking time
     lang: str | None = None  # the form's language field, if any (else the page's or the browser's)
     save: bool = False  # keep the analysis behind a permanent link
+    service_types: tuple[str, ...] = ()  # only facilities of these types (their 'type' column)
+    levels: bool = False  # also the nearest first-contact and the nearest referral facility
 
 
 OUTPUTS = ("json", "csv", "geojson", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
-                    "walk_kmh", "save"})
+                    "walk_kmh", "save", "service_types", "levels"})
 # Fields that shape the answer's form only: a saved result is opened in any of them.
 PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save"})
 
@@ -172,6 +174,8 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         columns=parse_column_choice(values), output=output, excel=parse_flag(values.get("excel"), "excel"),
         walk_kmh=_walk_kmh(values.get("walk_kmh")), lang=values.get("lang") or None,
         save=parse_flag(values.get("save"), "save"),
+        service_types=tuple(t.strip() for t in (values.get("service_types") or "").split(",") if t.strip()),
+        levels=parse_flag(values.get("levels"), "levels"),
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from geo_service import coverage
 from geo_service.io.formats import WriteOptions, geojson_bytes
 from geo_service.io.formats import write as write_format
+from geo_service.analysis.levels import LEVELS, facility_levels
 from geo_service.proximity import ProximityError, nearest_services
 from geo_service.proximity_inputs import AnalysisInput
 
@@ -19,6 +20,8 @@ UNDERSERVED_SHOWN = 100
 KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
 RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
+                  "first_contact_service_name", "first_contact_distance_m", "referral_service_name",
+                  "referral_distance_m",
                   "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer")
 
 
@@ -38,10 +41,14 @@ class ProximityReport:
 
 def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
                  max_distance_km: float | None = None, same_country_only: bool = False,
-                 progress: Callable[[int], None] | None = None) -> ProximityReport:
+                 progress: Callable[[int], None] | None = None, service_types: Sequence[str] = (),
+                 levels: bool = False) -> ProximityReport:
     if max_distance_km is not None and not max_distance_km > 0:
         raise ProximityError(f"the maximum distance must be a positive number of km, got {max_distance_km}")
     notes = communities.notes + services.notes
+    if service_types:
+        services = select_types(services, service_types)
+        notes.append(f"{services.label}: facilities of type {', '.join(service_types)} only ({len(services.frame)})")
     both_have_country = "country" in communities.frame.columns and "country" in services.frame.columns
 
     def banded(same_country: bool, report_progress: bool) -> gpd.GeoDataFrame:
@@ -61,6 +68,8 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         notes.append("no 'country' column in both inputs: the cross-border comparison is left out")
     if "population" not in result.columns:
         notes.append(f"{communities.label}: no population column: populations are unknown")
+    if levels:
+        notes += nearest_by_level(result, communities, services, max_distance_km)
     result = with_row_labels(result)
     return ProximityReport(
         results=result, services=services.frame, bands_km=tuple(bands_km),
@@ -71,6 +80,41 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
                 "max_distance_km": max_distance_km, "same_country_only": same_country_only},
         community_columns=communities.columns,
     )
+
+
+def select_types(services: AnalysisInput, types: Sequence[str]) -> AnalysisInput:
+    """Only the facilities whose ``type`` is one of ``types`` (compared without case or surrounding spaces)."""
+    if "type" not in services.frame.columns:
+        raise ProximityError(f"{services.label}: choosing facility types needs a 'type' column")
+    wanted = {t.strip().lower() for t in types}
+    kept = services.frame[services.frame["type"].astype("string").str.strip().str.lower().isin(wanted)]
+    if kept.empty:
+        found = sorted(services.frame["type"].dropna().astype(str).unique())
+        raise ProximityError(f"{services.label}: no facility of type {', '.join(types)}; types: {', '.join(found)}")
+    return AnalysisInput(kept, services.label, services.notes, services.columns)
+
+
+def nearest_by_level(result: gpd.GeoDataFrame, communities: AnalysisInput, services: AnalysisInput,
+                     max_distance_km: float | None) -> list[str]:
+    """Adds the nearest first-contact and the nearest referral facility (name, metres) beside the nearest."""
+    if "type" not in services.frame.columns:
+        raise ProximityError(f"{services.label}: the nearest facility of each level needs a 'type' column")
+    level = facility_levels(services.frame["type"])
+    notes = []
+    for name in LEVELS:
+        subset = services.frame[(level == name).fillna(False).to_numpy()]
+        if subset.empty:
+            notes.append(f"{services.label}: no {name.replace('_', '-')} facility: that level is left empty")
+            result[f"{name}_service_name"] = pd.array([pd.NA] * len(result), dtype="string")
+            result[f"{name}_distance_m"] = float("nan")
+            continue
+        found = nearest_services(communities.frame, subset, max_distance_km=max_distance_km)
+        result[f"{name}_service_name"] = found["service_name"].to_numpy()
+        result[f"{name}_distance_m"] = found["distance_m"].to_numpy()
+    unknown = int(level.isna().sum())
+    if unknown:
+        notes.append(f"{services.label}: {unknown} facilities have no type and count for neither level")
+    return notes
 
 
 def with_row_labels(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

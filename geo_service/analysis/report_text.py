@@ -34,6 +34,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "col_distance_m": ("distance (m, straight line)", "distance (m, à vol d'oiseau)"),
     "col_walk_minutes": ("walking time, estimate (min)", "temps de marche estimé (min)"),
     "col_band": ("distance band", "tranche de distance"),
+    "col_first_contact_service_name": ("nearest first-contact facility", "établissement de premier niveau le plus "
+                                                                         "proche"),
+    "col_first_contact_distance_m": ("distance to first contact (m)", "distance au premier niveau (m)"),
+    "col_referral_service_name": ("nearest referral facility (referral centre, hospital)",
+                                  "établissement de référence le plus proche (CSRef, hôpital)"),
+    "col_referral_distance_m": ("distance to referral (m)", "distance à la référence (m)"),
     "col_own_country_service": ("nearest in own country", "le plus proche dans le pays"),
     "col_own_country_distance_m": ("distance in own country (m)", "distance dans le pays (m)"),
     "col_own_country_band": ("band in own country", "tranche dans le pays"),

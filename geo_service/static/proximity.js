@@ -155,13 +155,20 @@
         layer.bindPopup(function () {
           var p = feature.properties, box = el("div", null, "gs-popup");
           box.appendChild(el("h3", p.label || p.name || p.id || ""));
-          box.appendChild(table([], [
+          var rows = [
             [m.band, bandText(p.band)],
             [m.prox_distance, p.distance_m === null ? m.prox_no_service : number(Math.round(p.distance_m)) + " m"],
             [m.prox_service, p.service_name || m.prox_no_service],
             [m.prox_own_service, p.own_country_service === undefined ? "—" : (p.own_country_service || m.prox_no_service)],
             [m.population, number(p.population)]
-          ], [false, false]));
+          ];
+          [["first_contact", m.prox_first_contact], ["referral", m.prox_referral]].forEach(function (level) {
+            if (p[level[0] + "_service_name"] === undefined) return;
+            var metres = p[level[0] + "_distance_m"];
+            rows.push([level[1], (p[level[0] + "_service_name"] || m.prox_no_service) +
+                       (metres === null ? "" : " (" + (metres / 1000).toFixed(1) + " " + m.prox_km + ")")]);
+          });
+          box.appendChild(table([], rows, [false, false]));
           return box;
         });
       }

@@ -23,7 +23,7 @@ ROLES = ("communities", "services")
 PAGE_MESSAGE_KEYS = (
     "prox_run", "prox_running", "prox_error", "prox_summary", "prox_cross_border", "prox_histogram",
     "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "prox_download_xlsx",
-    "prox_download_pdf", "prox_permalink", "country", "band",
+    "prox_download_pdf", "prox_permalink", "prox_first_contact", "prox_referral", "country", "band",
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name",
@@ -133,7 +133,8 @@ def _analyse(parsed, settings):
     communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only,
-                          progress=lambda _: deadline.check("measuring distances"))
+                          progress=lambda _: deadline.check("measuring distances"),
+                          service_types=parsed.service_types, levels=parsed.levels)
     deadline.check("measuring distances")
     return report
 
