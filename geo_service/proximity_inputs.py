@@ -11,7 +11,7 @@ import pandas as pd
 from geo_service.config import Extent, InputLimits
 from geo_service.coverage import parse_bands
 from geo_service.errors import LayerNotFoundError
-from geo_service.io.field_exports import plain, question_of
+from geo_service.io.field_exports import ColumnChoiceError, plain, question_of
 from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
 from geo_service.proximity import ProximityError
@@ -187,8 +187,12 @@ def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
         upload = getattr(request, role + "_file")
         if upload is not None:
             data, filename = upload
-            loaded.append(from_upload(data, filename, None if request.allow_outside else extent, limits,
-                                      columns=request.columns))
+            try:
+                loaded.append(from_upload(data, filename, None if request.allow_outside else extent, limits,
+                                          columns=request.columns))
+            except ColumnChoiceError as exc:
+                exc.details["role"] = role  # the page asks for the columns of this file
+                raise
         else:
             loaded.append(from_layer(store, getattr(request, role)))
         if deadline is not None:

@@ -342,3 +342,32 @@ def test_a_page_run_gets_a_permanent_link_that_reopens_it(browser, tmp_path):
         other.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("viewport", [(390, 844), (1366, 768)])
+def test_an_ambiguous_file_gets_a_column_picker(browser, bundled_server, viewport):
+    from tests.test_field_exports import AMBIGUOUS
+
+    watched = Watched(browser, locale="fr-FR", viewport=viewport)
+    watched.page.goto(bundled_server.url + "/proximity")
+    watched.page.set_input_files("#communities-file", files=[
+        {"name": "deux.csv", "mimeType": "text/csv", "buffer": AMBIGUOUS}])
+    watched.page.click("button[type=submit]")
+    watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=60000)
+    assert watched.page.get_attribute("html", "data-proximity") == "choose-columns"
+    assert "Où est la position dans votre fichier" in watched.page.inner_text("#proximity-results")
+    assert "--" not in watched.page.inner_text("#proximity-results")  # no command-line flag on the page
+    options = watched.page.eval_on_selector_all("#pick-lat option", "os => os.map(o => o.value)")
+    assert options == ["", "nom", "_gps_maison_latitude", "_gps_maison_longitude", "_gps_ecole_latitude",
+                       "_gps_ecole_longitude"]
+    assert watched.page.input_value("#pick-lat") == "_gps_maison_latitude"  # the first candidate, preselected
+    watched.page.select_option("#pick-lat", "_gps_ecole_latitude")
+    watched.page.select_option("#pick-lon", "_gps_ecole_longitude")
+    watched.page.evaluate("document.documentElement.removeAttribute('data-proximity')")
+    watched.page.click(".gs-picker button")
+    watched.page.wait_for_selector("html[data-proximity]", state="attached", timeout=60000)
+    assert watched.page.get_attribute("html", "data-proximity") == "done"
+    assert watched.page.evaluate("geoServiceMap.proximity") == {"communities": 1, "lines": 1}
+    # The only console line is chromium's note of the 400 that asked for the columns.
+    assert watched.errors == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
+    watched.close()

@@ -19,6 +19,19 @@
     return node;
   }
 
+  // Distances in km with one decimal; walking time at the form's speed, an estimate along the straight line.
+  function km(metres) {
+    return (metres / 1000).toLocaleString(cfg.lang === "fr" ? "fr-FR" : "en-GB",
+                                          {minimumFractionDigits: 1, maximumFractionDigits: 1}) + " " + m.prox_km;
+  }
+
+  function walk(metres) {
+    var speed = parseFloat((document.querySelector("input[name=walk_kmh]") || {}).value) || 5;
+    var minutes = Math.round(metres / 1000 / speed * 60);
+    return (minutes >= 60 ? Math.floor(minutes / 60) + " h " + (minutes % 60) + " min" : minutes + " min") +
+      " (" + m.prox_estimate + ")";
+  }
+
   function number(value) {
     return value === null || value === undefined ? m.unknown
       : Number(value).toLocaleString(cfg.lang === "fr" ? "fr-FR" : "en-GB");
@@ -157,7 +170,8 @@
           box.appendChild(el("h3", p.label || p.name || p.id || ""));
           var rows = [
             [m.band, bandText(p.band)],
-            [m.prox_distance, p.distance_m === null ? m.prox_no_service : number(Math.round(p.distance_m)) + " m"],
+            [m.prox_distance, p.distance_m === null ? m.prox_no_service : km(p.distance_m)],
+            [m.prox_walk, p.distance_m === null ? "—" : walk(p.distance_m)],
             [m.prox_service, p.service_name || m.prox_no_service],
             [m.prox_own_service, p.own_country_service === undefined ? "—" : (p.own_country_service || m.prox_no_service)],
             [m.population, number(p.population)]
@@ -166,7 +180,7 @@
             if (p[level[0] + "_service_name"] === undefined) return;
             var metres = p[level[0] + "_distance_m"];
             rows.push([level[1], (p[level[0] + "_service_name"] || m.prox_no_service) +
-                       (metres === null ? "" : " (" + (metres / 1000).toFixed(1) + " " + m.prox_km + ")")]);
+                       (metres === null ? "" : " (" + km(metres) + ")")]);
           });
           box.appendChild(table([], rows, [false, false]));
           return box;
@@ -229,7 +243,7 @@
     out.appendChild(table([m.field_name, m.country, m.population, m.prox_distance, m.prox_service],
       report.underserved.map(function (r) {
         return [r.label || r.name || r.id || "—", r.country || "", number(r.population),
-                r.distance_m === null ? m.prox_no_service : (r.distance_m / 1000).toFixed(1) + " " + m.prox_km,
+                r.distance_m === null ? m.prox_no_service : km(r.distance_m),
                 r.service_name || m.prox_no_service];
       }), [false, false, true, true, false], report.underserved.map(function (r) { return r.row; })));
     if (report.notes.length) {
@@ -276,6 +290,44 @@
     });
   }
 
+  // The file's own columns, to say where its location is; the detected choice (if any) comes first.
+  function columnPicker(out, details, form) {
+    var box = el("div", null, "gs-picker");
+    box.appendChild(el("h2", m.prox_pick_title));
+    box.appendChild(el("p", m.prox_pick_intro));
+    var first = (details.candidates || [])[0];
+    var chosen = first ? first.columns : [];
+    function select(id, label, preset) {
+      var wrap = el("label", label + " ");
+      var s = el("select");
+      s.id = id;
+      s.appendChild(el("option", "—"));
+      s.firstChild.value = "";
+      details.columns.forEach(function (c) {
+        var o = el("option", c);
+        o.value = c;
+        if (c === preset) o.selected = true;
+        s.appendChild(o);
+      });
+      wrap.appendChild(s);
+      box.appendChild(wrap);
+      return s;
+    }
+    var lat = select("pick-lat", m.prox_pick_lat, chosen.length >= 2 ? chosen[0] : "");
+    var lon = select("pick-lon", m.prox_pick_lon, chosen.length >= 2 ? chosen[1] : "");
+    var geopoint = select("pick-geopoint", m.prox_pick_geopoint, chosen.length === 1 ? chosen[0] : "");
+    var button = el("button", m.prox_pick_run);
+    button.type = "button";
+    button.addEventListener("click", function () {
+      document.getElementById("lat-col").value = geopoint.value ? "" : lat.value;
+      document.getElementById("lon-col").value = geopoint.value ? "" : lon.value;
+      document.getElementById("geopoint-col").value = geopoint.value;
+      run(form);
+    });
+    box.appendChild(button);
+    out.appendChild(box);
+  }
+
   function showPermalink(out, links) {
     var page = links.filter(function (l) { return l.rel === "alternate"; })[0];
     var data = links.filter(function (l) { return l.rel === "self"; })[0];
@@ -310,6 +362,11 @@
       .then(function (answer) {
         out.textContent = "";
         if (!answer.ok) {
+          if (answer.body.code === "ColumnChoiceNeeded" && answer.body.details && answer.body.details.columns) {
+            columnPicker(out, answer.body.details, form);
+            document.documentElement.setAttribute("data-proximity", "choose-columns");
+            return;
+          }
           out.appendChild(el("p", m.prox_error + ": " + answer.body.description, "gs-error"));
           document.documentElement.setAttribute("data-proximity", "error");
           return;
@@ -330,6 +387,7 @@
   ["communities", "services"].forEach(function (role) {
     document.getElementById(role + "-file").addEventListener("change", function (event) {
       if (event.target.files.length) document.getElementById(role + "-layer").value = "";
+      ["lat-col", "lon-col", "geopoint-col"].forEach(function (id) { document.getElementById(id).value = ""; });
     });
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); run(form); });

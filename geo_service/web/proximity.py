@@ -23,7 +23,9 @@ ROLES = ("communities", "services")
 PAGE_MESSAGE_KEYS = (
     "prox_run", "prox_running", "prox_error", "prox_summary", "prox_cross_border", "prox_histogram",
     "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "prox_download_xlsx",
-    "prox_download_pdf", "prox_permalink", "prox_first_contact", "prox_referral", "country", "band",
+    "prox_download_pdf", "prox_permalink", "prox_first_contact", "prox_referral", "prox_pick_title",
+    "prox_pick_intro", "prox_pick_lat", "prox_pick_lon", "prox_pick_geopoint", "prox_pick_run", "prox_walk",
+    "prox_estimate", "country", "band",
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name",
