@@ -40,26 +40,8 @@ BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026"
 NO_SERVICE_COLOUR = "#777777"
 UNDERSERVED_PRINTED = 8
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-_PAGE_TEXT = {
-    "summary": ("Communities and population by distance band", "Localités et population par tranche de distance"),
-    "underserved": ("Most populous underserved communities (beyond the last band)",
-                    "Localités mal desservies les plus peuplées (au-delà de la dernière tranche)"),
-    "cross_border": ("What care across the border changes", "Ce que change l'accès aux soins de l'autre côté"),
-    "cross_sentence": ("{moving} of {total} communities move into a closer band (population {population}).",
-                       "{moving} localités sur {total} passent dans une tranche plus proche (population "
-                       "{population})."),
-    "facilities": ("health facilities", "établissements de santé"),
-    "border": ("Mali–Senegal border", "frontière Mali–Sénégal"),
-    "rivers": ("rivers", "cours d'eau"),
-    "method": ("Method", "Méthode"),
-    "made": ("Made on {day} with geo-service.", "Établi le {day} avec geo-service."),
-    "more": ("… and {n} more (see the XLSX workbook)", "… et {n} de plus (voir le classeur XLSX)"),
-}
-
-
 def _t(key: str, lang: str) -> str:
-    english, french = _PAGE_TEXT[key]
-    return french if lang == "fr" else english
+    return text(f"page_{key}", lang)
 
 
 def _fonts() -> tuple[str, str]:

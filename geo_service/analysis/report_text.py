@@ -60,9 +60,23 @@ _TEXT: dict[str, tuple[str, str]] = {
     "method_unknown": ("A population that is not known stays unknown: it is never counted as 0.",
                        "Une population inconnue reste inconnue : elle n'est jamais comptée comme 0."),
     "method_walk": ("Walking time is an estimate at {kmh} km/h along the straight line; {hour_km} km is about one "
-                    "hour's walk (the WHO/Sphere one-hour standard).",
-                    "Le temps de marche est une estimation à {kmh} km/h à vol d'oiseau ; {hour_km} km font environ "
-                    "une heure de marche (la norme d'une heure de l'OMS et de Sphère)."),
+                  "hour's walk (the WHO/Sphere one-hour standard).",
+                  "Le temps de marche est une estimation à {kmh} km/h à vol d'oiseau ; {hour_km} km font environ "
+                  "une heure de marche (la norme d'une heure de l'OMS et de Sphère)."),
+    # the printed page (pdf_report)
+    "page_summary": ("Communities and population by distance band", "Localités et population par tranche de distance"),
+    "page_underserved": ("Most populous underserved communities (beyond the last band)",
+                  "Localités mal desservies les plus peuplées (au-delà de la dernière tranche)"),
+    "page_cross_border": ("What care across the border changes", "Ce que change l'accès aux soins de l'autre côté"),
+    "page_cross_sentence": ("{moving} of {total} communities move into a closer band (population {population}).",
+                       "{moving} localités sur {total} passent dans une tranche plus proche (population "
+                       "{population})."),
+    "page_facilities": ("health facilities", "établissements de santé"),
+    "page_border": ("Mali–Senegal border", "frontière Mali–Sénégal"),
+    "page_rivers": ("rivers", "cours d'eau"),
+    "page_method": ("Method", "Méthode"),
+    "page_made": ("Made on {day} with geo-service.", "Établi le {day} avec geo-service."),
+    "page_more": ("… and {n} more (see the XLSX workbook)", "… et {n} de plus (voir le classeur XLSX)"),
     "method_inputs": ("Communities: {communities}. Health facilities: {services}.",
                       "Localités : {communities}. Établissements de santé : {services}."),
 }
