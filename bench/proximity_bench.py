@@ -38,7 +38,7 @@ def peak_mb() -> float:
 
 
 def child_ours(n: int, m: int, runs: int) -> dict:
-    from geo_service.proximity import nearest
+    from geo_service.analysis.nearest import nearest
 
     c_lon, c_lat, s_lon, s_lat = inputs(n, m)
     before = peak_mb()
@@ -76,7 +76,7 @@ def run_child(name: str, n: int, m: int, runs: int) -> dict:
 
 
 def check_sample(n: int, m: int, sample: int) -> dict:
-    from geo_service.proximity import GEOD
+    from geo_service.analysis.nearest import GEOD
 
     c_lon, c_lat, s_lon, s_lat = inputs(n, m)
     ours = np.load("/tmp/geo_service_bench_ours.npy")

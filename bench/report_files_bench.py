@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from geo_service.analysis.pdf_report import pdf_bytes  # noqa: E402
 from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes  # noqa: E402
-from geo_service.proximity_inputs import AnalysisInput, normalise  # noqa: E402
-from geo_service.proximity_report import run_analysis  # noqa: E402
+from geo_service.analysis.inputs import AnalysisInput, normalise  # noqa: E402
+from geo_service.analysis.report import run_analysis  # noqa: E402
 from geo_service.store import LayerStore  # noqa: E402
 
 

@@ -121,7 +121,7 @@ def _columns(lat_col, lon_col, geopoint_col, gps_accuracy_m):
 
 
 def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool, columns):
-    from geo_service.proximity_inputs import from_layer, from_upload
+    from geo_service.analysis.inputs import from_layer, from_upload
 
     path = Path(value)
     if value in store.catalogue and not path.exists():
@@ -155,8 +155,8 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
     """How far each community is from the nearest service (geodesic, WGS84), by band and country."""
     from geo_service.analysis.pdf_report import pdf_bytes
     from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
-    from geo_service.coverage import parse_bands
-    from geo_service.proximity_report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
+    from geo_service.analysis.coverage import parse_bands
+    from geo_service.analysis.report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
 
     store = _store(settings)
     writers = {".csv": lambda r: out_path.write_bytes(excel_csv_bytes(r, lang, walk_kmh) if excel else csv_bytes(r)),

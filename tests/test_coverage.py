@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo_service import coverage as cv
-from geo_service.proximity import ProximityError
+from geo_service.analysis import coverage as cv
+from geo_service.analysis.nearest import ProximityError
 
 
 @pytest.mark.parametrize("text, expected", [(None, (5.0, 10.0, 20.0)), ("", (5.0, 10.0, 20.0)), ("2.5,7", (2.5, 7.0)),

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from geo_service.app import create_app
 from geo_service.io.field_exports import ColumnChoiceError
 from geo_service.io.ingest import ColumnChoice, read_upload
-from geo_service.proximity_inputs import from_upload
+from geo_service.analysis.inputs import from_upload
 from tests.conftest import BUNDLED_LAYERS, assert_error_document
 
 KIDIRA = (14.45668, -12.21659)

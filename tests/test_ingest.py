@@ -11,7 +11,7 @@ from shapely.geometry import Point, Polygon
 from geo_service.config import Extent
 from geo_service.io.formats import write as write_format
 from geo_service.io.ingest import ColumnChoice, IngestError, read_upload
-from geo_service.proximity_inputs import from_upload, normalise
+from geo_service.analysis.inputs import from_upload, normalise
 
 
 def test_csv_with_common_column_names():
@@ -123,4 +123,6 @@ def test_normalise_columns_countries_population_and_polygons():
 
 def test_from_upload_reads_and_normalises():
     analysis_input = from_upload(b"village,country_by_survey,lat,lon\nX,ML,14,-12\n", "s.csv", Extent())
-    assert list(analysis_input.frame.columns[:2]) == ["name", "country"]
+    frame = analysis_input.frame
+    assert frame["name"].tolist() == ["X"] and frame["country"].tolist() == ["ML"]
+    assert frame["village"].tolist() == ["X"]  # the file's own column is kept (to join back)

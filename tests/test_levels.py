@@ -7,9 +7,9 @@ from pyproj import Geod
 
 from geo_service.analysis.levels import facility_levels
 from geo_service.app import create_app
-from geo_service.proximity import ProximityError
-from geo_service.proximity_inputs import AnalysisInput
-from geo_service.proximity_report import run_analysis
+from geo_service.analysis.nearest import ProximityError
+from geo_service.analysis.inputs import AnalysisInput
+from geo_service.analysis.report import run_analysis
 from tests.conftest import BUNDLED_LAYERS
 
 KIDIRA, DIBOLI, KAYES = (-12.21659, 14.45668), (-12.200601, 14.457159), (-11.44393, 14.44776)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
-from geo_service.proximity import GEOD, ProximityError, nearest, nearest_services
+from geo_service.analysis.nearest import GEOD, ProximityError, nearest, nearest_services
 
 
 def brute_force(c_lon, c_lat, s_lon, s_lat, k=1):

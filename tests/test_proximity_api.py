@@ -8,9 +8,9 @@ import geopandas as gpd
 import pytest
 
 from geo_service.app import create_app
-from geo_service.coverage import DEFAULT_BANDS_KM
-from geo_service.proximity_inputs import from_layer
-from geo_service.proximity_report import run_analysis
+from geo_service.analysis.coverage import DEFAULT_BANDS_KM
+from geo_service.analysis.inputs import from_layer
+from geo_service.analysis.report import run_analysis
 from geo_service.store import LayerStore
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 

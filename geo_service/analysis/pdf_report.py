@@ -32,9 +32,9 @@ from reportlab.platypus import Image, KeepInFrame, Paragraph, SimpleDocTemplate,
 
 from geo_service.analysis import tables  # noqa: E402
 from geo_service.analysis.report_text import text  # noqa: E402
-from geo_service.coverage import NO_SERVICE, band_labels  # noqa: E402
+from geo_service.analysis.coverage import NO_SERVICE, band_labels  # noqa: E402
 from geo_service.errors import GeoServiceError  # noqa: E402
-from geo_service.proximity_report import ProximityReport, table  # noqa: E402
+from geo_service.analysis.report import ProximityReport, table  # noqa: E402
 
 BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f"]  # as on the page
 NO_SERVICE_COLOUR = "#777777"

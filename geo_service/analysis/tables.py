@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from geo_service.analysis.report_text import text
-from geo_service.coverage import NO_SERVICE
-from geo_service.proximity_report import INPUT_PREFIX, ProximityReport, table
+from geo_service.analysis.coverage import NO_SERVICE
+from geo_service.analysis.report import INPUT_PREFIX, ProximityReport, table
 
 WALK_KMH_DEFAULT = 5.0  # WHO/Sphere: about one hour's walk for 5 km on a straight line
 

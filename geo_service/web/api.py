@@ -11,7 +11,7 @@ from geo_service import __version__
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
 from geo_service.io.layer_import import ImportOptions, import_layer
 from geo_service.params import parse_flag, reject_unknown, single_values
-from geo_service.proximity_inputs import parse_column_choice
+from geo_service.analysis.inputs import parse_column_choice
 from geo_service.store import LayerState, LayerSummary
 from geo_service.web.context import get_settings, get_store
 from geo_service.web.security import require_token

@@ -7,11 +7,11 @@ import json
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
-from geo_service.coverage import DEFAULT_BANDS_KM
+from geo_service.analysis.coverage import DEFAULT_BANDS_KM
 from geo_service.i18n import LANGUAGES, choose_language, messages
 from geo_service.params import reject_unknown, single_values
-from geo_service.proximity_inputs import PRESENTATION_FIELDS, load_inputs, parse_request
-from geo_service.proximity_report import csv_bytes, geojson_result_bytes, report_document, run_analysis
+from geo_service.analysis.inputs import PRESENTATION_FIELDS, load_inputs, parse_request
+from geo_service.analysis.report import csv_bytes, geojson_result_bytes, report_document, run_analysis
 from geo_service.slots import Deadline
 from geo_service.web.context import get_cache, get_results, get_settings, get_slots, get_store, request_language
 from geo_service.web.guard import is_token_holder, request_limits

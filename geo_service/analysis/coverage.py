@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_service.proximity import ProximityError, nearest_services
+from geo_service.analysis.nearest import ProximityError, nearest_services
 
 DEFAULT_BANDS_KM = (5.0, 10.0, 20.0)
 NO_SERVICE = "no service in reach"

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo_service import coverage
+from geo_service.analysis import coverage
 from geo_service.io.formats import WriteOptions, geojson_bytes
 from geo_service.io.formats import write as write_format
 from geo_service.analysis.levels import LEVELS, facility_levels
-from geo_service.proximity import ProximityError, nearest_services
-from geo_service.proximity_inputs import AnalysisInput
+from geo_service.analysis.nearest import ProximityError, nearest_services
+from geo_service.analysis.inputs import AnalysisInput
 
 UNDERSERVED_SHOWN = 100
 KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")

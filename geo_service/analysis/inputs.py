@@ -9,12 +9,12 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_service.config import Extent, InputLimits
-from geo_service.coverage import parse_bands
+from geo_service.analysis.coverage import parse_bands
 from geo_service.errors import LayerNotFoundError
 from geo_service.io.field_exports import ColumnChoiceError, plain, question_of
 from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
-from geo_service.proximity import ProximityError
+from geo_service.analysis.nearest import ProximityError
 from geo_service.store import LayerStore
 
 # Headers compared loosely (field_exports.plain of the question name: no accents, group prefix or punctuation).
