@@ -64,7 +64,7 @@ RULES = [
      "features 1 are LineString; layer 'sites' holds Point features only"),
     ("bad csv rows", lambda tmp: (b"id,lat,lon\na,14.4,-12.2\nb,?,-12.1\n", "x.csv"), {}, "rows 3 have no numeric lat/lon"),
     ("unsafe zip", lambda tmp: (zipped({"../../etc/x.shp": b""}), "x.zip"), {}, "unsafe path"),
-    ("too many", lambda tmp: (GOOD, "x.geojson"), {"max_features": 1}, "2 features, more than the 1 features accepted"),
+    ("too many", lambda tmp: (GOOD, "x.geojson"), {"max_features": 1}, "2 features, more than the 1 accepted"),
 ]
 
 

@@ -47,7 +47,8 @@ def over_limit(filename: str, unit: str, count: int | float | str, limit: int, s
     """413 naming what was counted, the limit and its setting: ``x.csv: 60,001 rows, more than the 50,000 …``."""
     shown = count if isinstance(count, str) else f"{count:,.1f}" if isinstance(count, float) else f"{count:,}"
     return PayloadTooLargeError(
-        f"{filename}: {shown} {unit}, more than the {limit:,} {unit} accepted (GEO_SERVICE_{setting}); the file was "
+        f"{filename}: {shown} {unit}, more than the {limit:,}{' MB' if unit.startswith('MB') else ''} accepted "
+        f"(GEO_SERVICE_{setting}); the file was "
         "refused whole. Split it, or ask the server's operator to raise the limit",
         details={"limit": f"GEO_SERVICE_{setting}", "allowed": limit})
 

@@ -60,8 +60,8 @@ def typed_columns(table: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
     decimal = r"-?[0-9]+(?:[.,][0-9]+)?" if decimal_comma else r"-?[0-9]+(?:\.[0-9]+)?"
     for column in table.columns:
         values = table[column].dropna().astype("string").str.strip()
-        if values.empty:
-            continue
+        if values.empty or not values.head(20).str.fullmatch(decimal).all():
+            continue  # a sample first: most text columns show it in their first values
         if values.str.fullmatch(_WHOLE).all():
             table[column] = pd.to_numeric(table[column].str.strip()).astype("Int64")
         elif values.str.fullmatch(decimal).all() and not values.str.fullmatch(r"-?0[0-9]+").any():
