@@ -48,14 +48,15 @@ class LiveServer:
         self.thread.join(5)
 
 
-def serve(layers_dir: Path):
-    server = LiveServer(create_app({"layers_dir": layers_dir}))
+def serve(layers_dir: Path, results_dir: Path | None = None):
+    """The app on a live port; saved results (every page run saves one) go to ``results_dir``."""
+    server = LiveServer(create_app({"layers_dir": layers_dir, "results_dir": results_dir}))
     return server
 
 
 @pytest.fixture(scope="module")
-def bundled_server():
-    server = serve(BUNDLED_LAYERS)
+def bundled_server(tmp_path_factory):
+    server = serve(BUNDLED_LAYERS, tmp_path_factory.mktemp("results"))  # nothing written into the repository
     yield server
     server.stop()
 
