@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test chromium layers check-layers readme clean
+.PHONY: run test install install-test chromium layers check-layers readme translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ check-layers: $(VENV)/.installed
 # Regenerate the README's table of layers from the catalogue.
 readme: $(VENV)/.installed
 	$(BIN)/python scripts/update_readme.py
+
+# Extract the marked texts (babel.cfg) and add new ones to the French catalogue for a translator to fill
+# (the test suite fails while any text has no French translation, or the catalogue has one the code lost).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k "N_:1c,2" -k "Text:1c,2" --no-location --omit-header \
+		-o geo_service/translations/messages.pot .
+	$(BIN)/pybabel update -i geo_service/translations/messages.pot -d geo_service/translations -D messages \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache node_modules

@@ -11,14 +11,18 @@ class GeoServiceError(Exception):
     status = 500
     code = "ServerError"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Any, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(str(message))
+        self.message = str(message)  # English: logs, the command line
+        self.text = message if hasattr(message, "render") else None  # an i18n.Text, shown in the reader's language
         self.details = details or {}
 
-    def to_document(self) -> dict[str, Any]:
+    def describe(self, lang: str = "en") -> str:
+        return self.text.render(lang) if self.text is not None else self.message
+
+    def to_document(self, lang: str = "en") -> dict[str, Any]:
         """The one canonical JSON error shape (compatible with the OGC API exception schema)."""
-        doc: dict[str, Any] = {"code": self.code, "description": self.message, "status": self.status}
+        doc: dict[str, Any] = {"code": self.code, "description": self.describe(lang), "status": self.status}
         if self.details:
             doc["details"] = self.details
         return doc

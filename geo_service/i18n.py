@@ -1,234 +1,186 @@
-"""English and French texts of the pages, and the choice of language for a request."""
+"""Texts a person reads, in English and French, and the choice of language for a request.
+
+The English text stays in the code, marked for extraction (``N_(context, text)``,
+the context being the text's key); the French lives in a gettext catalogue,
+``translations/fr/LC_MESSAGES/messages.po``, that a translator edits with any
+PO editor. ``make translations`` extracts the marked texts and updates the
+catalogue (Babel); a test fails on any text without a French translation.
+Messages with values (notes, errors) are kept as a ``Text`` (context, English
+template, values) and put in the reader's language only when shown.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
-MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "site_title": "Mali–Senegal border: layers and services",
-        "layers": "Layers",
-        "layer": "Layer",
-        "features": "Features",
-        "geometry": "Geometry",
-        "source": "Source",
-        "licence": "Licence",
-        "method": "How it was made",
-        "metadata": "Metadata (JSON)",
-        "switch_language": "Français",
-        "error": "Error",
-        "back_home": "Back to the layers",
-        "layer_unavailable": "This layer cannot be shown right now: its data is missing or damaged. The operator has been told by the health check; the other layers are not affected.",
-        "map": "Map",
-        "prox_title": "Distance to health facilities",
-        "prox_intro": "For every community: the nearest health facility and its straight-line distance in metres on the WGS84 ellipsoid, distance bands, who is underserved, and what care across the border changes.",
-        "prox_communities": "Communities",
-        "prox_services": "Établissements de santé",
-        "prox_layer": "a layer of the service",
-        "prox_or_file": "or your file (KoboToolbox or ODK export in CSV or Excel, CSV with latitude/longitude, GeoJSON, GeoPackage, zipped Shapefile, KML)",
-        "prox_bands": "Distance bands (km)",
-        "prox_max_km": "Ignore health facilities farther than (km, optional)",
-        "prox_same_country": "Only health facilities in the community's own country",
-        "prox_allow_outside": "Accept points outside the border area",
-        "prox_run": "Run the analysis",
-        "prox_running": "Measuring…",
-        "prox_error": "The analysis could not run",
-        "prox_summary": "Communities and population by distance band",
-        "prox_cross_border": "What care across the border changes",
-        "prox_histogram": "Distance to the nearest health facility",
-        "prox_underserved": "Underserved communities (beyond the last band), most populous first",
-        "prox_notes": "Notes",
-        "prox_download_csv": "Download CSV",
-        "prox_download_geojson": "Download GeoJSON",
-        "prox_download_xlsx": "Workbook (XLSX)",
-        "prox_permalink": "Permanent link to this result (to share or reopen):",
-        "prox_pick_title": "Where is the location in your file?",
-        "prox_pick_intro": "The file has no clear latitude and longitude, or more than one place that could be the location. Choose its columns: a latitude and a longitude column, or one geopoint column (\"lat lon altitude accuracy\", as KoboToolbox and ODK export it).",
-        "prox_pick_lat": "Latitude column",
-        "prox_pick_lon": "Longitude column",
-        "prox_pick_geopoint": "or one geopoint column",
-        "prox_pick_run": "Run with these columns",
-        "prox_walk": "Walking time",
-        "prox_estimate": "estimate",
-        "prox_levels": "Also the nearest first-contact facility and the nearest referral facility (referral centre, hospital), side by side",
-        "prox_first_contact": "Nearest first-contact facility",
-        "prox_referral": "Nearest referral facility",
-        "prox_download_pdf": "Printable report (PDF)",
-        "prox_walk_kmh": "Walking speed for the estimated walking time (km/h)",
-        "prox_walk_hint": "5 km ≈ one hour's walk (the WHO/Sphere one-hour standard; a straight-line estimate: paths are longer).",
-        "prox_moves": "Moves into a closer band",
-        "prox_from": "own country only",
-        "prox_to": "any country",
-        "prox_moving_closer": "communities move into a closer band; population",
-        "prox_beyond": "beyond the chart",
-        "prox_no_service": "no service in reach",
-        "prox_distance": "Distance",
-        "prox_service": "Nearest health facility",
-        "prox_own_service": "Nearest in own country",
-        "prox_km": "km",
-        "prox_over": "over",
-        "country": "Country",
-        "band": "Band",
-        "communities": "Communities",
-        "population": "Population",
-        "unknown_population": "of unknown population",
-        "ogc_description": "OGC API – Features over the Mali–Senegal border layers: border, regions, patrol base, health facilities, rivers and communities.",
-        "properties": "Properties",
-        "matched": "Features matched",
-        "links": "Links",
-        "download": "Download",
-        "proximity_link": "Distance to health services",
-        "basemap_plain": "Plain background (offline)",
-        "basemap_osm": "OpenStreetMap tiles (online)",
-        "fullscreen": "Full screen",
-        "fullscreen_exit": "Exit full screen",
-        "coordinates": "Lat | Lon",
-        "locate": "Show my location",
-        "legend": "Legend",
-        "loading": "Loading layers…",
-        "load_failed": "Could not load layer",
-        "search": "Search a place by name",
-        "search_not_found": "Not found",
-        "approximate_legend": "Dashed outline: approximate location",
-        "field_name": "Name",
-        "field_type": "Type",
-        "field_country": "Country",
-        "field_source": "Source",
-        "field_location_accuracy": "Location accuracy",
-        "field_location_note": "About the location",
-        "field_population": "Population",
-        "field_distance_to_border_km": "Distance to the border (km)",
-        "field_length_km": "Length (km, geodesic)",
-        "field_launched": "Launched",
-        "field_note": "Note",
-        "field_admin_level": "Administrative level",
-        "field_area_km2": "Area (km²)",
-        "field_coordinate_method": "Coordinate method",
-        "accuracy_surveyed": "surveyed (GPS)",
-        "accuracy_digitised": "digitised",
-        "accuracy_approximate": "approximate",
-        "unknown": "unknown",
-        "border_label": "Mali–Senegal border: {km} km (measured, geodesic)",
-        "country_ML": "Mali",
-        "country_SN": "Senegal",
-        "kind_patrol_base": "joint patrol base",
-        "kind_border_post": "border post",
-        "data_sources": "Sources and licences of every layer are listed beside the map.",
-    },
-    "fr": {
-        "site_title": "Frontière Mali–Sénégal : couches et services",
-        "layers": "Couches",
-        "layer": "Couche",
-        "features": "Entités",
-        "geometry": "Géométrie",
-        "source": "Source",
-        "licence": "Licence",
-        "method": "Méthode",
-        "metadata": "Métadonnées (JSON)",
-        "switch_language": "English",
-        "error": "Erreur",
-        "back_home": "Retour aux couches",
-        "layer_unavailable": "Cette couche ne peut pas être affichée pour le moment : ses données manquent ou sont endommagées. Le contrôle de santé le signale à l’exploitant ; les autres couches ne sont pas touchées.",
-        "map": "Carte",
-        "prox_title": "Distance aux établissements de santé",
-        "prox_intro": "Pour chaque localité : l'établissement de santé le plus proche et sa distance à vol d'oiseau en mètres sur l'ellipsoïde WGS84, les tranches de distance, les localités mal desservies, et ce que change l'accès aux soins de l'autre côté de la frontière.",
-        "prox_communities": "Localités",
-        "prox_services": "Établissements de santé",
-        "prox_layer": "une couche du service",
-        "prox_or_file": "ou votre fichier (export KoboToolbox ou ODK en CSV ou Excel, CSV avec latitude/longitude, GeoJSON, GeoPackage, Shapefile zippé, KML)",
-        "prox_bands": "Tranches de distance (km)",
-        "prox_max_km": "Ignorer les établissements au-delà de (km, facultatif)",
-        "prox_same_country": "Seulement les établissements du pays de la localité",
-        "prox_allow_outside": "Accepter des points hors de la zone frontalière",
-        "prox_run": "Lancer l'analyse",
-        "prox_running": "Mesure en cours…",
-        "prox_error": "L'analyse n'a pas pu être faite",
-        "prox_summary": "Localités et population par tranche de distance",
-        "prox_cross_border": "Ce que change l'accès aux soins de l'autre côté de la frontière",
-        "prox_histogram": "Distance à l'établissement de santé le plus proche",
-        "prox_underserved": "Localités mal desservies (au-delà de la dernière tranche), les plus peuplées d'abord",
-        "prox_notes": "Remarques",
-        "prox_download_csv": "Télécharger en CSV (Excel)",
-        "prox_download_geojson": "Télécharger en GeoJSON",
-        "prox_download_xlsx": "Classeur (XLSX)",
-        "prox_permalink": "Lien permanent vers ce résultat (à partager ou rouvrir) :",
-        "prox_pick_title": "Où est la position dans votre fichier ?",
-        "prox_pick_intro": "Le fichier n'a pas de colonnes de latitude et de longitude évidentes, ou plusieurs positions possibles. Choisissez ses colonnes : une colonne de latitude et une de longitude, ou une seule colonne géopoint (« lat lon altitude précision », comme les exportent KoboToolbox et ODK).",
-        "prox_pick_lat": "Colonne de latitude",
-        "prox_pick_lon": "Colonne de longitude",
-        "prox_pick_geopoint": "ou une colonne géopoint",
-        "prox_pick_run": "Lancer avec ces colonnes",
-        "prox_walk": "Temps de marche",
-        "prox_estimate": "estimation",
-        "prox_levels": "Aussi l'établissement de premier niveau et l'établissement de référence (CSRef, hôpital) les plus proches, côte à côte",
-        "prox_first_contact": "Premier niveau le plus proche",
-        "prox_referral": "Référence la plus proche",
-        "prox_download_pdf": "Rapport imprimable (PDF)",
-        "prox_walk_kmh": "Vitesse de marche pour le temps estimé (km/h)",
-        "prox_walk_hint": "5 km ≈ une heure de marche (la norme d'une heure de l'OMS et de Sphère ; estimation à vol d'oiseau : les chemins sont plus longs).",
-        "prox_moves": "Passages dans une tranche plus proche",
-        "prox_from": "pays de la localité seulement",
-        "prox_to": "tout pays",
-        "prox_moving_closer": "localités passent dans une tranche plus proche ; population",
-        "prox_beyond": "au-delà du graphique",
-        "prox_no_service": "aucun service à portée",
-        "prox_distance": "Distance",
-        "prox_service": "Établissement le plus proche",
-        "prox_own_service": "Le plus proche dans le pays",
-        "prox_km": "km",
-        "prox_over": "plus de",
-        "country": "Pays",
-        "band": "Tranche",
-        "communities": "Localités",
-        "population": "Population",
-        "unknown_population": "de population inconnue",
-        "ogc_description": "OGC API – Features sur les couches de la frontière Mali–Sénégal : frontière, régions, base de patrouille, établissements de santé, cours d'eau et localités.",
-        "properties": "Propriétés",
-        "matched": "Entités trouvées",
-        "links": "Liens",
-        "download": "Télécharger",
-        "proximity_link": "Distance aux services de santé",
-        "basemap_plain": "Fond simple (hors ligne)",
-        "basemap_osm": "Tuiles OpenStreetMap (en ligne)",
-        "fullscreen": "Plein écran",
-        "fullscreen_exit": "Quitter le plein écran",
-        "coordinates": "Lat | Lon",
-        "locate": "Afficher ma position",
-        "legend": "Légende",
-        "loading": "Chargement des couches…",
-        "load_failed": "Impossible de charger la couche",
-        "search": "Chercher un lieu par son nom",
-        "search_not_found": "Introuvable",
-        "approximate_legend": "Contour en tirets : position approximative",
-        "field_name": "Nom",
-        "field_type": "Type",
-        "field_country": "Pays",
-        "field_source": "Source",
-        "field_location_accuracy": "Précision de la position",
-        "field_location_note": "À propos de la position",
-        "field_population": "Population",
-        "field_distance_to_border_km": "Distance à la frontière (km)",
-        "field_length_km": "Longueur (km, géodésique)",
-        "field_launched": "Lancement",
-        "field_note": "Remarque",
-        "field_admin_level": "Niveau administratif",
-        "field_area_km2": "Superficie (km²)",
-        "field_coordinate_method": "Méthode de relevé",
-        "accuracy_surveyed": "relevée (GPS)",
-        "accuracy_digitised": "numérisée",
-        "accuracy_approximate": "approximative",
-        "unknown": "inconnue",
-        "border_label": "Frontière Mali–Sénégal : {km} km (mesurés, géodésique)",
-        "country_ML": "Mali",
-        "country_SN": "Sénégal",
-        "kind_patrol_base": "base de patrouille conjointe",
-        "kind_border_post": "poste frontière",
-        "data_sources": "Les sources et licences de chaque couche sont indiquées à côté de la carte.",
-    },
-}
+
+def N_(context: str, text: str) -> tuple[str, str]:
+    """Marks a text for extraction (Babel keyword ``N_:1c,2``); returns (context, English text)."""
+    return context, text
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> Mapping[tuple[str | None, str], str]:
+    """(context, English) → translation, read once from the language's PO file (none for English)."""
+    path = TRANSLATIONS_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT_LANGUAGE or not path.is_file():
+        return {}
+    with open(path, "rb") as handle:
+        entries = read_po(handle, locale=lang)
+    return {(message.context, message.id): message.string for message in entries
+            if message.id and message.string and not message.fuzzy}
+
+
+def translate(context: str | None, text: str, lang: str) -> str:
+    return catalogue(lang).get((context, text), text)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message with values, translated when shown: ``str()`` gives the English."""
+
+    context: str
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, marked: tuple[str, str], values: Mapping[str, Any]) -> Text:
+        """From a pair marked with ``N_`` elsewhere (a table of messages)."""
+        return cls(marked[0], marked[1], values)
+
+    def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        values = {key: text_of(value, lang) if isinstance(value, Text) else value for key, value in self.values.items()}
+        return translate(self.context, self.template, lang).format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def text_of(message: Any, lang: str) -> str:
+    """A note or message in ``lang``: a Text is translated, anything else shown as it is."""
+    return message.render(lang) if isinstance(message, Text) else str(message)
+
+
+MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/fr/LC_MESSAGES/messages.po
+    N_('site_title', "Mali–Senegal border: layers and services"),
+    N_('layers', "Layers"),
+    N_('layer', "Layer"),
+    N_('features', "Features"),
+    N_('geometry', "Geometry"),
+    N_('source', "Source"),
+    N_('licence', "Licence"),
+    N_('method', "How it was made"),
+    N_('metadata', "Metadata (JSON)"),
+    N_('switch_language', "Français"),
+    N_('error', "Error"),
+    N_('back_home', "Back to the layers"),
+    N_('layer_unavailable', "This layer cannot be shown right now: its data is missing or damaged. The operator has been told by the health check; the other layers are not affected."),
+    N_('map', "Map"),
+    N_('prox_title', "Distance to health facilities"),
+    N_('prox_intro', "For every community: the nearest health facility and its straight-line distance in metres on the WGS84 ellipsoid, distance bands, who is underserved, and what care across the border changes."),
+    N_('prox_communities', "Communities"),
+    N_('prox_services', "Établissements de santé"),
+    N_('prox_layer', "a layer of the service"),
+    N_('prox_or_file', "or your file (KoboToolbox or ODK export in CSV or Excel, CSV with latitude/longitude, GeoJSON, GeoPackage, zipped Shapefile, KML)"),
+    N_('prox_bands', "Distance bands (km)"),
+    N_('prox_max_km', "Ignore health facilities farther than (km, optional)"),
+    N_('prox_same_country', "Only health facilities in the community's own country"),
+    N_('prox_allow_outside', "Accept points outside the border area"),
+    N_('prox_run', "Run the analysis"),
+    N_('prox_running', "Measuring…"),
+    N_('prox_error', "The analysis could not run"),
+    N_('prox_summary', "Communities and population by distance band"),
+    N_('prox_cross_border', "What care across the border changes"),
+    N_('prox_histogram', "Distance to the nearest health facility"),
+    N_('prox_underserved', "Underserved communities (beyond the last band), most populous first"),
+    N_('prox_notes', "Notes"),
+    N_('prox_download_csv', "Download CSV"),
+    N_('prox_download_geojson', "Download GeoJSON"),
+    N_('prox_download_xlsx', "Workbook (XLSX)"),
+    N_('prox_permalink', "Permanent link to this result (to share or reopen):"),
+    N_('prox_pick_title', "Where is the location in your file?"),
+    N_('prox_pick_intro', 'The file has no clear latitude and longitude, or more than one place that could be the location. Choose its columns: a latitude and a longitude column, or one geopoint column ("lat lon altitude accuracy", as KoboToolbox and ODK export it).'),
+    N_('prox_pick_lat', "Latitude column"),
+    N_('prox_pick_lon', "Longitude column"),
+    N_('prox_pick_geopoint', "or one geopoint column"),
+    N_('prox_pick_run', "Run with these columns"),
+    N_('prox_walk', "Walking time"),
+    N_('prox_estimate', "estimate"),
+    N_('prox_levels', "Also the nearest first-contact facility and the nearest referral facility (referral centre, hospital), side by side"),
+    N_('prox_first_contact', "Nearest first-contact facility"),
+    N_('prox_referral', "Nearest referral facility"),
+    N_('prox_download_pdf', "Printable report (PDF)"),
+    N_('prox_walk_kmh', "Walking speed for the estimated walking time (km/h)"),
+    N_('prox_walk_hint', "5 km ≈ one hour's walk (the WHO/Sphere one-hour standard; a straight-line estimate: paths are longer)."),
+    N_('prox_moves', "Moves into a closer band"),
+    N_('prox_from', "own country only"),
+    N_('prox_to', "any country"),
+    N_('prox_moving_closer', "communities move into a closer band; population"),
+    N_('prox_beyond', "beyond the chart"),
+    N_('prox_no_service', "no service in reach"),
+    N_('prox_distance', "Distance"),
+    N_('prox_service', "Nearest health facility"),
+    N_('prox_own_service', "Nearest in own country"),
+    N_('prox_km', "km"),
+    N_('prox_over', "over"),
+    N_('country', "Country"),
+    N_('band', "Band"),
+    N_('communities', "Communities"),
+    N_('population', "Population"),
+    N_('unknown_population', "of unknown population"),
+    N_('ogc_description', "OGC API – Features over the Mali–Senegal border layers: border, regions, patrol base, health facilities, rivers and communities."),
+    N_('properties', "Properties"),
+    N_('matched', "Features matched"),
+    N_('links', "Links"),
+    N_('download', "Download"),
+    N_('proximity_link', "Distance to health services"),
+    N_('basemap_plain', "Plain background (offline)"),
+    N_('basemap_osm', "OpenStreetMap tiles (online)"),
+    N_('fullscreen', "Full screen"),
+    N_('fullscreen_exit', "Exit full screen"),
+    N_('coordinates', "Lat | Lon"),
+    N_('locate', "Show my location"),
+    N_('legend', "Legend"),
+    N_('loading', "Loading layers…"),
+    N_('load_failed', "Could not load layer"),
+    N_('search', "Search a place by name"),
+    N_('search_not_found', "Not found"),
+    N_('approximate_legend', "Dashed outline: approximate location"),
+    N_('field_name', "Name"),
+    N_('field_type', "Type"),
+    N_('field_country', "Country"),
+    N_('field_source', "Source"),
+    N_('field_location_accuracy', "Location accuracy"),
+    N_('field_location_note', "About the location"),
+    N_('field_population', "Population"),
+    N_('field_distance_to_border_km', "Distance to the border (km)"),
+    N_('field_length_km', "Length (km, geodesic)"),
+    N_('field_launched', "Launched"),
+    N_('field_note', "Note"),
+    N_('field_admin_level', "Administrative level"),
+    N_('field_area_km2', "Area (km²)"),
+    N_('field_coordinate_method', "Coordinate method"),
+    N_('accuracy_surveyed', "surveyed (GPS)"),
+    N_('accuracy_digitised', "digitised"),
+    N_('accuracy_approximate', "approximate"),
+    N_('unknown', "unknown"),
+    N_('border_label', "Mali–Senegal border: {km} km (measured, geodesic)"),
+    N_('country_ML', "Mali"),
+    N_('country_SN', "Senegal"),
+    N_('kind_patrol_base', "joint patrol base"),
+    N_('kind_border_post', "border post"),
+    N_('data_sources', "Sources and licences of every layer are listed beside the map."),
+])
 
 
 def choose_language(requested: str | None, accept_best: str | None) -> str:
@@ -240,5 +192,7 @@ def choose_language(requested: str | None, accept_best: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+@lru_cache(maxsize=None)
 def messages(lang: str) -> Mapping[str, str]:
-    return MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+    """Every page text by key, in ``lang`` (English where the catalogue has no translation)."""
+    return {key: translate(key, english, lang) for key, english in MESSAGES.items()}

@@ -77,7 +77,8 @@ def test_kobo_exports_are_read_with_names_populations_and_countries(make, filena
     assert frame["population"].iloc[0] == 13551 and frame["population"].isna().iloc[1]  # unknown stays unknown
     assert frame["country"].tolist() == ["SN", "ML"]
     assert frame["_uuid"].tolist()[0].startswith("0b6c0d4e")  # survey columns are kept to join back
-    assert any("geopoint question" in note for note in analysis.notes)
+    assert any(str(note).startswith(f"{filename}: location read from ") and "_localisation_latitude" in str(note)
+               for note in analysis.notes)
 
 
 def test_raw_geopoint_column_alone():
@@ -85,13 +86,13 @@ def test_raw_geopoint_column_alone():
     frame, notes = read_upload(data, "raw.csv", extent=None)
     assert points(frame) == [KIDIRA, DIBOLI]
     assert frame["location_accuracy_m"].tolist() == [4.8, 5.0]
-    assert "geopoint column gps" in notes[0]
+    assert str(notes[0]) == "raw.csv: location read from gps"
 
 
 def test_kobo_geolocation_column_alone():
     data = b'village;_geolocation\nKidira;"[14.45668, -12.21659]"\nDiboli;"[14.457159, -12.200601]"\n'
     frame, notes = read_upload(data, "geoloc.csv", extent=None)
-    assert points(frame) == [KIDIRA, DIBOLI] and "_geolocation" in notes[0]
+    assert points(frame) == [KIDIRA, DIBOLI] and str(notes[0]) == "geoloc.csv: location read from _geolocation"
 
 
 def test_hxl_hashtag_row():
@@ -112,7 +113,7 @@ def test_odk_central_export_with_a_group_prefix():
     frame = analysis.frame
     assert points(frame) == [KIDIRA, DIBOLI] and frame["name"].tolist() == ["Kidira", "Diboli"]
     assert frame["location_imprecise"].tolist() == [True, False]  # 250 m: kept and flagged
-    assert any("1 rows have a GPS accuracy worse than 100 m" in note for note in analysis.notes)
+    assert any("1 rows have a GPS accuracy worse than 100 m" in str(note) for note in analysis.notes)
 
 
 def test_the_accuracy_threshold_is_settable():

@@ -121,7 +121,7 @@ def test_projected_crs_is_reprojected_and_sources_filled(layers_dir):
                            crs="EPSG:4326").to_crs(32628)
     outcome = import_layer(store, "sites", write_format(utm, "x", "gpkg"), "kidira.gpkg", Extent(),
                            ImportOptions(source="NGO survey 2026"), replace=True)
-    assert "reprojected from EPSG:32628 to EPSG:4326" in outcome.notes
+    assert "kidira.gpkg: reprojected from EPSG:32628 to EPSG:4326" in [str(n) for n in outcome.notes]
     frame = store.read("sites")
     assert frame.geometry.x.iloc[0] == pytest.approx(-12.2166, abs=1e-6)
     assert frame["source"].tolist() == ["NGO survey 2026"]

@@ -45,7 +45,7 @@ def test_a_missing_level_is_left_empty_with_a_note():
     services = AnalysisInput(frame([DIBOLI], name=["Poste"], type=["Poste de Santé"]), "s")
     report = run_analysis(communities, services, bands_km=(5,), levels=True)
     assert pd.isna(report.results.iloc[0]["referral_service_name"])
-    assert any("no referral facility" in note for note in report.notes)
+    assert any("no referral facility" in str(note) for note in report.notes)
 
 
 def test_type_filters():

@@ -69,7 +69,7 @@ def test_api_geojson_output_reads_back(bundled, tmp_path):
 
 @pytest.mark.parametrize("data, message", [
     ({"services": "health_centres"}, "give the communities"),
-    ({"communities": "communities"}, "give the services"),
+    ({"communities": "communities"}, "give the health facilities"),
     ({"communities": "nope", "services": "health_centres"}, "no layer 'nope'"),
     ({"communities": "communities", "services": "health_centres", "bands": "20,10"}, "must increase"),
     ({"communities": "communities", "services": "health_centres", "max_km": "-3"}, "max_km must be between"),

@@ -84,9 +84,9 @@ def test_index_lists_layers_with_sources_and_escapes_text(layers_dir):
 
 
 def test_every_message_exists_in_both_languages():
-    from geo_service.i18n import MESSAGES
+    from geo_service.i18n import MESSAGES, messages
     from geo_service.maps import MAP_MESSAGE_KEYS
 
-    assert set(MESSAGES["en"]) == set(MESSAGES["fr"])
-    assert set(MAP_MESSAGE_KEYS) <= set(MESSAGES["en"])
-    assert all(MESSAGES["fr"][k].strip() for k in MESSAGES["fr"])
+    assert set(messages("en")) == set(messages("fr")) == set(MESSAGES)
+    assert set(MAP_MESSAGE_KEYS) <= set(MESSAGES)
+    assert all(messages("fr")[k].strip() for k in MESSAGES)

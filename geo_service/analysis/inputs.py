@@ -11,6 +11,7 @@ import pandas as pd
 from geo_service.config import Extent, InputLimits
 from geo_service.analysis.coverage import parse_bands
 from geo_service.errors import LayerNotFoundError
+from geo_service.i18n import N_, Text
 from geo_service.io.field_exports import ColumnChoiceError, plain, question_of
 from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
@@ -26,6 +27,13 @@ CANONICAL = {
     "population": ("population", "pop", "habitants", "nombre_d_habitants", "nb_habitants", "nombre_habitants",
                    "population_totale", "population_total", "pop_total", "total_population", "taille_population"),
 }
+GIVE = {"communities": N_("error", "give the communities: a layer of the service or a file"),
+        "services": N_("error", "give the health facilities: a layer of the service or a file")}
+GIVE_ONCE = {"communities": N_("error", "give the communities once: a layer of the service or a file, not both"),
+             "services": N_("error", "give the health facilities once: a layer of the service or a file, not both")}
+READ_AS = {"name": N_("note", "{label}: column {column} read as the name"),
+           "country": N_("note", "{label}: column {column} read as the country"),
+           "population": N_("note", "{label}: column {column} read as the population")}
 COUNTRY_NAMES = {"mali": "ML", "senegal": "SN", "sénégal": "SN", "guinea": "GN", "guinée": "GN",
                  "guinee": "GN", "mauritania": "MR", "mauritanie": "MR"}
 
@@ -56,7 +64,7 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
             found = near[0] if len(near) == 1 else None
         if found is not None:  # a copy: the input's own column stays as it was
             frame[canonical] = frame[found]
-            notes.append(f"{label}: column {found!r} read as {canonical}")
+            notes.append(Text.of(READ_AS[canonical], {"label": label, "column": repr(found)}))
     if "country" in frame.columns:
         text = frame["country"].astype("string").str.strip()
         frame["country"] = text.str.lower().map(COUNTRY_NAMES).fillna(text.str.upper())
@@ -66,12 +74,14 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
                                 errors="coerce")
         odd = int((numbers.isna() & raw.notna() & (raw.astype("string").str.strip() != "")).sum())
         if odd:
-            notes.append(f"{label}: {odd} population values are not numbers and count as unknown")
+            notes.append(Text("note", "{label}: {count} population values are not numbers and count as unknown",
+                              {"label": label, "count": odd}))
         frame["population"] = numbers
     if len(frame) and not (frame.geom_type == "Point").all():
         others = sorted(set(frame.geom_type) - {"Point"})
         frame = frame.set_geometry(frame.geometry.representative_point())
-        notes.append(f"{label}: {', '.join(others)} features replaced by a point inside each")
+        notes.append(Text("note", "{label}: {kinds} features replaced by a point inside each",
+                          {"label": label, "kinds": ", ".join(others)}))
     return frame, notes
 
 
@@ -152,9 +162,9 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
     reject_unknown(set(values) | set(files), FIELDS | {"communities_file", "services_file"})
     for role in ("communities", "services"):
         if not values.get(role) and role + "_file" not in files:
-            raise ProximityError(f"give the {role}: a layer id or a file")
+            raise ProximityError(Text.of(GIVE[role], {}))
         if values.get(role) and role + "_file" in files:
-            raise ProximityError(f"give the {role} once: a layer id or a file, not both")
+            raise ProximityError(Text.of(GIVE_ONCE[role], {}))
     raw_max = values.get("max_km") or None
     try:
         max_km = None if raw_max is None else float(raw_max)

@@ -13,10 +13,13 @@ from geo_service.analysis import coverage
 from geo_service.io.formats import WriteOptions, geojson_bytes
 from geo_service.io.formats import write as write_format
 from geo_service.analysis.levels import LEVELS, facility_levels
+from geo_service.i18n import N_, Text, text_of
 from geo_service.analysis.nearest import ProximityError, nearest_services
 from geo_service.analysis.inputs import AnalysisInput
 
 UNDERSERVED_SHOWN = 100
+NO_LEVEL = {"first_contact": N_("note", "{label}: no first-contact facility: that level is left empty"),
+            "referral": N_("note", "{label}: no referral facility: that level is left empty")}
 KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
 RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
@@ -48,7 +51,8 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
     notes = communities.notes + services.notes
     if service_types:
         services = select_types(services, service_types)
-        notes.append(f"{services.label}: facilities of type {', '.join(service_types)} only ({len(services.frame)})")
+        notes.append(Text("note", "{label}: facilities of type {types} only ({count})",
+                          {"label": services.label, "types": ", ".join(service_types), "count": len(services.frame)}))
     both_have_country = "country" in communities.frame.columns and "country" in services.frame.columns
 
     def banded(same_country: bool, report_progress: bool) -> gpd.GeoDataFrame:
@@ -65,9 +69,10 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
             result[column] = compared[column].to_numpy()
     else:
         result = banded(same_country_only, True)
-        notes.append("no 'country' column in both inputs: the cross-border comparison is left out")
+        notes.append(Text("note", "no 'country' column in both inputs: the cross-border comparison is left out"))
     if "population" not in result.columns:
-        notes.append(f"{communities.label}: no population column: populations are unknown")
+        notes.append(Text("note", "{label}: no population column: populations are unknown",
+                          {"label": communities.label}))
     if levels:
         notes += nearest_by_level(result, communities, services, max_distance_km)
     result = with_row_labels(result)
@@ -104,7 +109,7 @@ def nearest_by_level(result: gpd.GeoDataFrame, communities: AnalysisInput, servi
     for name in LEVELS:
         subset = services.frame[(level == name).fillna(False).to_numpy()]
         if subset.empty:
-            notes.append(f"{services.label}: no {name.replace('_', '-')} facility: that level is left empty")
+            notes.append(Text.of(NO_LEVEL[name], {"label": services.label}))
             result[f"{name}_service_name"] = pd.array([pd.NA] * len(result), dtype="string")
             result[f"{name}_distance_m"] = float("nan")
             continue
@@ -113,7 +118,8 @@ def nearest_by_level(result: gpd.GeoDataFrame, communities: AnalysisInput, servi
         result[f"{name}_distance_m"] = found["distance_m"].to_numpy()
     unknown = int(level.isna().sum())
     if unknown:
-        notes.append(f"{services.label}: {unknown} facilities have no type and count for neither level")
+        notes.append(Text("note", "{label}: {count} facilities have no type and count for neither level",
+                          {"label": services.label, "count": unknown}))
     return notes
 
 
@@ -145,7 +151,7 @@ def table(frame: gpd.GeoDataFrame, own: pd.DataFrame | None = None) -> gpd.GeoDa
     return out
 
 
-def report_document(report: ProximityReport, include_features: bool = True) -> dict:
+def report_document(report: ProximityReport, include_features: bool = True, lang: str = "en") -> dict:
     """Everything the page and the JSON API show; features as GeoJSON when asked."""
     document = {
         "inputs": report.inputs,
@@ -156,7 +162,7 @@ def report_document(report: ProximityReport, include_features: bool = True) -> d
         "underserved": json.loads(table(report.underserved).drop(columns="geometry").head(UNDERSERVED_SHOWN)
                                   .to_json(orient="records", force_ascii=False)),
         "underserved_total": int(len(report.underserved)),
-        "notes": report.notes,
+        "notes": [text_of(note, lang) for note in report.notes],
         "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid"},
     }
     if include_features:

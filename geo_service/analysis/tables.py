@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from geo_service.analysis.report_text import text
+from geo_service.i18n import text_of
 from geo_service.analysis.coverage import NO_SERVICE
 from geo_service.analysis.report import INPUT_PREFIX, ProximityReport, table
 
@@ -100,7 +101,7 @@ def method_lines(report: ProximityReport, lang: str, walk_kmh: float, sources: S
              text("method_walk", lang).format(kmh=f"{walk_kmh:g}", hour_km=f"{walk_kmh:g}"),
              text("method_inputs", lang).format(**input_names(report, store, lang))]
     lines += [f"{text('source', lang)}: {s}" for s in sources]
-    return lines + [f"{text('note', lang)}: {n}" for n in report.notes]
+    return lines + [f"{text('note', lang)}: {text_of(n, lang)}" for n in report.notes]
 
 
 def is_missing(value: object) -> bool:

@@ -27,6 +27,7 @@ import shapely
 
 from geo_service.config import InputLimits
 from geo_service.errors import InvalidParameterError, PayloadTooLargeError
+from geo_service.i18n import N_, Text
 
 INT64_MAX = 2**63 - 1
 ZIP_MAX_MEMBERS = 64
@@ -43,13 +44,29 @@ def listed(labels: list, limit: int = 5) -> str:
     return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
-def over_limit(filename: str, unit: str, count: int | float | str, limit: int, setting: str) -> PayloadTooLargeError:
-    """413 naming what was counted, the limit and its setting: ``x.csv: 60,001 rows, more than the 50,000 …``."""
-    shown = count if isinstance(count, str) else f"{count:,.1f}" if isinstance(count, float) else f"{count:,}"
-    return PayloadTooLargeError(
-        f"{filename}: {shown} {unit}, more than the {limit:,}{' MB' if unit.startswith('MB') else ''} accepted "
-        f"(GEO_SERVICE_{setting}); the file was "
-        "refused whole. Split it, or ask the server's operator to raise the limit",
+UNITS = {"features": N_("unit", "features"), "properties (columns)": N_("unit", "properties (columns)"),
+         "values (features × properties)": N_("unit", "values (features × properties)"),
+         "coordinate positions": N_("unit", "coordinate positions"),
+         "coordinate positions in one feature": N_("unit", "coordinate positions in one feature"),
+         "MB": N_("unit", "MB"), "MB once unpacked": N_("unit", "MB once unpacked")}
+
+
+def about(count: int) -> Text:
+    return Text("count", "about {n}", {"n": f"{count:,}"})
+
+
+def at_least(count: int) -> Text:
+    return Text("count", "at least {n}", {"n": f"{count:,}"})
+
+
+def over_limit(filename: str, unit: str, count: int | float | Text, limit: int, setting: str) -> PayloadTooLargeError:
+    """413 naming what was counted, the limit and its setting: ``x.csv: 60,001 features, more than the 50,000 …``."""
+    shown = count if isinstance(count, Text) else f"{count:,.1f}" if isinstance(count, float) else f"{count:,}"
+    return PayloadTooLargeError(Text(
+        "error", "{file}: {count} {unit}, more than the {limit} accepted ({setting}); the file was refused whole. "
+        "Split it, or ask the server's operator to raise the limit",
+        {"file": filename, "count": shown, "unit": Text.of(UNITS[unit], {}), "setting": f"GEO_SERVICE_{setting}",
+         "limit": f"{limit:,}{' MB' if unit.startswith('MB') else ''}"}),
         details={"limit": f"GEO_SERVICE_{setting}", "allowed": limit})
 
 
@@ -57,18 +74,20 @@ def check_counts(filename: str, limits: InputLimits, *, features: int | None = N
                  properties: int | None = None, vertices: int | None = None,
                  feature_vertices: int | None = None, approximate: bool = False) -> None:
     """Refuse counts over the limits (``approximate``: the counts are lower bounds read from headers)."""
-    about = "about " if approximate else ""
+    def shown(count: int):
+        return about(count) if approximate else count
+
     if features is not None and features > limits.features:
-        raise over_limit(filename, "features", f"{about}{features:,}", limits.features, "MAX_FEATURES")
+        raise over_limit(filename, "features", shown(features), limits.features, "MAX_FEATURES")
     if properties is not None and properties > limits.properties:
         raise over_limit(filename, "properties (columns)", properties, limits.properties, "MAX_PROPERTIES")
     if features is not None and properties is not None and features * properties > limits.cells:
-        raise over_limit(filename, "values (features × properties)", f"{about}{features * properties:,}",
+        raise over_limit(filename, "values (features × properties)", shown(features * properties),
                          limits.cells, "MAX_CELLS")
     if vertices is not None and vertices > limits.vertices:
-        raise over_limit(filename, "coordinate positions", f"{about}{vertices:,}", limits.vertices, "MAX_VERTICES")
+        raise over_limit(filename, "coordinate positions", shown(vertices), limits.vertices, "MAX_VERTICES")
     if feature_vertices is not None and feature_vertices > limits.feature_vertices:
-        raise over_limit(filename, "coordinate positions in one feature", f"{about}{feature_vertices:,}",
+        raise over_limit(filename, "coordinate positions in one feature", shown(feature_vertices),
                          limits.feature_vertices, "MAX_FEATURE_VERTICES")
 
 
@@ -159,7 +178,7 @@ def geojson_counts(document: Any, filename: str, limits: InputLimits) -> None:
         if isinstance(properties, dict):
             names.update(properties)
             if len(names) > limits.properties:
-                raise over_limit(filename, "properties (columns)", f"at least {len(names):,}", limits.properties,
+                raise over_limit(filename, "properties (columns)", at_least(len(names)), limits.properties,
                                  "MAX_PROPERTIES")
         geometry = feature.get("geometry")
         positions = _count_positions(geometry.get("coordinates")) if isinstance(geometry, dict) else 0
@@ -186,9 +205,10 @@ def decode_text(data: bytes, filename: str) -> str:
         except UnicodeDecodeError:
             other_lines.append(number)
     if utf8_lines:
-        raise IngestError(f"{filename}: the file mixes UTF-8 (lines {listed(utf8_lines)}) with another encoding "
-                          f"(lines {listed(other_lines)}); accented names would be garbled. Save it again in one "
-                          "encoding (in Excel: CSV UTF-8)")
+        raise IngestError(Text("error", "{file}: the file mixes UTF-8 (lines {utf8}) with another encoding (lines "
+                               "{other}); accented names would be garbled. Save it again in one encoding (in Excel: "
+                               "CSV UTF-8)", {"file": filename, "utf8": listed(utf8_lines),
+                                              "other": listed(other_lines)}))
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
@@ -208,7 +228,7 @@ def scan_csv(text: str, sep: str, filename: str, limits: InputLimits) -> None:
         for number, record in enumerate(reader, start=2):
             rows += 1
             if rows > limits.features:  # counting stops here: the rest of the file is never read
-                raise over_limit(filename, "features", f"at least {rows:,}", limits.features, "MAX_FEATURES")
+                raise over_limit(filename, "features", at_least(rows), limits.features, "MAX_FEATURES")
             if len(record) > width:
                 too_long.append(number)
     except csv.Error as exc:

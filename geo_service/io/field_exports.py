@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo_service.i18n import Text
 from geo_service.io.bounds import IngestError
 
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "lat_wgs84", "gps_latitude")
@@ -206,14 +207,16 @@ def locate(table: pd.DataFrame, filename: str, *, roles: dict[str, str] | None =
     if len(chosen) == 1:
         return _read(table, chosen[0], decimal_comma)
     if not chosen:
-        raise ColumnChoiceError(
-            f"{filename}: no location found: no latitude and longitude columns, no geopoint column "
-            f"(\"lat lon altitude accuracy\") and no _geolocation. Choose the columns (lat_col and lon_col, or "
-            f"geopoint_col). Columns of the file: {', '.join(columns)}", details=details)
+        raise ColumnChoiceError(Text(
+            "error", "{file}: no location found: no latitude and longitude columns, no geopoint column (\"lat lon "
+            "altitude accuracy\") and no _geolocation. Choose the columns (lat_col and lon_col, or geopoint_col). "
+            "Columns of the file: {columns}", {"file": filename, "columns": ", ".join(columns)}), details=details)
     details["candidates"] = [{"question": c.question, "columns": list(c.columns)} for c in chosen]
-    raise ColumnChoiceError(
-        f"{filename}: {len(chosen)} possible locations ({'; '.join(c.describe() for c in chosen)}); choose one "
-        f"(lat_col and lon_col, or geopoint_col). Columns of the file: {', '.join(columns)}", details=details)
+    raise ColumnChoiceError(Text(
+        "error", "{file}: {count} possible locations ({locations}); choose one (lat_col and lon_col, or "
+        "geopoint_col). Columns of the file: {columns}",
+        {"file": filename, "count": len(chosen), "locations": "; ".join(c.describe() for c in chosen),
+         "columns": ", ".join(columns)}), details=details)
 
 
 def accuracy_flags(accuracy_m: pd.Series | None, threshold_m: float) -> tuple[pd.Series | None, int]:

@@ -28,6 +28,7 @@ from geo_service.io.field_exports import accuracy_flags, locate, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
 from geo_service.io.ogr import read_frame
 from geo_service.io.workbook import read_workbook
+from geo_service.i18n import Text
 
 __all__ = ["IngestError", "read_upload", "kind_of"]
 
@@ -39,8 +40,9 @@ SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".tsv": "c
 def kind_of(filename: str) -> str:
     suffix = Path(filename.lower()).suffix
     if suffix not in SUFFIXES:
-        raise IngestError(f"{filename}: unknown file type {suffix or '(none)'}; use GeoJSON, CSV/TSV, Excel "
-                          "(.xlsx), GeoPackage (.gpkg), a zipped Shapefile (.zip) or KML")
+        raise IngestError(Text("error", "{file}: unknown file type {suffix}; use GeoJSON, CSV/TSV, Excel (.xlsx), "
+                               "GeoPackage (.gpkg), a zipped Shapefile (.zip) or KML",
+                               {"file": filename, "suffix": suffix or "(none)"}))
     return SUFFIXES[suffix]
 
 
@@ -99,18 +101,21 @@ def table_points(table: pd.DataFrame, filename: str, choice: ColumnChoice, decim
     plain_columns = location.description.startswith(("latitude/longitude", "HXL"))
     bad = table.index[lat.isna() | lon.isna() | ~np.isfinite(lat.fillna(0)) | ~np.isfinite(lon.fillna(0))]
     if len(bad):
-        where = "/".join(location.columns) if plain_columns else f"location in the {location.description}"
-        raise IngestError(f"{filename}: rows {listed([i + first_row for i in bad])} have no numeric {where} "
-                          "(row numbers count the header as row 1)")
-    notes = [] if plain_columns else [f"{filename}: location read from the {location.description}"]
+        where = "/".join(location.columns) if plain_columns else " + ".join(location.columns)
+        raise IngestError(Text("error", "{file}: rows {rows} have no numeric {where} (row numbers count the header "
+                               "as row 1)", {"file": filename, "rows": listed([i + first_row for i in bad]),
+                                             "where": where}))
+    notes = [] if plain_columns else [Text("note", "{file}: location read from {columns}",
+                                           {"file": filename, "columns": " + ".join(location.columns)})]
     frame = typed_columns(table.drop(columns=location.columns) if plain_columns else table.copy(), decimal_comma)
     imprecise, count = accuracy_flags(location.accuracy_m, choice.accuracy_threshold_m)
     if imprecise is not None:
         frame["location_accuracy_m"] = location.accuracy_m.to_numpy()
         frame["location_imprecise"] = imprecise.to_numpy()
         if count:
-            notes.append(f"{filename}: {count} rows have a GPS accuracy worse than {choice.accuracy_threshold_m:g} m; "
-                         "they are kept and flagged (location_imprecise)")
+            notes.append(Text("note", "{file}: {count} rows have a GPS accuracy worse than {metres} m; they are kept "
+                              "and flagged (location_imprecise)",
+                              {"file": filename, "count": count, "metres": f"{choice.accuracy_threshold_m:g}"}))
     frame.attrs["roles"] = {role: column for column, role in roles.items() if role not in ("lat", "lon")}
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84), notes
 
@@ -120,7 +125,7 @@ def read_csv(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
     """A CSV/TSV table (`,`, `;`, tab or `|`) as points; the file's row numbers appear in errors."""
     text = decode_text(data, filename)
     if not text.strip():
-        raise IngestError(f"{filename}: the file is empty")
+        raise IngestError(Text("error", "{file}: the file is empty", {"file": filename}))
     sep = _separator(text, filename)
     scan_csv(text, sep, filename, limits)  # rows and columns counted before pandas builds anything
     try:
@@ -138,7 +143,8 @@ def read_xlsx(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
     table, sheet, others = read_workbook(data, filename, limits)
     points, notes = table_points(table, filename, choice, decimal_comma=False)
     if others:
-        notes.insert(0, f"{filename}: sheet {sheet!r} read (the workbook also has {', '.join(map(repr, others))})")
+        notes.insert(0, Text("note", "{file}: sheet {sheet} read (the workbook also has {others})",
+                             {"file": filename, "sheet": repr(sheet), "others": ", ".join(map(repr, others))}))
     return points, notes
 
 
@@ -193,7 +199,8 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
                               "or include its .prj")
         return frame.set_crs(WGS84), notes
     if frame.crs.to_epsg() != 4326:
-        notes.append(f"reprojected from {frame.crs.to_string()} to EPSG:4326")
+        notes.append(Text("note", "{file}: reprojected from {crs} to EPSG:4326",
+                          {"file": filename, "crs": frame.crs.to_string()}))
         frame = frame.to_crs(WGS84)
     bounds = frame.geometry.bounds
     beyond = frame.index[(bounds["minx"] < -180) | (bounds["maxx"] > 180) | (bounds["miny"] < -90) | (bounds["maxy"] > 90)]
@@ -218,13 +225,16 @@ def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None
     if not outside.any():
         return
     rows = [int(i) + 1 for i in np.flatnonzero(outside)]
-    message = (f"{filename}: {int(outside.sum())} of {len(frame)} features lie outside the service's area "
-               f"({extent.describe()}): features {listed(rows)}")
+    values = {"file": filename, "count": int(outside.sum()), "total": len(frame), "area": extent.describe(),
+              "rows": listed(rows)}
     if extent.contains(lat[outside], lon[outside]).all():
-        message += ". Swapping latitude and longitude would put them inside: are the two columns swapped?"
-    else:
-        message += "."
-    raise IngestError(message + " If these places are right, allow points outside the area explicitly.")
+        raise IngestError(Text("error", "{file}: {count} of {total} features lie outside the service's area ({area}): "
+                               "features {rows}. Swapping latitude and longitude would put them inside: are the two "
+                               "columns swapped? If these places are right, allow points outside the area "
+                               "explicitly.", values))
+    raise IngestError(Text("error", "{file}: {count} of {total} features lie outside the service's area ({area}): "
+                           "features {rows}. If these places are right, allow points outside the area explicitly.",
+                           values))
 
 
 def read_upload(data: bytes, filename: str, *, columns: ColumnChoice = ColumnChoice(),
@@ -236,7 +246,7 @@ def read_upload(data: bytes, filename: str, *, columns: ColumnChoice = ColumnCho
     """
     kind = kind_of(filename)
     if not data:
-        raise IngestError(f"{filename}: the file is empty")
+        raise IngestError(Text("error", "{file}: the file is empty", {"file": filename}))
     if len(data) > limits.upload_bytes:
         raise over_limit(filename, "MB", len(data) / 2**20, limits.upload_mb, "MAX_UPLOAD_MB")
     if kind in ("csv", "xlsx"):
@@ -246,7 +256,7 @@ def read_upload(data: bytes, filename: str, *, columns: ColumnChoice = ColumnCho
         frame, notes = read_gis(data, filename, kind, limits)
     frame = frame.reset_index(drop=True)  # messages count features by position, from 1
     if len(frame) == 0:
-        raise IngestError(f"{filename}: the file has no features")
+        raise IngestError(Text("error", "{file}: the file has no features", {"file": filename}))
     check_frame(frame, filename, limits)
     check_geometries_present(frame, filename)
     frame, reprojected = to_wgs84(frame, filename)

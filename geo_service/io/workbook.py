@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 import pandas as pd
 
 from geo_service.config import InputLimits
-from geo_service.io.bounds import IngestError, check_archive, check_counts, over_limit
+from geo_service.io.bounds import IngestError, at_least, check_archive, check_counts, over_limit
 from geo_service.io.field_exports import has_location
 
 XLSX_MAX_MEMBERS = 1000  # a workbook is a zip of many small parts
@@ -46,7 +46,7 @@ def _sheet_table(sheet, filename: str, limits: InputLimits) -> pd.DataFrame:
         if any(cell is not None for cell in cells):
             records.append(cells + [None] * (width - len(cells)))
         if len(records) > limits.features:
-            raise over_limit(filename, "features", f"at least {len(records):,}", limits.features, "MAX_FEATURES")
+            raise over_limit(filename, "features", at_least(len(records)), limits.features, "MAX_FEATURES")
     return pd.DataFrame(records, columns=names, dtype="string").astype(object).where(lambda t: t.notna(), None)
 
 

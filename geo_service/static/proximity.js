@@ -346,7 +346,9 @@
     var data = new FormData(form);
     data.set("save", "true");
     currentResult = null;
-    show(fetch(cfg.api, {method: "POST", body: data, headers: {Accept: "application/json"}}), form);
+    // lang in the URL: an error answer is written before the form's fields are read
+    show(fetch(cfg.api + "?lang=" + cfg.lang, {method: "POST", body: data, headers: {Accept: "application/json"}}),
+         form);
   }
 
   function show(request, form) {

@@ -9,11 +9,12 @@ from flask import Blueprint, jsonify, request
 
 from geo_service import __version__
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
+from geo_service.i18n import text_of
 from geo_service.io.layer_import import ImportOptions, import_layer
 from geo_service.params import parse_flag, reject_unknown, single_values
 from geo_service.analysis.inputs import parse_column_choice
 from geo_service.store import LayerState, LayerSummary
-from geo_service.web.context import get_settings, get_store
+from geo_service.web.context import get_settings, get_store, request_language
 from geo_service.web.security import require_token
 from geo_service.web.urls import external_url
 
@@ -125,7 +126,8 @@ def put_layer(layer_id: str):
     outcome = import_layer(store, layer_id, data, filename, settings.extent, options, title=values.get("title"),
                            licence=values.get("licence"), replace=True, expected_version=expected)
     response = jsonify(id=outcome.layer_id, version=outcome.version, created=outcome.created,
-                       features=outcome.features, notes=outcome.notes, changed=outcome.changed)
+                       features=outcome.features, notes=[text_of(n, request_language()) for n in outcome.notes],
+                       changed=outcome.changed)
     response.status_code = 201 if outcome.created else 200
     response.set_etag(outcome.version)
     return response

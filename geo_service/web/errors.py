@@ -25,10 +25,10 @@ def wants_json() -> bool:
 
 
 def _respond(error: GeoServiceError):
+    lang = request_language()
     if wants_json():
-        response = jsonify(error.to_document())
+        response = jsonify(error.to_document(lang))
     else:
-        lang = request_language()
         # The page links home with the script root only: URL building may be what failed (a bad Host).
         response = render_template("error.html", error=error, lang=lang, t=messages(lang),
                                    home=f"{request.script_root}/?lang={lang}")

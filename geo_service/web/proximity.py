@@ -153,7 +153,7 @@ def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
     if parsed.output == "pdf":
         from geo_service.analysis.pdf_report import pdf_bytes
         return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
-    document = report_document(report)
+    document = report_document(report, lang=lang)
     if links:
         document["links"] = links
     return current_app.json.dumps(document).encode("utf-8")
