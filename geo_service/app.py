@@ -12,7 +12,7 @@ from geo_service.config import Settings, settings_from_env
 from geo_service.store import open_results, open_store
 from geo_service.feature_cache import ResponseCache
 from geo_service.slots import SlotLimiter
-from geo_service.web import api, assets, downloads, errors, guard, ogc, pages, proximity, security
+from geo_service.web import api, assets, downloads, errors, guard, language, ogc, pages, proximity, security
 from geo_service.web.context import CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
@@ -56,6 +56,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ogc.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)
+    language.register(app)
     errors.register(app)
     security.register(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from branca.element import Element
@@ -41,4 +42,5 @@ def export_map_html(store: LayerStore, settings: Settings, lang: str) -> str:
                      localise=lambda m: localise_assets(m, lambda path: _ASSETS_PREFIX + path))
     figure = fmap.get_root()
     figure.header.add_child(Element(f"<title>{escape(messages(lang)['site_title'])}</title>"), name="title")
-    return inline_assets(figure.render(), _resolver(settings))
+    html = re.sub(r"<html(\s*)>", f'<html lang="{lang}">', figure.render(), count=1)  # readers, screen readers
+    return inline_assets(html, _resolver(settings))

@@ -18,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from geo_service.errors import ServiceBusyError, StorageError
+from geo_service.i18n import Text
 
 
 class SlotLimiter:
@@ -64,11 +65,12 @@ class SlotLimiter:
             if client is not None:
                 key = hashlib.sha256(client.encode("utf-8")).hexdigest()[:16]
                 if not self._take_one(stack, f"client-{key}", self.per_client, deadline):
-                    raise ServiceBusyError(f"you already have {self.per_client} analysis or upload running; wait "
-                                           "for it to finish", retry_after_s=5)
+                    raise ServiceBusyError(Text("error", "you already have {count} analysis or upload running; "
+                                                "wait for it to finish", {"count": self.per_client}),
+                                           retry_after_s=5)
             if not self._take_one(stack, "slot", self.total, deadline):
-                raise ServiceBusyError(f"the server is running {self.total} analyses or uploads already; try "
-                                       "again in a few seconds", retry_after_s=10)
+                raise ServiceBusyError(Text("error", "the server is running {count} analyses or uploads already; "
+                                            "try again in a few seconds", {"count": self.total}), retry_after_s=10)
             yield
 
 
@@ -80,9 +82,9 @@ class Deadline:
         self._clock = clock
         self._end = clock() + seconds
 
-    def check(self, stage: str = "") -> None:
+    def check(self, stage: object = "") -> None:
         if self._clock() > self._end:
             raise ServiceBusyError(
-                f"the request ran past its time budget of {self.seconds:g} s{f' ({stage})' if stage else ''} and "
-                "was stopped; send smaller files or fewer communities", retry_after_s=30,
-                details={"time_budget_s": self.seconds})
+                Text("error", "the request ran past its time budget of {seconds} s ({stage}) and was stopped; send "
+                     "smaller files or fewer communities", {"seconds": f"{self.seconds:g}", "stage": stage or "—"}),
+                retry_after_s=30, details={"time_budget_s": self.seconds})

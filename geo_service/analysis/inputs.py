@@ -27,6 +27,8 @@ CANONICAL = {
     "population": ("population", "pop", "habitants", "nombre_d_habitants", "nb_habitants", "nombre_habitants",
                    "population_totale", "population_total", "pop_total", "total_population", "taille_population"),
 }
+READING = {"communities": N_("stage", "reading the communities"),
+           "services": N_("stage", "reading the health facilities")}
 GIVE = {"communities": N_("error", "give the communities: a layer of the service or a file"),
         "services": N_("error", "give the health facilities: a layer of the service or a file")}
 GIVE_ONCE = {"communities": N_("error", "give the communities once: a layer of the service or a file, not both"),
@@ -206,5 +208,5 @@ def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
         else:
             loaded.append(from_layer(store, getattr(request, role)))
         if deadline is not None:
-            deadline.check(f"reading the {role}")
+            deadline.check(Text.of(READING[role], {}))
     return loaded[0], loaded[1]

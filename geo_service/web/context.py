@@ -37,5 +37,12 @@ def get_settings() -> Settings:
     return current_app.extensions[SETTINGS_KEY]
 
 
+LANG_COOKIE = "lang"
+
+
 def request_language() -> str:
-    return choose_language(request.args.get("lang"), request.accept_languages.best_match(LANGUAGES))
+    """``?lang=`` wins, then the language the reader chose before (a cookie), then the browser's."""
+    chosen = request.args.get("lang")
+    if chosen not in LANGUAGES:
+        chosen = request.cookies.get(LANG_COOKIE)
+    return choose_language(chosen, request.accept_languages.best_match(LANGUAGES))

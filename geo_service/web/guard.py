@@ -16,6 +16,7 @@ from flask import Flask, request
 
 from geo_service.config import InputLimits
 from geo_service.errors import ForbiddenError, InvalidParameterError, PayloadTooLargeError
+from geo_service.i18n import Text
 from geo_service.web.context import get_settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -45,7 +46,7 @@ def body_limit_bytes(limits: InputLimits) -> int:
 
 def check_host() -> None:
     if not _HOST.match(request.host or ""):
-        raise InvalidParameterError("the request's Host header is not a valid host name")
+        raise InvalidParameterError(Text("error", "the request's Host header is not a valid host name"))
 
 
 def check_origin() -> None:
@@ -59,8 +60,8 @@ def check_origin() -> None:
         return
     if origin is None and request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
         return  # not sent by a browser on behalf of another site (curl, GDAL, QGIS, scripts)
-    raise ForbiddenError("requests that change or analyse data are not accepted from other web sites' pages; "
-                         "the operator can allow an origin with GEO_SERVICE_ALLOWED_ORIGINS")
+    raise ForbiddenError(Text("error", "requests that change or analyse data are not accepted from other web sites' "
+                              "pages; the operator can allow an origin with GEO_SERVICE_ALLOWED_ORIGINS"))
 
 
 def _origin_of(url: str) -> str:
@@ -71,8 +72,9 @@ def _origin_of(url: str) -> str:
 def check_no_token_in_url() -> None:
     named = sorted(TOKEN_PARAMETERS & set(request.args))
     if named:
-        raise InvalidParameterError(f"do not put a token in the URL ({', '.join(named)}=…): URLs are written to "
-                                    "logs and browser histories. Send it as Authorization: Bearer <token>")
+        raise InvalidParameterError(Text("error", "do not put a token in the URL ({names}=…): URLs are written to "
+                                         "logs and browser histories. Send it as Authorization: Bearer <token>",
+                                         {"names": ", ".join(named)}))
 
 
 class BoundedInput:
@@ -117,8 +119,9 @@ def bound_body() -> None:
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
-    return PayloadTooLargeError(f"the request body is larger than this server's limit of {limit // 2**20} MB; "
-                                "nothing was read or changed", details={"limit_bytes": limit})
+    return PayloadTooLargeError(Text("error", "the request body is larger than this server's limit of {mb} MB; "
+                                     "nothing was read or changed", {"mb": limit // 2**20}),
+                                details={"limit_bytes": limit})
 
 
 def register(app: Flask) -> None:

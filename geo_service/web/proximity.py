@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.analysis.coverage import DEFAULT_BANDS_KM
-from geo_service.i18n import LANGUAGES, choose_language, messages
+from geo_service.i18n import LANGUAGES, Text, choose_language, messages
 from geo_service.params import reject_unknown, single_values
 from geo_service.analysis.inputs import PRESENTATION_FIELDS, load_inputs, parse_request
 from geo_service.analysis.report import csv_bytes, geojson_result_bytes, report_document, run_analysis
@@ -20,6 +20,7 @@ from geo_service.web.urls import external_url
 
 bp = Blueprint("proximity", __name__)
 ROLES = ("communities", "services")
+MEASURING = Text("stage", "measuring distances")
 PAGE_MESSAGE_KEYS = (
     "prox_run", "prox_running", "prox_error", "prox_summary", "prox_cross_border", "prox_histogram",
     "prox_underserved", "prox_notes", "prox_download_csv", "prox_download_geojson", "prox_download_xlsx",
@@ -135,9 +136,9 @@ def _analyse(parsed, settings):
     communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only,
-                          progress=lambda _: deadline.check("measuring distances"),
+                          progress=lambda _: deadline.check(MEASURING),
                           service_types=parsed.service_types, levels=parsed.levels)
-    deadline.check("measuring distances")
+    deadline.check(MEASURING)
     return report
 
 

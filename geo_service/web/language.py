@@ -1,0 +1,24 @@
+"""The reader's language, remembered: a ``?lang=`` choice is kept in a cookie for the pages that follow."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from geo_service.i18n import LANGUAGES
+from geo_service.web.context import LANG_COOKIE
+
+ONE_YEAR_S = 365 * 86400
+
+
+def remember_language(response: Response) -> Response:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR_S, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    if response.mimetype == "text/html":  # a page's language depends on these: shared caches must know
+        response.vary.update(("Cookie", "Accept-Language"))
+    return response
+
+
+def register(app: Flask) -> None:
+    app.after_request(remember_language)
