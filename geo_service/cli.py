@@ -96,7 +96,11 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
     except FileNotFoundError as exc:
         raise click.ClickException(f"{exc}: run `npm ci` first (the map's scripts come from node_modules)") from None
     out_path.write_text(html, encoding="utf-8")
-    click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, {len(store.catalogue.ids)} layers, {lang})")
+    missing = [state for state in store.states() if not state.available]
+    for state in missing:
+        click.echo(f"left out: {state.problem}", err=True)
+    click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, "
+               f"{len(store.catalogue.ids) - len(missing)} layers, {lang})")
 
 
 def column_options(command):

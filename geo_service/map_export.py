@@ -35,9 +35,9 @@ def _resolver(settings: Settings):
 
 
 def export_map_html(store: LayerStore, settings: Settings, lang: str) -> str:
-    """The whole map page as one HTML string, with every layer's data embedded."""
-    layers = [MapLayer(layer, data=json.loads(geojson_bytes(store.read(layer.id), EXPORT_PRECISION)))
-              for layer in store.catalogue.layers]
+    """The whole map page as one HTML string, with the data of every available layer embedded."""
+    layers = [MapLayer(state.layer, data=json.loads(geojson_bytes(store.read(state.layer.id), EXPORT_PRECISION)))
+              for state in store.states() if state.available]
     fmap = build_map(layers, lang, static_url=lambda name: _STATIC_PREFIX + name,
                      localise=lambda m: localise_assets(m, lambda path: _ASSETS_PREFIX + path))
     figure = fmap.get_root()

@@ -133,3 +133,11 @@ def test_cli_map_export_is_self_contained(tmp_path):
     assert not re.search(r'<script src=|<link rel="stylesheet"', html)
     assert '"lang": "fr"' in html and "Frontière Mali–Sénégal" in html
     assert html.count('"type": "FeatureCollection"') + html.count('"type":"FeatureCollection"') == 6
+
+
+def test_the_export_leaves_out_an_unavailable_layer_and_says_so(runner, layers_dir, tmp_path):
+    (layers_dir / "roads.geojson").unlink()
+    out = tmp_path / "map.html"
+    result = runner(["map", "--out", str(out)])
+    assert result.exit_code == 0 and "left out: layer roads: its file is missing" in result.output
+    assert "2 layers" in result.output and "Test zones" in out.read_text(encoding="utf-8")
