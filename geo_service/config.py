@@ -103,14 +103,6 @@ class Settings:
     def catalogue_path(self) -> Path:
         return self.layers_dir / "catalogue.json"
 
-    @property
-    def max_upload_mb(self) -> int:
-        return self.limits.upload_mb
-
-    @property
-    def max_features(self) -> int:
-        return self.limits.features
-
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced (``None`` values are ignored).
 

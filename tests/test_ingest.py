@@ -1,7 +1,6 @@
 """Reading users' files: formats, coordinate columns, CRS, area checks, archives, clear errors."""
 
 import io
-import json
 import zipfile
 
 import geopandas as gpd

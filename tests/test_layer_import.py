@@ -7,7 +7,7 @@ import zipfile
 import geopandas as gpd
 import pyogrio
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import Point
 
 from geo_service.config import Extent, InputLimits
 from geo_service.errors import GeoServiceError

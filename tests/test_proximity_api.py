@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 
 import geopandas as gpd
 import pytest

@@ -167,13 +167,9 @@ def geojson_counts(document: Any, filename: str, limits: InputLimits) -> None:
     check_counts(filename, limits, features=len(features))
     names: set[str] = set()
     total = 0
-    for index, feature in enumerate(features, start=1):
+    for feature in features:
         if not isinstance(feature, dict):
             continue
-        fid = feature.get("id", "")
-        if not isinstance(fid, (str, int)) or isinstance(fid, bool):
-            raise IngestError(f"{filename}: feature {index}: its id {json.dumps(feature['id'])[:40]} is neither "
-                              "a string nor a number (RFC 7946 section 3.2)")
         properties = feature.get("properties")
         if isinstance(properties, dict):
             names.update(properties)

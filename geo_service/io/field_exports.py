@@ -47,8 +47,13 @@ class Location:
     lat: pd.Series
     lon: pd.Series
     accuracy_m: pd.Series | None
-    description: str
+    kind: str  # split, geopoint, geolocation, hxl or named (plain latitude/longitude columns)
     columns: list[str] = field(default_factory=list)
+
+    @property
+    def plain(self) -> bool:
+        """Plain latitude/longitude columns: they become the geometry (a survey's own columns are kept)."""
+        return self.kind in ("named", "hxl")
 
 
 def plain(name: str) -> str:
@@ -80,7 +85,8 @@ def strip_hxl_row(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return table.iloc[1:].reset_index(drop=True), roles
 
 
-def _numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
+def numbers(values: pd.Series, decimal_comma: bool) -> pd.Series:
+    """Text cells as numbers (a decimal comma read as a point when ``decimal_comma``); others become NA."""
     text = values.astype("string").str.strip()
     if decimal_comma:
         text = text.str.replace(",", ".", regex=False)
@@ -163,12 +169,10 @@ def _read(table: pd.DataFrame, candidate: _Candidate, decimal_comma: bool) -> Lo
         lat, lon = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
         accuracy = pd.to_numeric(parts[3], errors="coerce") if candidate.kind == "geopoint" else None
     else:
-        lat = _numbers(table[candidate.columns[0]], decimal_comma)
-        lon = _numbers(table[candidate.columns[1]], decimal_comma)
-        accuracy = _numbers(table[candidate.columns[2]], decimal_comma) if len(candidate.columns) > 2 else None
-    kinds = {"split": "geopoint question", "geopoint": "geopoint column", "geolocation": "Kobo _geolocation",
-             "hxl": "HXL columns", "named": "latitude/longitude columns"}
-    return Location(lat, lon, accuracy, f"{kinds[candidate.kind]} {candidate.describe()}", list(candidate.columns))
+        lat = numbers(table[candidate.columns[0]], decimal_comma)
+        lon = numbers(table[candidate.columns[1]], decimal_comma)
+        accuracy = numbers(table[candidate.columns[2]], decimal_comma) if len(candidate.columns) > 2 else None
+    return Location(lat, lon, accuracy, candidate.kind, list(candidate.columns))
 
 
 def _explicit(table: pd.DataFrame, filename: str, lat_col: str | None, lon_col: str | None,

@@ -24,7 +24,7 @@ from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureErr
 from geo_service.config import Extent, InputLimits
 from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojson_counts, inspect_gpkg,
                                    inspect_shapefile_zip, listed, over_limit, parse_json, scan_csv)
-from geo_service.io.field_exports import accuracy_flags, locate, strip_hxl_row
+from geo_service.io.field_exports import accuracy_flags, locate, numbers, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
 from geo_service.io.ogr import read_frame
 from geo_service.io.workbook import read_workbook
@@ -46,13 +46,6 @@ def kind_of(filename: str) -> str:
     return SUFFIXES[suffix]
 
 
-def _numbers(column: pd.Series, decimal_comma: bool) -> pd.Series:
-    text = column.astype("string").str.strip()
-    if decimal_comma:
-        text = text.str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce")
-
-
 _WHOLE = r"-?(?:0|[1-9][0-9]{0,17})"  # no leading zeros: "007" is a code, kept as text
 
 
@@ -67,7 +60,7 @@ def typed_columns(table: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
         if values.str.fullmatch(_WHOLE).all():
             table[column] = pd.to_numeric(table[column].str.strip()).astype("Int64")
         elif values.str.fullmatch(decimal).all() and not values.str.fullmatch(r"-?0[0-9]+").any():
-            table[column] = _numbers(table[column], decimal_comma)
+            table[column] = numbers(table[column], decimal_comma)
     return table
 
 
@@ -98,7 +91,7 @@ def table_points(table: pd.DataFrame, filename: str, choice: ColumnChoice, decim
     location = locate(table, filename, roles=roles, lat_col=choice.lat_col, lon_col=choice.lon_col,
                       geopoint_col=choice.geopoint_col, decimal_comma=decimal_comma)
     lat, lon = location.lat, location.lon
-    plain_columns = location.description.startswith(("latitude/longitude", "HXL"))
+    plain_columns = location.plain
     bad = table.index[lat.isna() | lon.isna() | ~np.isfinite(lat.fillna(0)) | ~np.isfinite(lon.fillna(0))]
     if len(bad):
         where = "/".join(location.columns) if plain_columns else " + ".join(location.columns)
