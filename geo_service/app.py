@@ -12,8 +12,10 @@ from geo_service.config import Settings, settings_from_env
 from geo_service.store import open_results, open_store
 from geo_service.feature_cache import ResponseCache
 from geo_service.slots import SlotLimiter
-from geo_service.web import api, assets, downloads, errors, guard, language, ogc, pages, proximity, security
-from geo_service.web.context import CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
+from geo_service.web import api, assets, basemaps, downloads, errors, guard, language, ogc, pages, proximity, security
+from geo_service.assets import Bundles
+from geo_service.basemaps import BaseMaps
+from geo_service.web.context import BASEMAPS_KEY, BUNDLES_KEY, CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
 
@@ -35,7 +37,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.url_map.converters["layer"] = LayerIdConverter
     # Streamed responses (send_file) are not compressed: flask-compress would leave their files open.
-    app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["gzip"],
+    app.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM=["br", "gzip"],
                       COMPRESS_STREAMS=False)
     # No app-wide body limit: guard.bound_body sets each request's (it depends on the requester), and a
     # global one would make werkzeug cut chunked bodies short silently.
@@ -46,6 +48,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions[STORE_KEY] = store
     app.extensions[RESULTS_KEY] = open_results(settings)
     app.extensions[CACHE_KEY] = ResponseCache(store)
+    app.extensions[BUNDLES_KEY] = Bundles(settings.assets_dir)
+    app.extensions[BASEMAPS_KEY] = BaseMaps(settings.basemaps_dir)
     app.extensions[SLOTS_KEY] = SlotLimiter(settings.runtime_dir or settings.layers_dir / ".locks" / "slots",
                                             settings.analysis_slots, settings.client_slots,
                                             settings.slot_wait_seconds)
@@ -53,6 +57,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(basemaps.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)

@@ -92,9 +92,11 @@ class Settings:
     results_dir: Path | None = None  # saved analyses behind links (default: the layers folder's .results)
     results_max_mb: int = 500  # the results folder's size; the oldest results go first
     results_max_days: int = 90  # a saved result's life
+    basemaps_dir: Path | None = None  # MBTiles/PMTiles files offered as offline base maps (default: none)
 
     def __post_init__(self) -> None:
-        for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir"):  # overrides may give str
+        for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir",
+                     "basemaps_dir"):  # overrides may give str
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -173,7 +175,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     defaults = Settings()
     changes: dict[str, object] = {}
-    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR", "RESULTS_DIR"):
+    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR", "RESULTS_DIR", "BASEMAPS_DIR"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}HOST"):

@@ -170,17 +170,70 @@ MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/
     N_('field_admin_level', "Administrative level"),
     N_('field_area_km2', "Area (km²)"),
     N_('field_coordinate_method', "Coordinate method"),
-    N_('accuracy_surveyed', "surveyed (GPS)"),
-    N_('accuracy_digitised', "digitised"),
-    N_('accuracy_approximate', "approximate"),
     N_('unknown', "unknown"),
-    N_('border_label', "Mali–Senegal border: {km} km (measured, geodesic)"),
-    N_('country_ML', "Mali"),
-    N_('country_SN', "Senegal"),
-    N_('kind_patrol_base', "joint patrol base"),
-    N_('kind_border_post', "border post"),
+    N_('length_value', "{km} km, measured (geodesic)"),
+    N_('zoom_in', "Zoom in"),
+    N_('zoom_out', "Zoom out"),
+    N_('attribution_toggle', "Sources of the map: tap to show or fold"),
+    N_('measure', "Measure a distance or an area"),
+    N_('measure_hint', "Tap the map at each point; three points or more give an area."),
+    N_('measure_finish', "Finish"),
+    N_('measure_clear', "Clear"),
+    N_('measure_distance', "Distance"),
+    N_('measure_area', "Area"),
+    N_('tiles_offline', "The online map cannot be reached (no connection?). The layers still work."),
+    N_('locate_popup', "You are within {distance} {unit} of this point"),
+    N_('locate_outside', "You seem to be outside the map's area"),
+    N_('metres', "metres"),
+    N_('show_panel', "Layers and downloads"),
+    N_('prox_legend', "Distance to the nearest service"),
+    N_('prox_line', "Community to its nearest service"),
     N_('data_sources', "Sources and licences of every layer are listed beside the map."),
 ])
+
+
+# The data's own words, shown in the reader's language on pages; the stored data stays as published.
+# Values not listed (names, notes, sources) are shown as they are.
+VOCABULARY: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "country": {"ML": N_("country", "Mali"), "SN": N_("country", "Senegal")},
+    "location_accuracy": {
+        "surveyed": N_("location accuracy", "surveyed (GPS)"),
+        "digitised": N_("location accuracy", "digitised"),
+        "approximate": N_("location accuracy", "approximate"),
+    },
+    "kind": {"patrol_base": N_("kind", "joint patrol base"), "border_post": N_("kind", "border post")},
+    "type": {  # health facility types of the WHO/KEMRI list (some published in French already)
+        "Clinic": N_("facility type", "Clinic"),
+        "Community Health Centre": N_("facility type", "Community Health Centre"),
+        "Health Centre": N_("facility type", "Health Centre"),
+        "Hospital": N_("facility type", "Hospital"),
+        "Referral Health Centre": N_("facility type", "Referral Health Centre"),
+        "Hôpital Régional": N_("facility type", "Regional hospital"),
+        "Poste de Santé": N_("facility type", "Health post"),
+    },
+    "coordinate_method": {
+        "Combination": N_("coordinate method", "Combination"),
+        "GPS": N_("coordinate method", "GPS"),
+        "Google Earth": N_("coordinate method", "Google Earth"),
+        "Other": N_("coordinate method", "Other"),
+    },
+    "admin_level": {
+        "admin-1 (region)": N_("admin level", "admin-1 (region)"),
+        "admin-1 (region, created 2008)": N_("admin level", "admin-1 (region, created 2008)"),
+        "admin-1, boundaries before the 2016 reform (includes the Nioro and Kita cercles)":
+            N_("admin level", "admin-1, boundaries before the 2016 reform (includes the Nioro and Kita cercles)"),
+        "admin-2 (cercle), 2017; no open polygon of the post-2016 Nioro region is known":
+            N_("admin level", "admin-2 (cercle), 2017; no open polygon of the post-2016 Nioro region is known"),
+    },
+}
+
+
+@lru_cache(maxsize=None)
+def vocabulary(lang: str) -> Mapping[str, Mapping[str, str]]:
+    """field → published value → the value as a reader of ``lang`` sees it (only where it differs)."""
+    shown = {name: {value: translate(context, text, lang) for value, (context, text) in words.items()}
+             for name, words in VOCABULARY.items()}
+    return {name: {value: text for value, text in words.items() if text != value} for name, words in shown.items()}
 
 
 def choose_language(requested: str | None, accept_best: str | None) -> str:

@@ -137,7 +137,7 @@ def test_map_draws_every_layer_with_no_request_leaving_the_machine(browser, bund
     assert watched.counts()["health_centres"] == drawn["health_centres"]
     for layer in catalogue.layers:  # the data came from the app's own GeoJSON endpoints
         assert any(f"/layers/{layer.id}.geojson" in url for url in watched.requests), layer.id
-    assert watched.page.inner_text(".gs-border-label").startswith("Mali–Senegal border: 506.6 km")
+    assert "Mali–Senegal border — 506.6 km" in watched.page.inner_text(".gs-legend")  # in the legend, not mid-map
     assert local_only(watched.requests, bundled_server.url) == []
     assert watched.errors == []
     watched.page.screenshot(path=str(tmp_path / "map.png"))
@@ -158,9 +158,9 @@ def test_clicking_a_health_centre_opens_its_popup(browser, bundled_server):
 def test_search_finds_a_community_and_opens_it(browser, bundled_server):
     watched = Watched(browser)
     watched.open(bundled_server.url + "/")
-    watched.page.click(".leaflet-control-search .search-button")
-    watched.page.locator(".leaflet-control-search input").press_sequentially("Dibol", delay=40)  # it reads keyups
-    watched.page.click('.search-tip >> text="Diboli"')
+    watched.page.click(".gs-search .gs-tool-button")
+    watched.page.locator(".gs-search input").press_sequentially("dibo", delay=40)
+    watched.page.click('.gs-search-pick:has-text("Diboli")')
     watched.page.wait_for_selector(".leaflet-popup-content h3")
     assert watched.page.inner_text(".leaflet-popup-content h3") == "Diboli"
     assert "Population" in watched.page.inner_text(".leaflet-popup-content")
@@ -177,7 +177,7 @@ def test_french_page_shows_french_labels(browser, bundled_server):
     assert "Fond simple (hors ligne)" in labels and "Localités frontalières" in labels
     watched.page.mouse.move(600, 850)  # let the control collapse again
     assert "Légende" in watched.page.inner_text(".gs-legend")
-    assert watched.page.inner_text(".gs-border-label").startswith("Frontière Mali–Sénégal : 506,6 km")
+    assert "Frontière Mali–Sénégal — 506,6 km" in watched.page.inner_text(".gs-legend")
     watched.open_popup_of("health_centres", "Kidira Centre de Santé")
     assert "Pays" in watched.page.inner_text(".leaflet-popup-content")
     assert "Sénégal" in watched.page.inner_text(".leaflet-popup-content")
@@ -200,10 +200,10 @@ def test_hostile_properties_render_as_text_and_run_nothing(browser, layers_dir):
         watched.page.hover(".leaflet-control-layers")
         assert "<b id=injected>bold</b>" in watched.page.inner_text(".leaflet-control-layers-overlays")
         watched.page.mouse.move(5, 5)
-        watched.page.click(".leaflet-control-search .search-button")
-        watched.page.locator(".leaflet-control-search input").press_sequentially("<img", delay=40)
-        watched.page.wait_for_selector(".search-tip")
-        assert watched.page.locator(".search-tip img").count() == 0
+        watched.page.click(".gs-search .gs-tool-button")
+        watched.page.locator(".gs-search input").press_sequentially("<img", delay=40)
+        watched.page.wait_for_selector(".gs-search-pick")
+        assert watched.page.locator(".gs-search-results img").count() == 0
         watched.page.wait_for_timeout(300)
         assert watched.dialogs == [] and watched.errors == []
         watched.close()

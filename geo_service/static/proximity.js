@@ -8,6 +8,7 @@
   var m = cfg.messages;
   var BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f"];
   var NO_SERVICE_COLOUR = "#777777";
+  var SERVICE_COLOUR = "#08519c";
   var drawn = [];
   var communityByRow = {};  // the map marker of each community, by its row in the input
   var currentResult = cfg.result;  // the saved result's API URL (its permanent link), once there is one
@@ -130,10 +131,16 @@
     communityByRow = {};
   }
 
-  // Zoom to a community and open its popup; on a phone, bring the map into view first.
+  function vocabularyText(field, value) {
+    var words = (window.geoServiceMap.cfg.vocabulary || {})[field] || {};
+    return Object.prototype.hasOwnProperty.call(words, value) ? words[value] : value;
+  }
+
+  // Zoom to a community and open its popup; on a phone, fold the drawer away so the map shows.
   function showCommunity(row) {
     var layer = communityByRow[row], map = window.geoServiceMap.map;
     if (!layer) return;
+    if (window.geoServiceDrawer && window.geoService.isSmallScreen()) window.geoServiceDrawer.close();
     var box = map.getContainer();
     if (box.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight) {
       box.scrollIntoView({block: "center"});
@@ -184,32 +191,42 @@
           });
           box.appendChild(table([], rows, [false, false]));
           return box;
-        });
+        }, window.geoService.popupOptions());
       }
     });
     var lines = L.polyline(segments, {renderer: renderer, color: "#444", weight: 1, opacity: 0.45, interactive: false});
     var serviceLayer = L.geoJSON(report.services, {
       pointToLayer: function (feature, latlng) {
-        return L.circleMarker(latlng, {renderer: renderer, radius: 5, color: "#000", weight: 2, fillColor: "#fff",
-                                       fillOpacity: 1});
+        return L.circleMarker(latlng, {renderer: renderer, radius: 6, color: SERVICE_COLOUR, weight: 3,
+                                       fillColor: "#fff", fillOpacity: 1});
       },
       onEachFeature: function (feature, layer) {
-        layer.bindTooltip(el("span", feature.properties.name || String(feature.id)));
+        var p = feature.properties || {};
+        layer.bindTooltip(el("span", p.name || String(feature.id)));
+        layer.bindPopup(function () {
+          var box = el("div", null, "gs-popup");
+          box.appendChild(el("h3", p.name || String(feature.id)));
+          box.appendChild(el("div", m.prox_service, "gs-popup-layer"));
+          var rows = [];
+          if (p.type) rows.push([m.field_type, vocabularyText("type", p.type)]);
+          if (p.country) rows.push([m.country, vocabularyText("country", p.country)]);
+          if (rows.length) box.appendChild(table([], rows, [false, false]));
+          return box;
+        }, window.geoService.popupOptions());
       }
     });
-    var legend = L.control({position: "bottomleft"});
-    legend.onAdd = function () {
-      var box = el("div", null, "gs-legend leaflet-bar");
-      box.appendChild(el("strong", m.band));
-      report.bands.forEach(function (label) {
-        var row = el("div", null, "gs-legend-row");
-        row.appendChild(bandCell(label, bandIndex[label], bandCount));
-        box.appendChild(row);
-      });
-      return box;
-    };
+    // The bands, services and lines in the map's own legend, removed with the rest on the next run.
+    var legend = window.geoServiceMap.legend, part = legend.section(m.prox_legend);
+    report.bands.forEach(function (label) {
+      var row = el("div", null, "gs-legend-row");
+      row.appendChild(bandCell(label, bandIndex[label], bandCount));
+      part.appendChild(row);
+    });
+    legend.row(part, window.geoService.swatch("circle", SERVICE_COLOUR, "#fff"), m.prox_service);
+    legend.row(part, window.geoService.swatch("LineString", "#444"), m.prox_line);
+    drawn.push({remove: function () { part.remove(); }});
     // Communities last, so no service marker hides them.
-    [lines, serviceLayer, communities, legend].forEach(function (layer) { layer.addTo(map); drawn.push(layer); });
+    [lines, serviceLayer, communities].forEach(function (layer) { layer.addTo(map); drawn.push(layer); });
     if (communities.getLayers().length) {
       map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12, animate: false});
     }
@@ -376,6 +393,7 @@
         drawMap(answer.body);  // first: the tables link their rows to the markers
         showReport(answer.body, out, form);
         if (answer.body.links) showPermalink(out, answer.body.links);
+        out.scrollIntoView({block: "start"});  // the results, not the form, in view (also in the phone's drawer)
         document.documentElement.setAttribute("data-proximity", "done");
       })
       .catch(function (error) {
@@ -385,15 +403,18 @@
       });
   }
 
-  var form = document.getElementById("proximity-form");
-  ["communities", "services"].forEach(function (role) {
-    document.getElementById(role + "-file").addEventListener("change", function (event) {
-      if (event.target.files.length) document.getElementById(role + "-layer").value = "";
-      ["lat-col", "lon-col", "geopoint-col"].forEach(function (id) { document.getElementById(id).value = ""; });
+  // This script is deferred with the map's: the map is built when the document is parsed, so start then too.
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("proximity-form");
+    ["communities", "services"].forEach(function (role) {
+      document.getElementById(role + "-file").addEventListener("change", function (event) {
+        if (event.target.files.length) document.getElementById(role + "-layer").value = "";
+        ["lat-col", "lon-col", "geopoint-col"].forEach(function (id) { document.getElementById(id).value = ""; });
+      });
     });
+    form.addEventListener("submit", function (event) { event.preventDefault(); run(form); });
+    if (cfg.result) {  // opened from a permanent link: show the saved result
+      show(fetch(cfg.result + "?lang=" + cfg.lang, {headers: {Accept: "application/json"}}), form);
+    }
   });
-  form.addEventListener("submit", function (event) { event.preventDefault(); run(form); });
-  if (cfg.result) {  // opened from a permanent link: show the saved result
-    show(fetch(cfg.result + "?lang=" + cfg.lang, {headers: {Accept: "application/json"}}), form);
-  }
 })();

@@ -1,4 +1,4 @@
-"""Serves the map's npm assets (Leaflet and its plugins) from the app itself: no CDN."""
+"""Serves the map's npm assets (Leaflet and its plugins) and the pages' bundles from the app itself: no CDN."""
 
 from __future__ import annotations
 
@@ -7,10 +7,27 @@ import mimetypes
 from flask import Blueprint, Response, request
 
 from geo_service.assets import asset_file
-from geo_service.web.context import get_settings
+from geo_service.web.context import get_bundles, get_settings
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
 ONE_WEEK_S = 7 * 24 * 3600
+ONE_YEAR_S = 365 * 24 * 3600
+
+
+@bp.get("/bundle/<name>")
+def bundle(name: str):
+    """A page's stylesheet or script bundle: its name is a hash of its content, so it never changes."""
+    found = get_bundles().get(name)
+    if "gzip" in request.accept_encodings:
+        response = Response(found.gzipped, mimetype=found.media_type, headers={"Content-Encoding": "gzip"})
+    else:
+        response = Response(found.body, mimetype=found.media_type)
+    response.vary.add("Accept-Encoding")
+    response.set_etag(found.digest)
+    response.cache_control.public = True
+    response.cache_control.max_age = ONE_YEAR_S
+    response.cache_control.immutable = True
+    return response.make_conditional(request)
 
 
 @bp.get("/<package>/<path:filename>")
@@ -23,8 +40,3 @@ def asset(package: str, filename: str):
     response.cache_control.public = True
     response.cache_control.max_age = ONE_WEEK_S
     return response.make_conditional(request)
-
-
-def asset_url(npm_path: str) -> str:
-    """URL of a file inside node_modules, e.g. ``leaflet/dist/leaflet.js``."""
-    return f"/assets/{npm_path}"

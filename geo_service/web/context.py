@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from geo_service.assets import Bundles
+from geo_service.basemaps import BaseMaps
 from geo_service.config import Settings
 from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
@@ -15,6 +17,8 @@ RESULTS_KEY = "geo_service.results"
 SETTINGS_KEY = "geo_service.settings"
 STORE_KEY = "geo_service.store"
 CACHE_KEY = "geo_service.cache"
+BUNDLES_KEY = "geo_service.bundles"
+BASEMAPS_KEY = "geo_service.basemaps"
 
 
 def get_store() -> LayerStore:
@@ -23,6 +27,14 @@ def get_store() -> LayerStore:
 
 def get_cache() -> ResponseCache:
     return current_app.extensions[CACHE_KEY]
+
+
+def get_basemaps() -> BaseMaps:
+    return current_app.extensions[BASEMAPS_KEY]
+
+
+def get_bundles() -> Bundles:
+    return current_app.extensions[BUNDLES_KEY]
 
 
 def get_results() -> ResultStore:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+
 from flask import Blueprint, Response, request
 
 from geo_service.io import formats
+from geo_service.map_view import map_view_bytes
 from geo_service.feature_cache import response_tag
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
 from geo_service.web.context import get_cache, get_store
 
 bp = Blueprint("downloads", __name__)
 DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel", "lang"}  # lang: the language of an error page
+ONE_YEAR_S = 365 * 24 * 3600
 
 
 @bp.get("/layers/<layer:layer_id>.<fmt>")
@@ -37,3 +41,35 @@ def download(layer_id: str, fmt: str):
     response.headers["Content-Disposition"] = f'attachment; filename="{out.filename(layer_id)}"'
     response.cache_control.no_cache = True  # revalidate with the ETag: layers can be replaced
     return response
+
+
+@bp.get("/map/layers/<layer:layer_id>.geojson")
+def map_view(layer_id: str):
+    """The layer as the map draws it (see map_view). Pages ask for it with ``v=<layer version>``: that
+    URL's answer never changes, so browsers keep it; any other ``v`` gets the current data, revalidated."""
+    store = get_store()
+    layer = store.catalogue.get(layer_id)
+    args = single_values(request.args.to_dict(flat=False))
+    reject_unknown(args, {"v", "lang"})
+    version = store.version(layer_id)
+    etag = response_tag(version, "map")
+    # Compressed once, at the highest level, and kept: the same bytes go to every map page.
+    gzipped = "gzip" in request.accept_encodings
+    body = get_cache().response(("map", layer_id, etag, gzipped), lambda: _map_view(store, layer, gzipped))
+    response = Response(body, mimetype=formats.get_format("geojson").media_type)
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(etag)
+    if args.get("v") == version:
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR_S
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def _map_view(store, layer, gzipped: bool) -> bytes:
+    body = map_view_bytes(store.read(layer.id), layer.geometry_type)
+    return gzip.compress(body, 9, mtime=0) if gzipped else body
