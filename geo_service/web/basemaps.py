@@ -36,8 +36,11 @@ def tile(name: str, z: int, x: int, y: int, fmt: str):
     if fmt != base.format:
         raise NotFoundError(f"base map {name!r} has {base.format} tiles")
     data = read_tile(base, z, x, y)
-    if data is None:
-        raise NotFoundError("no tile there")
+    if data is None:  # outside the set's area or zooms: an empty answer, as tile servers give (not an error page)
+        response = Response(status=204)
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_WEEK_S
+        return response
     response = Response(data, mimetype=base.media_type)
     if base.compressed and data[:2] == b"\x1f\x8b":
         response.headers["Content-Encoding"] = "gzip"

@@ -27,9 +27,8 @@ def with_nonce(html: str) -> str:
 
 
 def content_security_policy(nonce: str | None) -> str:
-    # 'unsafe-eval': folium's measure plugin (leaflet-measure) compiles its own templates with Function().
-    # Inline scripts still need this request's nonce, so injected markup cannot run.
-    scripts = f"'self' 'nonce-{nonce}' 'unsafe-eval'" if nonce else "'self'"
+    # Inline scripts need this request's nonce, so injected markup cannot run; nothing may eval.
+    scripts = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     return "; ".join([
         "default-src 'self'",
         f"script-src {scripts}",
