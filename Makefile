@@ -53,7 +53,7 @@ readme: $(VENV)/.installed
 # Extract the marked texts (babel.cfg) and add new ones to the French catalogue for a translator to fill
 # (the test suite fails while any text has no French translation, or the catalogue has one the code lost).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k "N_:1c,2" -k "Text:1c,2" --no-location --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k "N_:1c,2" -k "Text:1c,2" -k "_problem:1c,2" --no-location --omit-header \
 		-o geo_service/translations/messages.pot .
 	$(BIN)/pybabel update -i geo_service/translations/messages.pot -d geo_service/translations -D messages \
 		--no-fuzzy-matching --ignore-obsolete

@@ -23,6 +23,7 @@ import rjsmin
 from branca.element import Element
 
 from geo_service.errors import ConfigError, NotFoundError
+from geo_service.i18n import Text
 
 # folium asset name -> path inside node_modules
 NPM_ASSETS = {
@@ -84,11 +85,11 @@ def asset_file(assets_dir: Path, package: str, filename: str) -> Path:
     the resolved path must stay inside the package folder.
     """
     if package not in PACKAGES:
-        raise NotFoundError(f"no asset package {package!r}")
+        raise NotFoundError(Text("error", "no such file"))
     base = (assets_dir / package).resolve()
     path = (base / filename).resolve()
     if base not in path.parents or path.suffix not in SERVED_SUFFIXES or not path.is_file():
-        raise NotFoundError("no such asset")
+        raise NotFoundError(Text("error", "no such file"))
     return path
 
 
@@ -211,7 +212,7 @@ class Bundles:
         with self._lock:
             found = self._by_digest.get(name)
         if found is None:
-            raise NotFoundError("no such bundle")
+            raise NotFoundError(Text("error", "no such file"))
         return found
 
 

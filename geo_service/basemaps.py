@@ -142,7 +142,7 @@ def discover(folder: Path | None) -> list[BaseMap]:
 def read_tile(base: BaseMap, z: int, x: int, y: int) -> bytes | None:
     """The tile's bytes as stored (gzipped if ``base.compressed``), or None where the set has none."""
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise NotFoundError("no such tile")
+        raise NotFoundError(Text("error", "no such tile"))
     if base.kind == "mbtiles":
         with _connect(base.path) as db:  # MBTiles rows count from the south (TMS)
             row = db.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
@@ -177,4 +177,4 @@ class BaseMaps:
         for base in self.all():
             if base.name == name:
                 return base
-        raise NotFoundError(f"no base map {name!r}")
+        raise NotFoundError(Text("error", "no base map {value}", {"value": repr(name)}))

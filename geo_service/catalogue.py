@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import jsonschema
 
 from geo_service.errors import CatalogueError, LayerNotFoundError
+from geo_service.i18n import Text
 
 LANGUAGES = ("en", "fr")
 # Geometry types a catalogue ``geometry_type`` admits: the type and its Multi* form.
@@ -100,7 +101,7 @@ class Catalogue:
             if layer.id == layer_id:
                 return layer
         raise LayerNotFoundError(
-            f"no layer {layer_id!r}; known layers: {', '.join(self.ids)}",
+            Text("error", "no layer {value}; known layers: {known}", {"value": repr(layer_id), "known": ", ".join(self.ids)}),
             details={"layer": layer_id},
         )
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from geo_service.errors import NotFoundError
+from geo_service.i18n import Text
 from geo_service.io.formats import geojson_bytes
 from geo_service.store import LayerStore
 
@@ -35,7 +36,7 @@ class SerialisedLayer:
         try:
             return self.positions_by_id[feature_id]
         except KeyError:
-            raise NotFoundError(f"no feature {feature_id!r} in this collection") from None
+            raise NotFoundError(Text("error", "no feature {value} in this collection", {"value": repr(feature_id)})) from None
 
 
 def serialise_layer(store: LayerStore, layer_id: str) -> SerialisedLayer:

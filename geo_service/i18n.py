@@ -59,11 +59,20 @@ class Text:
         return cls(marked[0], marked[1], values)
 
     def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        values = {key: text_of(value, lang) if isinstance(value, Text) else value for key, value in self.values.items()}
+        values = {key: _shown(value, lang) for key, value in self.values.items()}
         return translate(self.context, self.template, lang).format(**values)
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _shown(value: Any, lang: str) -> Any:
+    """A value put into a message: a Text translated, a list of them joined with "; "."""
+    if isinstance(value, Text):
+        return value.render(lang)
+    if isinstance(value, (list, tuple)) and any(isinstance(item, Text) for item in value):
+        return "; ".join(text_of(item, lang) for item in value)
+    return value
 
 
 def text_of(message: Any, lang: str) -> str:
@@ -186,6 +195,9 @@ MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/
     N_('locate_outside', "You seem to be outside the map's area"),
     N_('metres', "metres"),
     N_('show_panel', "Layers and downloads"),
+    N_('conformance', "Conformance"),
+    N_('extent', "Extent (longitude, latitude)"),
+    N_('paths', "Paths"),
     N_('prox_legend', "Distance to the nearest service"),
     N_('prox_line', "Community to its nearest service"),
     N_('data_sources', "Sources and licences of every layer are listed beside the map."),

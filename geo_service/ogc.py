@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from geo_service.errors import InvalidParameterError
+from geo_service.i18n import LANGUAGES, N_, Text
 from geo_service.params import Bbox, parse_bbox, parse_int, reject_unknown, single_values
 from geo_service.store import LayerSummary
 
@@ -30,7 +31,7 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 OUTPUT_FORMATS = ("json", "html")
-ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"})
+ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "lang"})
 # RFC 3339 instant, or an interval with open ends ("..") or empty ends.
 _INSTANT = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?"
 _DATETIME = re.compile(rf"^({_INSTANT}|({_INSTANT}|\.\.)?/({_INSTANT}|\.\.)?)$")
@@ -40,7 +41,16 @@ def parse_output_format(raw: str | None) -> str | None:
     if raw is None:
         return None
     if raw not in OUTPUT_FORMATS:
-        raise InvalidParameterError(f"f must be one of {', '.join(OUTPUT_FORMATS)}, got {raw!r}")
+        raise InvalidParameterError(Text("error", "f must be one of {allowed}, got {value}",
+                                         {"allowed": ", ".join(OUTPUT_FORMATS), "value": repr(raw)}))
+    return raw
+
+
+def parse_language(raw: str | None) -> str | None:
+    """``lang``: one of the languages of the pages (en, fr), or absent."""
+    if raw is not None and raw not in LANGUAGES:
+        raise InvalidParameterError(Text("error", "lang must be one of {allowed}, got {value}",
+                                         {"allowed": ", ".join(LANGUAGES), "value": repr(raw)}))
     return raw
 
 
@@ -59,6 +69,7 @@ class ItemsQuery:
     filters: Mapping[str, str] = field(default_factory=dict)
     f: str | None = None
     datetime: str | None = None
+    lang: str | None = None  # kept in the links, so every page of a French reading stays French
 
     def query_string(self, offset: int | None = None, f: str | None = None) -> str:
         """Canonical query string (stable order), e.g. for next/prev links and cache keys."""
@@ -72,6 +83,8 @@ class ItemsQuery:
         params.append(("limit", str(self.limit)))
         params.append(("offset", str(self.offset if offset is None else offset)))
         params.extend(sorted(self.filters.items()))
+        if self.lang:
+            params.append(("lang", self.lang))
         return urlencode(params)
 
 
@@ -81,10 +94,12 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
     reject_unknown(values, ITEMS_PARAMETERS | set(property_names))
     for name in ("bbox-crs", "crs"):  # Part 2 parameters; CRS84 is the only CRS served
         if values.get(name) not in (None, CRS84):
-            raise InvalidParameterError(f"{name} must be {CRS84} (the only CRS served), got {values[name]!r}")
+            raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
+                                             {"name": name, "crs": CRS84, "value": repr(values[name])}))
     when = values.get("datetime")
     if when is not None and not _DATETIME.match(when):
-        raise InvalidParameterError(f"datetime must be an RFC 3339 instant or interval, got {when!r}")
+        raise InvalidParameterError(Text("error", "datetime must be an RFC 3339 instant or interval, got {value}",
+                                         {"value": repr(when)}))
     return ItemsQuery(
         bbox=parse_bbox(values["bbox"]) if "bbox" in values else None,
         limit=parse_int(values.get("limit"), "limit", default=LIMIT_DEFAULT, minimum=1, maximum=LIMIT_MAX),
@@ -92,6 +107,7 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         filters={k: v for k, v in values.items() if k not in ITEMS_PARAMETERS},
         f=parse_output_format(values.get("f")),
         datetime=when,
+        lang=parse_language(values.get("lang")),
     )
 
 
@@ -99,34 +115,69 @@ def parse_simple_query(args: Mapping[str, list[str]], allow_crs: bool = False) -
     """The query of the landing page, conformance, collections, one collection or one feature: ``f``, ``lang``."""
     values = single_values(args)
     reject_unknown(values, {"f", "lang", "crs"} if allow_crs else {"f", "lang"})
+    parse_language(values.get("lang"))
     if values.get("crs") not in (None, CRS84):
-        raise InvalidParameterError(f"crs must be {CRS84} (the only CRS served), got {values['crs']!r}")
+        raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
+                                         {"name": "crs", "crs": CRS84, "value": repr(values["crs"])}))
     return parse_output_format(values.get("f"))
+
+
+# Link titles, in the reader's language.
+TITLES = {
+    "document": N_("link", "This document"),
+    "collection_self": N_("link", "This collection"),
+    "collections": N_("link", "The collections"),
+    "page": N_("link", "This page"),
+    "feature": N_("link", "This feature"),
+    "api": N_("link", "The API definition (OpenAPI 3.0)"),
+    "api_doc": N_("link", "The API documentation"),
+    "conformance": N_("link", "Conformance classes implemented"),
+    "data": N_("link", "The feature collections"),
+    "items_json": N_("link", "The features as GeoJSON"),
+    "items_html": N_("link", "The features as HTML"),
+    "collection": N_("link", "The collection"),
+    "next": N_("link", "Next page"),
+    "prev": N_("link", "Previous page"),
+}
+AS_JSON = N_("link", "{title} as JSON")
+AS_HTML = N_("link", "{title} as HTML")
+
+
+def _title(key: str, lang: str) -> str:
+    return Text.of(TITLES[key], {}).render(lang)
 
 
 def _link(href: str, rel: str, media_type: str, title: str) -> dict:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def _self_links(href: str, current: str, title: str, json_type: str = JSON) -> list[dict]:
+def _with_lang(href: str, lang: str | None) -> str:
+    return f"{href}{'&' if '?' in href else '?'}lang={lang}" if lang else href
+
+
+def _self_links(href: str, current: str, key: str, lang: str, json_type: str = JSON,
+                link_lang: str | None = None) -> list[dict]:
     """self + alternate links for the JSON and HTML forms of one resource."""
     joiner = "&" if "?" in href else "?"
+    title = _title(key, lang)
     json_link = _link(f"{href}{joiner}f=json", "self" if current == "json" else "alternate", json_type,
-                      f"{title} as JSON")
-    html_link = _link(f"{href}{joiner}f=html", "self" if current == "html" else "alternate", HTML,
-                      f"{title} as HTML")
+                      Text.of(AS_JSON, {"title": title}).render(lang))
+    html_link = _link(_with_lang(f"{href}{joiner}f=html", link_lang), "self" if current == "html" else "alternate",
+                      HTML, Text.of(AS_HTML, {"title": title}).render(lang))
     return [json_link, html_link]
 
 
-def landing_document(base: str, title: str, description: str, current: str = "json") -> dict:
+def landing_document(base: str, title: str, description: str, current: str = "json", lang: str = "en",
+                     link_lang: str | None = None) -> dict:
+    """``link_lang``: carried by the links to HTML pages (the reader's choice of language)."""
     return {
         "title": title,
         "description": description,
-        "links": _self_links(base, current, "This document") + [
-            _link(f"{base}/api", "service-desc", OPENAPI_JSON, "The API definition (OpenAPI 3.0)"),
-            _link(f"{base}/api?f=html", "service-doc", HTML, "The API documentation"),
-            _link(f"{base}/conformance", "conformance", JSON, "Conformance classes implemented"),
-            _link(f"{base}/collections", "data", JSON, "The feature collections"),
+        "links": _self_links(base, current, "document", lang, link_lang=link_lang) + [
+            _link(f"{base}/api", "service-desc", OPENAPI_JSON, _title("api", lang)),
+            _link(_with_lang(f"{base}/api?f=html", link_lang), "service-doc", HTML, _title("api_doc", lang)),
+            _link(f"{base}/conformance", "conformance", JSON, _title("conformance", lang)),
+            _link(f"{base}/collections", "data", JSON, _title("data", lang)),
         ],
     }
 
@@ -135,7 +186,8 @@ def conformance_document() -> dict:
     return {"conformsTo": list(CONFORMANCE_CLASSES)}
 
 
-def collection_document(summary: LayerSummary, base: str, lang: str = "en", current: str = "json") -> dict:
+def collection_document(summary: LayerSummary, base: str, lang: str = "en", current: str = "json",
+                        link_lang: str | None = None) -> dict:
     layer = summary.layer
     href = f"{base}/collections/{layer.id}"
     return {
@@ -148,36 +200,40 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
         "extent": {"spatial": {"bbox": [list(summary.bounds)], "crs": CRS84}},
         "license": layer.licence,
         "attribution": layer.attribution,
-        "links": _self_links(href, current, "This collection") + [
-            _link(f"{href}/items?f=json", "items", GEOJSON, "The features as GeoJSON"),
-            _link(f"{href}/items?f=html", "items", HTML, "The features as HTML"),
+        "links": _self_links(href, current, "collection_self", lang, link_lang=link_lang) + [
+            _link(f"{href}/items?f=json", "items", GEOJSON, _title("items_json", lang)),
+            _link(_with_lang(f"{href}/items?f=html", link_lang), "items", HTML, _title("items_html", lang)),
         ],
     }
 
 
 def collections_document(summaries: Sequence[LayerSummary], base: str, lang: str = "en",
-                         current: str = "json") -> dict:
+                         current: str = "json", link_lang: str | None = None) -> dict:
     return {
-        "links": _self_links(f"{base}/collections", current, "The collections"),
-        "collections": [collection_document(s, base, lang) for s in summaries],
+        "links": _self_links(f"{base}/collections", current, "collections", lang, link_lang=link_lang),
+        "collections": [collection_document(s, base, lang, link_lang=link_lang) for s in summaries],
     }
 
 
-def items_links(layer_id: str, base: str, query: ItemsQuery, number_matched: int, current: str = "json") -> list[dict]:
+def items_links(layer_id: str, base: str, query: ItemsQuery, number_matched: int, current: str = "json",
+                lang: str = "en") -> list[dict]:
     href = f"{base}/collections/{layer_id}/items"
+    page = _title("page", lang)
+    fmt = current if current == "html" else "json"
+    media = HTML if fmt == "html" else GEOJSON
     links = [
         _link(f"{href}?{query.query_string(f='json')}", "self" if current == "json" else "alternate", GEOJSON,
-              "This page as GeoJSON"),
+              Text.of(AS_JSON, {"title": page}).render(lang)),
         _link(f"{href}?{query.query_string(f='html')}", "self" if current == "html" else "alternate", HTML,
-              "This page as HTML"),
-        _link(f"{base}/collections/{layer_id}", "collection", JSON, "The collection"),
+              Text.of(AS_HTML, {"title": page}).render(lang)),
+        _link(f"{base}/collections/{layer_id}", "collection", JSON, _title("collection", lang)),
     ]
     if query.offset + query.limit < number_matched:
-        links.append(_link(f"{href}?{query.query_string(offset=query.offset + query.limit, f='json')}",
-                           "next", GEOJSON, "Next page"))
+        links.append(_link(f"{href}?{query.query_string(offset=query.offset + query.limit, f=fmt)}",
+                           "next", media, _title("next", lang)))
     if query.offset > 0:
-        links.append(_link(f"{href}?{query.query_string(offset=max(0, query.offset - query.limit), f='json')}",
-                           "prev", GEOJSON, "Previous page"))
+        links.append(_link(f"{href}?{query.query_string(offset=max(0, query.offset - query.limit), f=fmt)}",
+                           "prev", media, _title("prev", lang)))
     return links
 
 
@@ -188,11 +244,12 @@ def items_text(features: Sequence[str], number_matched: int, links: list[dict]) 
     return head[:-1] + ',"features":[' + ",".join(features) + "]}"
 
 
-def feature_document(feature_text: str, layer_id: str, feature_id: str, base: str, current: str = "json") -> dict:
+def feature_document(feature_text: str, layer_id: str, feature_id: str, base: str, current: str = "json",
+                     lang: str = "en", link_lang: str | None = None) -> dict:
     document = json.loads(feature_text)
     href = f"{base}/collections/{layer_id}/items/{feature_id}"
-    document["links"] = _self_links(href, current, "This feature", GEOJSON) + [
-        _link(f"{base}/collections/{layer_id}", "collection", JSON, "The collection"),
+    document["links"] = _self_links(href, current, "feature", lang, GEOJSON, link_lang=link_lang) + [
+        _link(f"{base}/collections/{layer_id}", "collection", JSON, _title("collection", lang)),
     ]
     return document
 

@@ -43,7 +43,8 @@ class SlotLimiter:
             try:
                 handle = open(self.directory / f"{prefix}-{number}.lock", "a+")
             except OSError as exc:
-                raise StorageError(f"the service cannot keep its request slots ({exc.strerror})") from None
+                raise StorageError(Text("error", "the service cannot keep its request slots ({reason})",
+                                        {"reason": exc.strerror})) from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -59,7 +60,8 @@ class SlotLimiter:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"the service cannot keep its request slots ({exc.strerror})") from None
+            raise StorageError(Text("error", "the service cannot keep its request slots ({reason})",
+                                    {"reason": exc.strerror})) from None
         deadline = time.monotonic() + self.wait_s
         with ExitStack() as stack:
             if client is not None:

@@ -37,7 +37,7 @@ def test_tsv_and_explicit_columns():
     (b"name,lat\nA,14\n", "v.csv", r"no location found: .* Columns of the file: name, lat"),
     (b"name,lat,lon\nA,14,-12\nB,,-12\nC,x,-12\n", "v.csv", "rows 3, 4 have no numeric lat/lon"),
     (b"a", "v.ods", "unknown file type .ods"),
-    (b"{not json", "v.geojson", "cannot read as geojson"),
+    (b"{not json", "v.geojson", "cannot read as GeoJSON"),
     (b'{"type": "FeatureCollection", "features": []}', "v.geojson", "no features"),
     (b"PK-not-a-zip", "v.zip", "not a valid zip"),
 ])

@@ -44,7 +44,7 @@ def shp_zip_without_prj(tmp_path) -> bytes:
 
 
 RULES = [
-    ("unreadable", lambda tmp: (b"{not json", "x.geojson"), {}, "x.geojson: cannot read as geojson"),
+    ("unreadable", lambda tmp: (b"{not json", "x.geojson"), {}, "x.geojson: cannot read as GeoJSON"),
     ("unknown type", lambda tmp: (b"data", "x.xls"), {}, "unknown file type .xls"),
     ("no features", lambda tmp: (fc(), "x.geojson"), {}, "no features"),
     ("no geometry", lambda tmp: (fc(feat(pt(-12.2, 14.45), id="a"), feat(None, id="b")), "x.geojson"), {},

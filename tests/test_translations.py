@@ -12,7 +12,7 @@ from tests.conftest import BUNDLED_LAYERS
 from tests.test_field_exports import csv_bytes, kobo_rows
 
 REPO = Path(__file__).resolve().parent.parent
-KEYWORDS = {"N_": ((1, "c"), 2), "Text": ((1, "c"), 2)}  # as `make translations` (babel.cfg, -k N_:1c,2 -k Text:1c,2)
+KEYWORDS = {"N_": ((1, "c"), 2), "Text": ((1, "c"), 2), "_problem": ((1, "c"), 2)}  # as `make translations`
 
 
 def extracted() -> set[tuple[str | None, str]]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service.analysis.nearest import ProximityError, nearest_services
+from geo_service.i18n import Text
 
 DEFAULT_BANDS_KM = (5.0, 10.0, 20.0)
 NO_SERVICE = "no service in reach"
@@ -26,13 +27,14 @@ def parse_bands(text: str | Sequence[float] | None) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in (text.split(",") if isinstance(text, str) else text))
     except ValueError:
-        raise ProximityError(f"bands must be numbers of km separated by commas, e.g. 5,10,20; got {text!r}") from None
+        raise ProximityError(Text("error", "bands must be numbers of km separated by commas, e.g. 5,10,20; got {value}",
+                                  {"value": repr(text)})) from None
     if not values or len(values) > 10:
-        raise ProximityError(f"give 1 to 10 band thresholds, got {len(values)}")
+        raise ProximityError(Text("error", "give 1 to 10 band thresholds, got {count}", {"count": len(values)}))
     if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ProximityError(f"band thresholds must be positive km, got {text!r}")
+        raise ProximityError(Text("error", "band thresholds must be positive km, got {value}", {"value": repr(text)}))
     if any(b <= a for a, b in zip(values, values[1:])):
-        raise ProximityError(f"band thresholds must increase, got {text!r}")
+        raise ProximityError(Text("error", "band thresholds must increase, got {value}", {"value": repr(text)}))
     return values
 
 

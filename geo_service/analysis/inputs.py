@@ -142,7 +142,8 @@ def _walk_kmh(raw: str | None) -> float:
     except ValueError:
         speed = -1.0
     if not 0.5 <= speed <= 20:
-        raise ProximityError(f"walk_kmh must be a walking speed from 0.5 to 20 km/h, got {raw!r}")
+        raise ProximityError(Text("error", "walk_kmh must be a walking speed from 0.5 to 20 km/h, got {value}",
+                                  {"value": repr(raw)}))
     return speed
 
 
@@ -154,7 +155,8 @@ def parse_column_choice(values: dict[str, str]) -> ColumnChoice:
     except ValueError:
         threshold = -1.0
     if not 0 < threshold < 100_000:
-        raise ProximityError(f"gps_accuracy_m must be a number of metres above 0, got {raw!r}")
+        raise ProximityError(Text("error", "gps_accuracy_m must be a number of metres above 0, got {value}",
+                                  {"value": repr(raw)}))
     return ColumnChoice(values.get("lat_col") or None, values.get("lon_col") or None,
                         values.get("geopoint_col") or None, threshold)
 
@@ -171,12 +173,13 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
     try:
         max_km = None if raw_max is None else float(raw_max)
     except ValueError:
-        raise ProximityError(f"max_km must be a number of km, got {raw_max!r}") from None
+        raise ProximityError(Text("error", "max_km must be a number of km, got {value}", {"value": repr(raw_max)})) from None
     if max_km is not None and not (0 < max_km < 20_000):
-        raise ProximityError(f"max_km must be between 0 and 20000 km, got {raw_max!r}")
+        raise ProximityError(Text("error", "max_km must be between 0 and 20000 km, got {value}", {"value": repr(raw_max)}))
     output = values.get("format") or "json"
     if output not in OUTPUTS:
-        raise ProximityError(f"format must be one of {', '.join(OUTPUTS)}, got {output!r}")
+        raise ProximityError(Text("error", "format must be one of {allowed}, got {value}",
+                                  {"allowed": ", ".join(OUTPUTS), "value": repr(output)}))
     return ProximityRequest(
         communities=values.get("communities") or None, services=values.get("services") or None,
         communities_file=files.get("communities_file"), services_file=files.get("services_file"),

@@ -20,6 +20,7 @@ from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
 from geo_service.errors import InvalidParameterError
+from geo_service.i18n import Text
 
 GEOD = Geod(ellps="WGS84")
 _TO_ECEF = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
@@ -93,7 +94,7 @@ def nearest(c_lon, c_lat, s_lon, s_lat, *, k: int = 1, max_distance_m: float | N
     if k < 1:
         raise ProximityError(f"k must be 1 or more, got {k}")
     if len(s_lon) == 0:
-        raise ProximityError("there are no services to measure to")
+        raise ProximityError(Text("error", "there are no services to measure to"))
     n = len(c_lon)
     index = np.full((n, k), -1, dtype=np.int64)
     distance = np.full((n, k), np.nan)
@@ -136,13 +137,15 @@ def nearest_services(communities: gpd.GeoDataFrame, services: gpd.GeoDataFrame, 
     """
     for label, frame in (("communities", communities), ("services", services)):
         if frame.crs is None or frame.crs.to_epsg() != 4326:
-            raise ProximityError(f"{label} must be in EPSG:4326 (WGS84 longitude/latitude), got {frame.crs}")
+            raise ProximityError(Text("error", "{label} must be in EPSG:4326 (WGS84 longitude/latitude), got {crs}",
+                                      {"label": label, "crs": str(frame.crs)}))
         if len(frame) and not (frame.geom_type == "Point").all():
-            raise ProximityError(f"{label} must be points; found {sorted(set(frame.geom_type) - {'Point'})}")
+            raise ProximityError(Text("error", "{label} must be points; found {types}",
+                                      {"label": label, "types": ", ".join(sorted(set(frame.geom_type) - {"Point"}))}))
     if len(communities) == 0:
-        raise ProximityError("there are no communities to measure from")
+        raise ProximityError(Text("error", "there are no communities to measure from"))
     if len(services) == 0:
-        raise ProximityError("there are no services to measure to")
+        raise ProximityError(Text("error", "there are no services to measure to"))
     max_m = None if max_distance_km is None else float(max_distance_km) * 1000
     labels = service_labels(services)
     s_lon, s_lat = services.geometry.x.to_numpy(), services.geometry.y.to_numpy()
@@ -152,8 +155,8 @@ def nearest_services(communities: gpd.GeoDataFrame, services: gpd.GeoDataFrame, 
     if same_country:
         for column, frame in (("country", communities), ("country", services)):
             if column not in frame.columns:
-                raise ProximityError("comparing with same-country services needs a 'country' column "
-                                     "(ISO 3166-1 alpha-2, e.g. ML, SN) in both communities and services")
+                raise ProximityError(Text("error", "comparing with same-country services needs a 'country' column "
+                                          "(ISO 3166-1 alpha-2, e.g. ML, SN) in both communities and services"))
         c_country = communities["country"].astype("string").to_numpy()
         for country in pd.unique(c_country[~pd.isna(c_country)]):
             rows = np.flatnonzero(c_country == country)

@@ -47,7 +47,8 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
                  progress: Callable[[int], None] | None = None, service_types: Sequence[str] = (),
                  levels: bool = False) -> ProximityReport:
     if max_distance_km is not None and not max_distance_km > 0:
-        raise ProximityError(f"the maximum distance must be a positive number of km, got {max_distance_km}")
+        raise ProximityError(Text("error", "the maximum distance must be a positive number of km, got {value}",
+                                  {"value": max_distance_km}))
     notes = communities.notes + services.notes
     if service_types:
         services = select_types(services, service_types)
@@ -90,12 +91,14 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
 def select_types(services: AnalysisInput, types: Sequence[str]) -> AnalysisInput:
     """Only the facilities whose ``type`` is one of ``types`` (compared without case or surrounding spaces)."""
     if "type" not in services.frame.columns:
-        raise ProximityError(f"{services.label}: choosing facility types needs a 'type' column")
+        raise ProximityError(Text("error", "{label}: choosing facility types needs a 'type' column",
+                                  {"label": services.label}))
     wanted = {t.strip().lower() for t in types}
     kept = services.frame[services.frame["type"].astype("string").str.strip().str.lower().isin(wanted)]
     if kept.empty:
         found = sorted(services.frame["type"].dropna().astype(str).unique())
-        raise ProximityError(f"{services.label}: no facility of type {', '.join(types)}; types: {', '.join(found)}")
+        raise ProximityError(Text("error", "{label}: no facility of type {wanted}; types: {found}",
+                                  {"label": services.label, "wanted": ", ".join(types), "found": ", ".join(found)}))
     return AnalysisInput(kept, services.label, services.notes, services.columns)
 
 
@@ -103,7 +106,8 @@ def nearest_by_level(result: gpd.GeoDataFrame, communities: AnalysisInput, servi
                      max_distance_km: float | None) -> list[str]:
     """Adds the nearest first-contact and the nearest referral facility (name, metres) beside the nearest."""
     if "type" not in services.frame.columns:
-        raise ProximityError(f"{services.label}: the nearest facility of each level needs a 'type' column")
+        raise ProximityError(Text("error", "{label}: the nearest facility of each level needs a 'type' column",
+                                  {"label": services.label}))
     level = facility_levels(services.frame["type"])
     notes = []
     for name in LEVELS:

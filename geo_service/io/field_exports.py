@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo_service.i18n import Text
+from geo_service.i18n import N_, Text
 from geo_service.io.bounds import IngestError
 
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "latitude_dd", "lat_wgs84", "gps_latitude")
@@ -183,7 +183,8 @@ def _explicit(table: pd.DataFrame, filename: str, lat_col: str | None, lon_col: 
         lowered = {c.strip().lower(): c for c in columns}
         if wanted in columns or wanted.strip().lower() in lowered:
             return wanted if wanted in columns else lowered[wanted.strip().lower()]
-        raise ColumnChoiceError(f"{filename}: no column {wanted!r}; columns: {', '.join(columns)}",
+        raise ColumnChoiceError(Text("error", "{file}: no column {name}; columns: {columns}",
+                                     {"file": filename, "name": repr(wanted), "columns": ", ".join(columns)}),
                                 details={"columns": columns})
 
     if geopoint_col:
@@ -194,8 +195,10 @@ def _explicit(table: pd.DataFrame, filename: str, lat_col: str | None, lon_col: 
     lat = find(lat_col) if lat_col else next((lowered[n] for n in LAT_NAMES if n in lowered), None)
     lon = find(lon_col) if lon_col else next((lowered[n] for n in LON_NAMES if n in lowered), None)
     if lat is None or lon is None:
-        raise ColumnChoiceError(f"{filename}: no {'latitude' if lat is None else 'longitude'} column found; name "
-                                f"it (lat_col, lon_col). Columns of the file: {', '.join(columns)}",
+        missing = N_("error", "no latitude column found") if lat is None else N_("error", "no longitude column found")
+        raise ColumnChoiceError(Text("error", "{file}: {missing}; name it (lat_col, lon_col). Columns of the file: "
+                                     "{columns}", {"file": filename, "missing": Text.of(missing, {}),
+                                                   "columns": ", ".join(columns)}),
                                 details={"columns": columns, "parameters": ["lat_col", "lon_col", "geopoint_col"]})
     return _Candidate("chosen", "named", (lat, lon))
 

@@ -18,6 +18,7 @@ import pyogrio
 import shapely
 
 from geo_service.errors import InvalidParameterError, NotFoundError
+from geo_service.i18n import Text
 
 MAX_PRECISION = 7  # decimals of a degree kept in the stored files (about 1 cm)
 SHAPEFILE_NAME_LIMIT = 10
@@ -48,7 +49,8 @@ def parse_precision(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
     if not re.fullmatch(r"[0-9]{1,2}", raw) or int(raw) > MAX_PRECISION:
-        raise InvalidParameterError(f"precision must be a whole number from 0 to {MAX_PRECISION}, got {raw!r}")
+        raise InvalidParameterError(Text("error", "precision must be a whole number from 0 to {maximum}, got {value}",
+                                         {"maximum": MAX_PRECISION, "value": repr(raw)}))
     return int(raw)
 
 
@@ -196,7 +198,8 @@ def get_format(key: str) -> Format:
     try:
         return FORMATS[key]
     except KeyError:
-        raise NotFoundError(f"no download format {key!r}; formats: {', '.join(FORMATS)}") from None
+        raise NotFoundError(Text("error", "no download format {value}; formats: {allowed}",
+                                 {"value": repr(key), "allowed": ", ".join(FORMATS)})) from None
 
 
 def write(frame: gpd.GeoDataFrame, layer_id: str, key: str, options: WriteOptions | None = None) -> bytes:

@@ -22,8 +22,9 @@ import pandas as pd
 from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureError, GeometryError
 
 from geo_service.config import Extent, InputLimits
-from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojson_counts, inspect_gpkg,
-                                   inspect_shapefile_zip, listed, over_limit, parse_json, scan_csv)
+from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojson_counts, listed, over_limit,
+                                   parse_json, scan_csv)
+from geo_service.io.containers import inspect_gpkg, inspect_shapefile_zip
 from geo_service.io.field_exports import accuracy_flags, locate, numbers, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
 from geo_service.io.ogr import read_frame
@@ -126,7 +127,8 @@ def read_csv(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
         table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
                             index_col=False).reset_index(drop=True)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise IngestError(f"{filename}: cannot read as a table: {exc}") from None
+        raise IngestError(Text("error", "{file}: cannot read as a table: {problem}",
+                               {"file": filename, "problem": str(exc)})) from None
     return table_points(table, filename, choice, decimal_comma=sep == ";")
 
 
@@ -147,7 +149,8 @@ def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits(
     document = parse_json(data, filename)
     problems = document_problems(document, structure_only=True, limit=5)
     if problems:
-        raise IngestError(f"{filename}: not usable GeoJSON: {'; '.join(problems)}", details={"problems": problems})
+        raise IngestError(Text("error", "{file}: not usable GeoJSON: {problems}", {"file": filename, "problems": problems}),
+                          details={"problems": [str(p) for p in problems]})
     geojson_counts(document, filename, limits)
 
 
@@ -173,11 +176,12 @@ def read_gis(data: bytes, filename: str, kind: str,
                 frame = read_frame(source, layer=layer)
             except (DataSourceError, DataLayerError, FeatureError, GeometryError, CRSError) as exc:
                 message = str(exc).replace(str(path), filename).replace(tmp, "")
-                raise IngestError(f"{filename}: cannot read as {kind}: {message}") from None
+                raise IngestError(Text("error", "{file}: cannot read as {kind}: {problem}",
+                                       {"file": filename, "kind": kind, "problem": message})) from None
         notes = sorted({f"{filename}: GDAL: {w.message}".replace(str(path), filename).replace(tmp, "")
                         for w in caught})
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
-        raise IngestError(f"{filename}: the file has no geometry")
+        raise IngestError(Text("error", "{file}: the file has no geometry", {"file": filename}))
     return frame, notes
 
 
@@ -187,9 +191,9 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
     if frame.crs is None:
         xmin, ymin, xmax, ymax = frame.total_bounds if len(frame) else (0, 0, 0, 0)
         if not (-180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90):
-            raise IngestError(f"{filename}: coordinates reach {xmin:.0f}, {ymin:.0f} … {xmax:.0f}, {ymax:.0f}: these "
-                              "are not degrees and the file declares no CRS. Export it as WGS84 (EPSG:4326) "
-                              "or include its .prj")
+            raise IngestError(Text("error", "{file}: coordinates reach {low} … {high}: these are not degrees and the "
+                                   "file declares no CRS. Export it as WGS84 (EPSG:4326) or include its .prj",
+                                   {"file": filename, "low": f"{xmin:.0f}, {ymin:.0f}", "high": f"{xmax:.0f}, {ymax:.0f}"}))
         return frame.set_crs(WGS84), notes
     if frame.crs.to_epsg() != 4326:
         notes.append(Text("note", "{file}: reprojected from {crs} to EPSG:4326",
@@ -198,16 +202,18 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
     bounds = frame.geometry.bounds
     beyond = frame.index[(bounds["minx"] < -180) | (bounds["maxx"] > 180) | (bounds["miny"] < -90) | (bounds["maxy"] > 90)]
     if len(beyond):
-        raise IngestError(f"{filename}: features {listed([int(i) + 1 for i in beyond])} have coordinates outside "
-                          "longitude -180..180 / latitude -90..90: they are not WGS84 degrees. If they are in a "
-                          "projected CRS, export the file with that CRS declared")
+        raise IngestError(Text("error", "{file}: features {rows} have coordinates outside longitude -180..180 / "
+                               "latitude -90..90: they are not WGS84 degrees. If they are in a projected CRS, export "
+                               "the file with that CRS declared",
+                               {"file": filename, "rows": listed([int(i) + 1 for i in beyond])}))
     return frame, notes
 
 
 def check_geometries_present(frame: gpd.GeoDataFrame, filename: str) -> None:
     missing = frame.index[frame.geometry.isna() | frame.geometry.is_empty]
     if len(missing):
-        raise IngestError(f"{filename}: features {listed([int(i) + 1 for i in missing])} have no geometry")
+        raise IngestError(Text("error", "{file}: features {rows} have no geometry",
+                               {"file": filename, "rows": listed([int(i) + 1 for i in missing])}))
 
 
 def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None:

@@ -19,6 +19,7 @@ import shapely
 
 from geo_service.catalogue import GEOMETRY_FAMILIES, Layer
 from geo_service.config import Extent, InputLimits
+from geo_service.i18n import Text
 from geo_service.io.bounds import listed as _listed
 from geo_service.io.ingest import ColumnChoice, IngestError, read_upload
 from geo_service.store import LayerStore
@@ -45,8 +46,8 @@ class PreparedImport:
 
 def check_layer_id(layer_id: str) -> str:
     if not LAYER_ID.match(layer_id or ""):
-        raise IngestError(f"layer id {layer_id!r} must match ^[a-z][a-z0-9_]*$ (lower-case letters, digits, "
-                          "underscores; a letter first; at most 64 characters)")
+        raise IngestError(Text("error", "layer id {value} must match ^[a-z][a-z0-9_]*$ (lower-case letters, digits, "
+                               "underscores; a letter first; at most 64 characters)", {"value": repr(layer_id)}))
     return layer_id
 
 
@@ -57,8 +58,9 @@ def check_geometries(frame: gpd.GeoDataFrame, filename: str, repair: bool) -> tu
     rows = [int(i) + 1 for i in frame.index[invalid]]
     reasons = [shapely.is_valid_reason(g) for g in frame.geometry.values[invalid][:3]]
     if not repair:
-        raise IngestError(f"{filename}: features {_listed(rows)} have invalid geometries ({'; '.join(reasons)}). "
-                          "Fix them, or import with repair to apply shapely make_valid")
+        raise IngestError(Text("error", "{file}: features {rows} have invalid geometries ({reasons}). Fix them, or "
+                               "import with repair to apply shapely make_valid",
+                               {"file": filename, "rows": _listed(rows), "reasons": "; ".join(reasons)}))
     repaired = frame.copy()
     repaired.loc[invalid, repaired.geometry.name] = shapely.make_valid(frame.geometry.values[invalid])
     return repaired, [f"{filename}: repaired invalid geometries of features {_listed(rows)} with make_valid"]
@@ -70,18 +72,22 @@ def check_family(frame: gpd.GeoDataFrame, filename: str, layer: Layer | None) ->
         wrong = frame.index[families != layer.geometry_type]
         if len(wrong):
             kinds = sorted(set(frame.geom_type[wrong]))
-            raise IngestError(f"{filename}: features {_listed([int(i) + 1 for i in wrong])} are {', '.join(kinds)}; "
-                              f"layer {layer.id!r} holds {layer.geometry_type} features only")
+            raise IngestError(Text("error", "{file}: features {rows} are {kinds}; layer {layer} holds {kind} features "
+                                   "only", {"file": filename, "rows": _listed([int(i) + 1 for i in wrong]),
+                                            "kinds": ", ".join(kinds), "layer": repr(layer.id),
+                                            "kind": layer.geometry_type}))
         return layer.geometry_type
     counts = families.value_counts()
     if len(counts) > 1:
         minority = families[families != counts.index[0]]
-        raise IngestError(f"{filename}: mixed geometry types ({', '.join(counts.index)}); features "
-                          f"{_listed([int(i) + 1 for i in minority.index])} are not {counts.index[0]}. "
-                          "Import each type as its own layer")
+        raise IngestError(Text("error", "{file}: mixed geometry types ({kinds}); features {rows} are not {kind}. "
+                               "Import each type as its own layer",
+                               {"file": filename, "kinds": ", ".join(counts.index), "kind": counts.index[0],
+                                "rows": _listed([int(i) + 1 for i in minority.index])}))
     family = counts.index[0]
     if family not in GEOMETRY_FAMILIES:
-        raise IngestError(f"{filename}: geometry type {family} cannot be a layer (use points, lines or polygons)")
+        raise IngestError(Text("error", "{file}: geometry type {kind} cannot be a layer (use points, lines or "
+                               "polygons)", {"file": filename, "kind": family}))
     return family
 
 
@@ -96,10 +102,12 @@ def check_ids(frame: gpd.GeoDataFrame, filename: str) -> list[str]:
         return [f"{filename}: the features have no id; they are numbered 1 to {len(frame)} in file order"]
     missing = frame.index[ids.isna()]
     if len(missing):
-        raise IngestError(f"{filename}: features {_listed([int(i) + 1 for i in missing])} have an empty id")
+        raise IngestError(Text("error", "{file}: features {rows} have an empty id",
+                               {"file": filename, "rows": _listed([int(i) + 1 for i in missing])}))
     duplicated = sorted(set(ids[ids.duplicated()]))
     if duplicated:
-        raise IngestError(f"{filename}: duplicate ids {_listed(duplicated)}: each feature needs its own id")
+        raise IngestError(Text("error", "{file}: duplicate ids {ids}: each feature needs its own id",
+                               {"file": filename, "ids": _listed(duplicated)}))
     return []
 
 
@@ -160,8 +168,8 @@ def import_layer(store: LayerStore, layer_id: str, data: bytes, filename: str, e
     check_layer_id(layer_id)
     exists = layer_id in store.catalogue
     if exists and not replace:
-        raise IngestError(f"layer {layer_id!r} exists already: replace it explicitly "
-                          "(its current version is kept in the history)")
+        raise IngestError(Text("error", "layer {value} exists already: replace it explicitly (its current version is "
+                               "kept in the history)", {"value": repr(layer_id)}))
     prepared = prepare_import(data, filename, store.catalogue.get(layer_id) if exists else None, extent, options)
     changed = True
     if exists:

@@ -39,7 +39,7 @@ def validate_layers_dir(layers_dir: Path) -> list[str]:
         except GeoServiceError as exc:
             problems.append(f"{where}: {exc.message}")
             continue
-        found = document_problems(document, allowed_types=layer.allowed_geometry_types)
+        found = [str(p) for p in document_problems(document, allowed_types=layer.allowed_geometry_types)]
         if not found and not document.get("features"):
             found = ["has no features"]
         found += provenance_problems(document) if not found else []

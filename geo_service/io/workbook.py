@@ -9,7 +9,9 @@ from datetime import date, datetime, time
 import pandas as pd
 
 from geo_service.config import InputLimits
-from geo_service.io.bounds import IngestError, at_least, check_archive, check_counts, over_limit
+from geo_service.io.bounds import IngestError, at_least, check_counts, over_limit
+from geo_service.io.containers import check_archive
+from geo_service.i18n import Text
 from geo_service.io.field_exports import has_location
 
 XLSX_MAX_MEMBERS = 1000  # a workbook is a zip of many small parts
@@ -40,8 +42,9 @@ def _sheet_table(sheet, filename: str, limits: InputLimits) -> pd.DataFrame:
     records = []
     for record in rows:
         if any(cell is not None for cell in record[width:]):
-            raise IngestError(f"{filename}: row {len(records) + 2} of sheet {sheet.title!r} has values beyond the "
-                              f"header's {width} columns")
+            raise IngestError(Text("error", "{file}: row {row} of sheet {sheet} has values beyond the header's "
+                                   "{width} columns", {"file": filename, "row": len(records) + 2,
+                                                       "sheet": repr(sheet.title), "width": width}))
         cells = [_text(cell) for cell in record[:width]]
         if any(cell is not None for cell in cells):
             records.append(cells + [None] * (width - len(cells)))
@@ -58,7 +61,8 @@ def read_workbook(data: bytes, filename: str, limits: InputLimits) -> tuple[pd.D
         check_archive(zipfile.ZipFile(io.BytesIO(data)), filename, limits, XLSX_MAX_MEMBERS)
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise IngestError(f"{filename}: not a readable Excel workbook (.xlsx): {str(exc)[:200]}") from None
+        raise IngestError(Text("error", "{file}: not a readable Excel workbook (.xlsx): {problem}",
+                               {"file": filename, "problem": str(exc)[:200]})) from None
     try:
         names = workbook.sheetnames
         tables = {}
@@ -67,7 +71,7 @@ def read_workbook(data: bytes, filename: str, limits: InputLimits) -> tuple[pd.D
             if has_location(tables[name]):
                 return tables[name], name, [n for n in names if n != name]
         if not names:
-            raise IngestError(f"{filename}: the workbook has no sheet")
+            raise IngestError(Text("error", "{file}: the workbook has no sheet", {"file": filename}))
         return tables[names[0]], names[0], names[1:]
     finally:
         workbook.close()

@@ -47,9 +47,10 @@
 
   // rowKeys (optional): a community row for each table row; clicking it (or Enter) shows it on the map.
   function table(headers, rows, numeric, rowKeys) {
-    var t = el("table"), head = el("tr");
+    // With headers, a table that folds into one block per row on a phone (each cell labelled).
+    var t = el("table", null, headers.length ? "gs-reflow" : null), head = el("tr");
     headers.forEach(function (h, i) { head.appendChild(el("th", h, numeric[i] ? "num" : null)); });
-    t.appendChild(head);
+    if (headers.length) { var thead = el("thead"); thead.appendChild(head); t.appendChild(thead); }
     rows.forEach(function (row, index) {
       var tr = el("tr");
       if (rowKeys && communityByRow[rowKeys[index]]) {
@@ -62,8 +63,10 @@
         });
       }
       row.forEach(function (cell, i) {
-        if (cell instanceof Node) { var td = el("td"); td.appendChild(cell); tr.appendChild(td); }
-        else tr.appendChild(el("td", cell, numeric[i] ? "num" : null));
+        var td = cell instanceof Node ? el("td") : el("td", cell, numeric[i] ? "num" : null);
+        if (cell instanceof Node) td.appendChild(cell);
+        if (headers[i]) td.setAttribute("data-label", headers[i]);
+        tr.appendChild(td);
       });
       t.appendChild(tr);
     });

@@ -26,6 +26,7 @@ import pandas as pd
 from shapely.geometry import box
 
 from geo_service.catalogue import Catalogue, Layer, load_catalogue
+from geo_service.i18n import Text
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
                                 VersionConflictError)
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
@@ -146,15 +147,17 @@ class LayerStore:
 
     def _read_checked(self, layer_id: str, path: Path, size: int) -> tuple[gpd.GeoDataFrame, str]:
         if size > self.max_layer_bytes:
-            raise LayerUnavailableError(f"layer {layer_id}: its file is {size / 2**20:,.0f} MB, over the "
-                                        f"{self.max_layer_bytes // 2**20} MB this server loads "
-                                        "(GEO_SERVICE_MAX_LAYER_MB)")
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is {mb} MB, over the {limit} MB this "
+                                             "server loads (GEO_SERVICE_MAX_LAYER_MB)",
+                                             {"layer": layer_id, "mb": f"{size / 2**20:,.0f}",
+                                              "limit": self.max_layer_bytes // 2**20}))
         data = path.read_bytes()
         try:
             frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
         except GeoServiceError:
-            raise LayerUnavailableError(f"layer {layer_id}: its file cannot be read as GeoJSON (damaged or "
-                                        "truncated); restore it with `geo-service layers rollback`") from None
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON (damaged or "
+                                             "truncated); restore it with `geo-service layers rollback`",
+                                             {"layer": layer_id})) from None
         return frame, digest(data)
 
     def _load(self, layer_id: str) -> _Cached:
@@ -162,8 +165,8 @@ class LayerStore:
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise LayerUnavailableError(f"layer {layer_id}: its file is missing; restore it with "
-                                        "`geo-service layers rollback` or a backup") from None
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
+                                             "`geo-service layers rollback` or a backup", {"layer": layer_id})) from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._cache.get(layer_id)
@@ -374,7 +377,8 @@ def _equals(frame: gpd.GeoDataFrame, name: str, value: str) -> np.ndarray:
     """Mask of rows whose property ``name`` equals the text ``value`` (numbers compared as numbers)."""
     if name not in frame.columns or name == frame.geometry.name:
         allowed = ", ".join(c for c in frame.columns if c != frame.geometry.name)
-        raise InvalidParameterError(f"unknown property {name!r}; properties of this layer: {allowed}")
+        raise InvalidParameterError(Text("error", "unknown property {name}; properties of this layer: {allowed}",
+                                         {"name": repr(name), "allowed": allowed}))
     column = frame[name]
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         try:

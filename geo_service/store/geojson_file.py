@@ -82,7 +82,7 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
     try:
         pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options)
         with open(tmp, "rb+") as handle:
-            problems = document_problems(json.load(handle), allowed_types=allowed_types)
+            problems = [str(p) for p in document_problems(json.load(handle), allowed_types=allowed_types)]
             if problems:
                 raise LayerDataError(f"{path.name}: refused to write: {'; '.join(problems[:5])}",
                                      details={"problems": problems})
@@ -107,7 +107,7 @@ def copy_temporary(source: Path, path: Path, allowed_types: frozenset[str] | Non
     try:
         shutil.copyfile(source, tmp)
         with open(tmp, "rb+") as handle:
-            problems = document_problems(json.load(handle), allowed_types=allowed_types)
+            problems = [str(p) for p in document_problems(json.load(handle), allowed_types=allowed_types)]
             if problems:
                 raise LayerDataError(f"{source.name}: the saved version is not a valid layer: {problems[0]}")
             os.fsync(handle.fileno())

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geo_service.errors import NotFoundError, PayloadTooLargeError
+from geo_service.i18n import Text
 from geo_service.store.geojson_file import storage_error
 
 RESULT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -49,8 +50,9 @@ class ResultStore:
         """Keep one analysis's inputs (role → (bytes, the user's file name)); return its new id."""
         size = sum(len(data) for data, _ in files.values())
         if size > self.max_bytes:
-            raise PayloadTooLargeError("this analysis is too large to keep behind a link "
-                                       f"(the results folder holds at most {self.max_bytes // 2**20} MB)")
+            raise PayloadTooLargeError(Text("error", "this analysis is too large to keep behind a link "
+                                            "(the results folder holds at most {mb} MB)",
+                                            {"mb": self.max_bytes // 2**20}))
         self.purge(room_for=size)
         result_id = secrets.token_urlsafe(16)
         tmp = self.directory / f".{result_id}.tmp"
@@ -72,13 +74,13 @@ class ResultStore:
     def open(self, result_id: str) -> SavedResult:
         """A saved result, or 404 (unknown, malformed or expired ids alike)."""
         if not RESULT_ID.match(result_id or ""):
-            raise NotFoundError("no such result")
+            raise NotFoundError(Text("error", "no such result"))
         try:
             meta = json.loads((self.directory / result_id / "result.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise NotFoundError("no such result (results are kept for a limited time)") from None
+            raise NotFoundError(Text("error", "no such result (results are kept for a limited time)")) from None
         if time.time() - meta["created"] > self.max_seconds:
-            raise NotFoundError("this result has expired (results are kept for a limited time)")
+            raise NotFoundError(Text("error", "this result has expired (results are kept for a limited time)"))
         return SavedResult(meta["id"], meta["created"], meta["parameters"], meta["files"])
 
     def read(self, result: SavedResult, role: str) -> tuple[bytes, str]:

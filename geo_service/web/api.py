@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from geo_service import __version__
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
-from geo_service.i18n import text_of
+from geo_service.i18n import Text, text_of
 from geo_service.io.layer_import import ImportOptions, import_layer
 from geo_service.params import parse_flag, reject_unknown, single_values
 from geo_service.analysis.inputs import parse_column_choice
@@ -81,9 +81,9 @@ def layer(layer_id: str):
 def expected_version(layer_id: str) -> str | None:
     """The version named by If-Match (strong or weak, of any representation), or None for ``*``."""
     if not request.if_match:
-        raise PreconditionRequiredError(
-            f"{layer_id} exists: send If-Match with its current ETag (from GET /api/layers/{layer_id}) "
-            "so that no one else's change is overwritten")
+        raise PreconditionRequiredError(Text(
+            "error", "{layer} exists: send If-Match with its current ETag (from GET /api/layers/{layer}) so that no "
+            "one else's change is overwritten", {"layer": layer_id}))
     if request.if_match.star_tag:
         return None
     versions = set()
@@ -91,7 +91,7 @@ def expected_version(layer_id: str) -> str | None:
         match = _VERSION_IN_ETAG.match(tag)
         versions.add(match.group(1) if match else tag)
     if len(versions) != 1:
-        raise InvalidParameterError("If-Match must name exactly one version")
+        raise InvalidParameterError(Text("error", "If-Match must name exactly one version"))
     return versions.pop()
 
 
@@ -100,7 +100,7 @@ def uploaded_file(values: dict[str, str]) -> tuple[bytes, str]:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise InvalidParameterError("a multipart upload needs its file in the field 'file'")
+            raise InvalidParameterError(Text("error", "a multipart upload needs its file in the field 'file'"))
         return upload.read(), upload.filename or values.get("filename", "")
     return request.get_data(cache=False, parse_form_data=False), values.get("filename", "")
 
@@ -116,8 +116,8 @@ def put_layer(layer_id: str):
     expected = expected_version(layer_id) if layer_id in store.catalogue else None
     data, filename = uploaded_file(values)
     if not filename:
-        raise InvalidParameterError("name the file (multipart field 'file', or ?filename=… with a raw body) so "
-                                    "its format is known")
+        raise InvalidParameterError(Text("error", "name the file (multipart field 'file', or ?filename=… with a raw "
+                                         "body) so its format is known"))
     options = ImportOptions(columns=parse_column_choice(values),
                             allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
                             repair=parse_flag(values.get("repair"), "repair"), source=values.get("source"),

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from geo_service.basemaps import BaseMap, BaseMapView, read_tile
 from geo_service.errors import NotFoundError
+from geo_service.i18n import Text
 from geo_service.web.context import get_basemaps
 
 bp = Blueprint("basemaps", __name__, url_prefix="/basemaps")
@@ -34,7 +35,7 @@ def index():
 def tile(name: str, z: int, x: int, y: int, fmt: str):
     base = get_basemaps().get(name)
     if fmt != base.format:
-        raise NotFoundError(f"base map {name!r} has {base.format} tiles")
+        raise NotFoundError(Text("error", "base map {value} has {format} tiles", {"value": repr(name), "format": base.format}))
     data = read_tile(base, z, x, y)
     if data is None:  # outside the set's area or zooms: an empty answer, as tile servers give (not an error page)
         response = Response(status=204)

@@ -6,10 +6,16 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from geo_service.errors import GeoServiceError, HTTPStatusError, ServiceBusyError
-from geo_service.i18n import messages
+from geo_service.i18n import N_, Text, messages
 from geo_service.web.context import request_language
 
 _HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+# The framework's own answers, in the reader's language.
+_HTTP_TEXTS = {
+    400: Text("error", "the request could not be understood"),
+    404: Text("error", "nothing is at this address; check the link, or start from the map"),
+    405: N_("error", "this address does not accept {method} requests"),
+}
 
 
 def wants_json() -> bool:
@@ -40,11 +46,15 @@ def _from_http(exc: HTTPException) -> GeoServiceError:
     status = exc.code or 500
     if status == 413:
         limit_mb = (request.max_content_length or 0) // 2**20
-        return HTTPStatusError(f"the upload is larger than the limit of {limit_mb} MB; nothing was read or changed",
-                               413, "PayloadTooLarge")
+        return HTTPStatusError(Text("error", "the upload is larger than the limit of {mb} MB; nothing was read or changed",
+                                    {"mb": limit_mb}), 413, "PayloadTooLarge")
     if exc.name == "Bad Request" and type(exc).__name__ == "BadHost":
-        return HTTPStatusError("the request's Host header is not a valid host name", 400, "InvalidParameterValue")
-    return HTTPStatusError(exc.description or exc.name, status, _HTTP_CODES.get(status, exc.name.replace(" ", "")))
+        return HTTPStatusError(Text("error", "the request's Host header is not a valid host name"), 400,
+                               "InvalidParameterValue")
+    message = _HTTP_TEXTS[status] if status in _HTTP_TEXTS else (exc.description or exc.name)
+    if status == 405:
+        message = Text.of(_HTTP_TEXTS[405], {"method": request.method})
+    return HTTPStatusError(message, status, _HTTP_CODES.get(status, exc.name.replace(" ", "")))
 
 
 def register(app: Flask) -> None:
@@ -54,11 +64,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(MemoryError)
     def out_of_memory(exc: MemoryError):
         app.logger.error("out of memory on %s", request.path)
-        return _respond(ServiceBusyError("the server ran out of memory for this request; nothing was changed. "
-                                         "Try a smaller file", retry_after_s=30))
+        return _respond(ServiceBusyError(Text("error", "the server ran out of memory for this request; nothing was "
+                                              "changed. Try a smaller file"), retry_after_s=30))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         # Logged with its trace for the operator; the client sees no trace or path.
         app.logger.exception("unhandled error on %s", request.path)
-        return _respond(GeoServiceError("internal error; the server log has the details"))
+        return _respond(GeoServiceError(Text("error", "internal error; the server log has the details")))

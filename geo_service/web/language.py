@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from geo_service.i18n import LANGUAGES
+from geo_service.i18n import LANGUAGES, vocabulary
 from geo_service.web.context import LANG_COOKIE
 
 ONE_YEAR_S = 365 * 86400
@@ -20,5 +20,11 @@ def remember_language(response: Response) -> Response:
     return response
 
 
+def shown_value(value: object, field: str, lang: str) -> object:
+    """A property value as a reader of ``lang`` sees it: the data's own words translated (Jinja ``vocab``)."""
+    return vocabulary(lang).get(field, {}).get(str(value), value)
+
+
 def register(app: Flask) -> None:
     app.after_request(remember_language)
+    app.jinja_env.filters["vocab"] = shown_value

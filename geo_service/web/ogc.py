@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from flask import Blueprint, Response, render_template, request
@@ -49,16 +50,23 @@ def _respond(document: dict, title: str, fmt: str, media_type: str = ogc.JSON) -
     return _json(document, media_type)
 
 
+def _link_lang(fmt: str) -> str | None:
+    """The language HTML pages' links carry (JSON documents' links stay plain)."""
+    return request_language() if fmt == "html" else None
+
+
 @bp.get("/")
 def landing():
-    t = messages(request_language())
+    lang = request_language()
+    t = messages(lang)
     fmt = _simple_format()
-    return _respond(ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt), t["site_title"], fmt)
+    document = ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt, lang, _link_lang(fmt))
+    return _respond(document, t["site_title"], fmt)
 
 
 @bp.get("/conformance")
 def conformance():
-    return _respond(ogc.conformance_document(), "Conformance", _simple_format())
+    return _respond(ogc.conformance_document(), messages(request_language())["conformance"], _simple_format())
 
 
 @bp.get("/api")
@@ -72,14 +80,15 @@ def api():
 @bp.get("/collections")
 def collections():
     fmt = _simple_format()
-    document = ogc.collections_document(get_store().summaries(), _base(), request_language(), fmt)
+    document = ogc.collections_document(get_store().summaries(), _base(), request_language(), fmt, _link_lang(fmt))
     return _respond(document, messages(request_language())["layers"], fmt)
 
 
 @bp.get("/collections/<layer:layer_id>")
 def collection(layer_id: str):
     fmt = _simple_format()
-    document = ogc.collection_document(get_store().summary(layer_id), _base(), request_language(), fmt)
+    document = ogc.collection_document(get_store().summary(layer_id), _base(), request_language(), fmt,
+                                       _link_lang(fmt))
     return _respond(document, document["title"], fmt)
 
 
@@ -88,6 +97,9 @@ def items(layer_id: str):
     store, cache = get_store(), get_cache()
     query = ogc.parse_items_query(request.args.to_dict(flat=False), store.property_names(layer_id))
     fmt = _format(query.f)
+    lang = request_language()
+    if fmt == "html":  # the page's links keep its language
+        query = dataclasses.replace(query, lang=lang)
     serialised = cache.layer(layer_id)
     base = _base()
 
@@ -98,18 +110,19 @@ def items(layer_id: str):
     if fmt == "html":
         positions, matched = page()
         features = [json.loads(serialised.features[p]) for p in positions]
-        links = ogc.items_links(layer_id, base, query, matched, "html")
+        links = ogc.items_links(layer_id, base, query, matched, "html", lang)
         return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
                      matched=matched, links=links)
 
     def build() -> bytes:
         positions, matched = page()
-        links = ogc.items_links(layer_id, base, query, matched)
+        links = ogc.items_links(layer_id, base, query, matched, lang=lang)
         return ogc.items_text([serialised.features[p] for p in positions], matched, links).encode("utf-8")
 
-    body = cache.response(("items", layer_id, serialised.version, base, query.query_string()), build)
+    # The links' titles are in the reader's language: it is part of the key.
+    body = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
     response = Response(body, mimetype=ogc.GEOJSON, headers={"Content-Crs": f"<{ogc.CRS84}>"})
-    response.set_etag(response_tag(serialised.version, base, query.query_string()))
+    response.set_etag(response_tag(serialised.version, base, query.query_string(), lang))
     return response.make_conditional(request)
 
 
@@ -118,7 +131,7 @@ def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     serialised = get_cache().layer(layer_id)
     text = serialised.features[serialised.position(feature_id)]
-    document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt)
+    document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _html("ogc/items.html", layer=get_store().catalogue.get(layer_id), features=[document],
                      matched=1, links=document["links"])

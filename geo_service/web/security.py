@@ -8,6 +8,7 @@ import secrets
 from flask import Flask, Response, g
 
 from geo_service.errors import AuthenticationError, WritesDisabledError
+from geo_service.i18n import Text
 from geo_service.maps import OSM_TILES
 from geo_service.web.guard import is_token_holder
 
@@ -55,9 +56,10 @@ def add_headers(response: Response) -> Response:
 def require_token(token: str | None) -> None:
     """Writes need ``Authorization: Bearer <GEO_SERVICE_TOKEN>``, compared in constant time."""
     if not token:
-        raise WritesDisabledError("writes are disabled on this server: set GEO_SERVICE_TOKEN to enable them")
+        raise WritesDisabledError(Text("error", "writes are disabled on this server: set GEO_SERVICE_TOKEN to enable "
+                                       "them"))
     if not is_token_holder():
-        raise AuthenticationError("missing or wrong token: send Authorization: Bearer <token>")
+        raise AuthenticationError(Text("error", "missing or wrong token: send Authorization: Bearer <token>"))
 
 
 def register(app: Flask) -> None:
