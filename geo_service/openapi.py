@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from geo_service import __version__
 from geo_service.catalogue import Catalogue
+from geo_service.i18n import N_, Text
 from geo_service.io.formats import FORMATS, MAX_PRECISION
 from geo_service.ogc import GEOJSON, HTML, JSON, LIMIT_DEFAULT, LIMIT_MAX, OPENAPI_JSON
 
@@ -35,6 +36,21 @@ ITEMS_PARAMS = [
 ]
 
 
+SUMMARIES = {
+    "landing": N_("api summary", "Landing page"),
+    "conformance": N_("api summary", "Conformance classes"),
+    "api": N_("api summary", "This API definition"),
+    "collections": N_("api summary", "The feature collections"),
+    "collection": N_("api summary", "{title}: description"),
+    "items": N_("api summary", "{title}: features"),
+    "item": N_("api summary", "{title}: one feature"),
+    "download": N_("api summary", "Download a layer as {format}"),
+    "health": N_("api summary", "Service health"),
+    "catalogue": N_("api summary", "The layer catalogue"),
+    "entry": N_("api summary", "One catalogue entry"),
+}
+
+
 def _get(summary: str, parameters: list, content: Mapping[str, dict], tag: str) -> dict:
     return {"get": {"summary": summary, "tags": [tag], "parameters": parameters,
                     "responses": {"200": {"description": summary, "content": dict(content)},
@@ -45,33 +61,40 @@ def _json_or_html(schema_ref: str) -> dict:
     return {JSON: {"schema": {"$ref": schema_ref}}, HTML: {"schema": {"type": "string"}}}
 
 
-def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], server_url: str) -> dict:
-    """Every route with its parameters; per-collection item paths list that layer's property filters."""
+def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], server_url: str,
+                     lang: str = "en") -> dict:
+    """Every route with its parameters; per-collection item paths list that layer's property filters.
+
+    Summaries are in ``lang`` (for the HTML view); names, schemas and parameters are the same in every language.
+    """
+    def say(key: str, **values: str) -> str:
+        return Text.of(SUMMARIES[key], values).render(lang)
+
     ids = list(catalogue.ids)
     layer_param = _param("layerId", "path", {"type": "string", "enum": ids}, "Layer id", required=True)
     paths: dict[str, dict] = {
-        "/ogc": _get("Landing page", SIMPLE_PARAMS, _json_or_html("#/components/schemas/Landing"), "OGC API"),
-        "/ogc/conformance": _get("Conformance classes", SIMPLE_PARAMS,
+        "/ogc": _get(say("landing"), SIMPLE_PARAMS, _json_or_html("#/components/schemas/Landing"), "OGC API"),
+        "/ogc/conformance": _get(say("conformance"), SIMPLE_PARAMS,
                                  _json_or_html("#/components/schemas/Conformance"), "OGC API"),
-        "/ogc/api": _get("This API definition", SIMPLE_PARAMS,
+        "/ogc/api": _get(say("api"), SIMPLE_PARAMS,
                          {OPENAPI_JSON: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}},
                          "OGC API"),
-        "/ogc/collections": _get("The feature collections", SIMPLE_PARAMS,
+        "/ogc/collections": _get(say("collections"), SIMPLE_PARAMS,
                                  _json_or_html("#/components/schemas/Collections"), "OGC API"),
     }
     for layer_id in ids:
-        title = catalogue.get(layer_id).title.en
+        title = catalogue.get(layer_id).title.get(lang)
         filters = [_param(name, "query", {"type": "string"}, f"Features whose {name} equals this value")
                    for name in properties.get(layer_id, ())]
         base = f"/ogc/collections/{layer_id}"
-        paths[base] = _get(f"{title}: description", SIMPLE_PARAMS,
+        paths[base] = _get(say("collection", title=title), SIMPLE_PARAMS,
                            _json_or_html("#/components/schemas/Collection"), "OGC API")
         paths[f"{base}/items"] = _get(
-            f"{title}: features", ITEMS_PARAMS + filters,
+            say("items", title=title), ITEMS_PARAMS + filters,
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
              HTML: {"schema": {"type": "string"}}}, "OGC API")
         paths[f"{base}/items/{{featureId}}"] = _get(
-            f"{title}: one feature",
+            say("item", title=title),
             [_param("featureId", "path", {"type": "string"}, "Feature id", required=True), *SIMPLE_PARAMS,
              ITEMS_PARAMS[3]],
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
@@ -85,12 +108,12 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
         SIMPLE_PARAMS[1],
     ]
     for key, fmt in FORMATS.items():
-        paths[f"/layers/{{layerId}}.{key}"] = _get(f"Download a layer as {fmt.title}", download_params,
+        paths[f"/layers/{{layerId}}.{key}"] = _get(say("download", format=fmt.title_in(lang)), download_params,
                                                    {fmt.media_type: {"schema": {"type": "string",
                                                                                "format": "binary"}}}, "Downloads")
-    paths["/api/health"] = _get("Service health", [], {JSON: {"schema": {"type": "object"}}}, "API")
-    paths["/api/layers"] = _get("The layer catalogue", [], {JSON: {"schema": {"type": "object"}}}, "API")
-    paths["/api/layers/{layerId}"] = _get("One catalogue entry", [layer_param], {JSON: {"schema": {"type": "object"}}},
+    paths["/api/health"] = _get(say("health"), [], {JSON: {"schema": {"type": "object"}}}, "API")
+    paths["/api/layers"] = _get(say("catalogue"), [], {JSON: {"schema": {"type": "object"}}}, "API")
+    paths["/api/layers/{layerId}"] = _get(say("entry"), [layer_param], {JSON: {"schema": {"type": "object"}}},
                                           "API")
     return {
         "openapi": "3.0.3",

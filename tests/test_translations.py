@@ -118,3 +118,83 @@ def test_busy_and_refused_answers_follow_the_readers_language(layers_dir):
         "/api/proximity?lang=fr", data={"communities": "sites", "services": "sites"},
         headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403 and "depuis les pages d'autres sites" in foreign.get_json()["description"]
+
+
+def english_fragments() -> set[str]:
+    """Pieces of the catalogue's English that a French page must not show: the text between placeholders
+    of every entry whose French differs, at least two words long (a lone word may be a name or data)."""
+    import re
+
+    fragments = set()
+    for message in catalogue():
+        if not message.id or not message.string or message.string == message.id:
+            continue
+        for piece in re.split(r"\{\w+\}", message.id):
+            piece = piece.strip(" :;,.()…")
+            if len(piece) >= 8 and " " in piece and piece not in message.string:
+                fragments.add(piece)
+    return fragments
+
+
+def visible_text(html: str) -> str:
+    import re
+    from html import unescape
+
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+FRENCH_PAGES = [  # (path, expected status): every page kind, and errors of each family
+    ("/", 200), ("/proximity", 200), ("/ogc/", 200), ("/ogc/conformance", 200), ("/ogc/collections", 200),
+    ("/ogc/api", 200), ("/ogc/collections/health_centres", 200), ("/ogc/collections/health_centres/items", 200),
+    ("/ogc/collections/patrol_bases/items?limit=1&offset=1", 200), ("/nowhere", 404),
+    ("/ogc/collections/nowhere", 404), ("/ogc/collections/health_centres/items/nothing", 404),
+    ("/ogc/collections/health_centres/items?limit=x", 400), ("/ogc/collections/health_centres/items?bbox=1,2", 400),
+    ("/ogc/collections/health_centres/items?colour=red", 400), ("/layers/border.geojson?precision=99", 400),
+    ("/api/proximity?communities=communities&services=health_centres&bands=5,2", 400),
+]
+
+
+def test_french_pages_and_errors_show_no_english_from_the_catalogue():
+    from html import unescape
+
+    app = create_app({"layers_dir": BUNDLED_LAYERS})
+    client = app.test_client()
+    fragments = english_fragments()
+    assert len(fragments) > 100  # the check has something to look for
+    catalogue_ = app.extensions["geo_service.store"].catalogue
+    data = [unescape(src.describe()) for layer in catalogue_.layers for src in layer.sources]  # as published
+    data += [layer.attribution for layer in catalogue_.layers]
+    store = app.extensions["geo_service.store"]
+    for layer in catalogue_.layers:  # names of places and facilities, as published
+        frame = store.read(layer.id)
+        data += [str(v) for column in ("name", "source") if column in frame.columns for v in frame[column].dropna()]
+    data.sort(key=len, reverse=True)  # the longest first: a name may hold a shorter one
+    for path, status in FRENCH_PAGES:
+        joiner = "&" if "?" in path else "?"
+        response = client.get(f"{path}{joiner}lang=fr", headers={"Accept": "text/html"})
+        assert response.status_code == status, path
+        if response.is_json:  # the JSON API answers JSON whatever the Accept header: its message is French
+            text = response.get_json()["description"]
+        else:
+            assert '<html lang="fr">' in response.get_data(as_text=True), path
+            text = " ".join(visible_text(response.get_data(as_text=True)).split())
+        for published in data:
+            text = text.replace(" ".join(published.split()), " ")
+        leaked = sorted(f for f in fragments if f in text)
+        assert leaked == [], (path, leaked)
+
+
+def test_the_map_script_gets_every_word_in_french():
+    """The texts the map's script shows (controls, legend, measure, popups' data words) come from the page."""
+    import json
+    import re
+
+    html = create_app({"layers_dir": BUNDLED_LAYERS}).test_client().get("/?lang=fr").get_data(as_text=True)
+    config = json.loads(re.search(r"geoService\.addLayers\([^,]+,\s*[^,]+,\s*(\{.*\})\);", html).group(1))
+    english = messages("en")
+    untranslated = sorted(k for k, v in config["messages"].items() if v == english[k] and " " in v)
+    assert untranslated == []
+    assert config["vocabulary"]["type"]["Health Centre"] == "Centre de santé"
+    assert config["vocabulary"]["country"]["SN"] == "Sénégal"
+    assert config["controls"]["fullscreen"]["title"] == "Plein écran"

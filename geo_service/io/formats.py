@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 
 from geo_service.errors import InvalidParameterError, NotFoundError
-from geo_service.i18n import Text
+from geo_service.i18n import N_, Text
 
 MAX_PRECISION = 7  # decimals of a degree kept in the stored files (about 1 cm)
 SHAPEFILE_NAME_LIMIT = 10
@@ -37,8 +37,15 @@ class WriteOptions:
 class Format:
     key: str  # the URL extension: /layers/<id>.<key>
     media_type: str
-    title: str
+    marked_title: tuple[str, str]  # (context, English), marked for translation
     write: Callable[[gpd.GeoDataFrame, str, WriteOptions], bytes]
+
+    @property
+    def title(self) -> str:
+        return self.marked_title[1]
+
+    def title_in(self, lang: str) -> str:
+        return Text.of(self.marked_title, {}).render(lang)
 
     def filename(self, layer_id: str) -> str:
         return f"{layer_id}.{self.key}"
@@ -186,11 +193,12 @@ def _write_csv(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) ->
 
 
 FORMATS: dict[str, Format] = {f.key: f for f in (
-    Format("geojson", "application/geo+json", "GeoJSON (RFC 7946)", _write_geojson),
-    Format("gpkg", "application/geopackage+sqlite3", "GeoPackage", _write_gpkg),
-    Format("shp.zip", "application/zip", "Shapefile (zipped, with .prj and .cpg)", _write_shp_zip),
-    Format("kml", "application/vnd.google-earth.kml+xml", "KML (Google Earth)", _write_kml),
-    Format("csv", "text/csv", "CSV (lon/lat for points, WKT otherwise)", _write_csv),
+    Format("geojson", "application/geo+json", N_("download format", "GeoJSON (RFC 7946)"), _write_geojson),
+    Format("gpkg", "application/geopackage+sqlite3", N_("download format", "GeoPackage"), _write_gpkg),
+    Format("shp.zip", "application/zip", N_("download format", "Shapefile (zipped, with .prj and .cpg)"),
+           _write_shp_zip),
+    Format("kml", "application/vnd.google-earth.kml+xml", N_("download format", "KML (Google Earth)"), _write_kml),
+    Format("csv", "text/csv", N_("download format", "CSV (lon/lat for points, WKT otherwise)"), _write_csv),
 )}
 
 

@@ -73,8 +73,10 @@ def conformance():
 def api():
     store = get_store()
     properties = {s.layer.id: store.property_names(s.layer.id) for s in store.summaries()}
-    document = openapi_document(store.catalogue, properties, external_base())
-    return _respond(document, "OpenAPI", _simple_format(), ogc.OPENAPI_JSON)
+    fmt = _simple_format()
+    # The JSON definition stays in English for clients; its HTML view speaks the reader's language.
+    document = openapi_document(store.catalogue, properties, external_base(), request_language() if fmt == "html" else "en")
+    return _respond(document, "OpenAPI", fmt, ogc.OPENAPI_JSON)
 
 
 @bp.get("/collections")
