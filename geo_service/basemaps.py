@@ -124,7 +124,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def discover(folder: Path | None) -> list[BaseMap]:
-    """Every readable tile set of the folder, by name."""
+    """Every readable tile set of the folder."""
     if folder is None or not folder.is_dir():
         return []
     found = []
@@ -136,7 +136,7 @@ def discover(folder: Path | None) -> list[BaseMap]:
             found.append(_read_mbtiles(path) if suffix == ".mbtiles" else _read_pmtiles(path))
         except (OSError, sqlite3.Error, ValueError, KeyError, json.JSONDecodeError) as exc:
             log.warning("base map %s left out: %s", path.name, exc)
-    return found
+    return sorted(found, key=lambda base: base.title.casefold())  # listed by title, as the reader sees them
 
 
 def read_tile(base: BaseMap, z: int, x: int, y: int) -> bytes | None:

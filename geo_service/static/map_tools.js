@@ -106,7 +106,19 @@
       lines.forEach(function (line) { readout.appendChild(gs().el("div", null, line)); });
     }
 
-    function addPoint(event) { points.push(event.latlng); show(); }
+    // Clicks are read on the map's element, not from Leaflet's "click": Leaflet gives a click on a drawn
+    // shape (a region, a river) to the shape alone, and the regions cover most of the map.
+    var container = map.getContainer(), downAt = null;
+    container.addEventListener("pointerdown", function (event) { downAt = [event.clientX, event.clientY]; }, true);
+    container.addEventListener("click", function (event) {
+      if (!active || event.target.closest(".leaflet-control, .leaflet-popup")) return;
+      var moved = downAt && Math.abs(event.clientX - downAt[0]) + Math.abs(event.clientY - downAt[1]) > 5;
+      if (moved) return;  // the end of a pan, not a point
+      event.stopPropagation();  // caught on the way down: no marker, cluster or shape acts on it while measuring
+      points.push(map.mouseEventToLatLng(event));
+      show();
+    }, true);
+    map.on("popupopen", function () { if (active) map.closePopup(); });  // measuring, not reading
 
     function start() {
       active = true;
@@ -114,17 +126,15 @@
       show();
       panel.hidden = false;
       box.classList.add("gs-active");
-      map.getContainer().classList.add("gs-measuring");
+      container.classList.add("gs-measuring");
       map.doubleClickZoom.disable();
-      map.on("click", addPoint);
     }
 
     function stop() {
       active = false;
       box.classList.remove("gs-active");
-      map.getContainer().classList.remove("gs-measuring");
+      container.classList.remove("gs-measuring");
       map.doubleClickZoom.enable();
-      map.off("click", addPoint);
     }
 
     L.DomEvent.on(toggle, "click", function (event) {
@@ -133,7 +143,7 @@
     });
     L.DomEvent.on(finish, "click", stop);
     L.DomEvent.on(clear, "click", function () { points = []; show(); if (!active) panel.hidden = true; });
-    map.getContainer().addEventListener("keydown", function (event) { if (event.key === "Escape" && active) stop(); });
+    container.addEventListener("keydown", function (event) { if (event.key === "Escape" && active) stop(); });
     window.geoServiceMap.measure = {area: sphericalArea, points: function () { return points.slice(); }};
   }
 
