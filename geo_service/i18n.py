@@ -196,6 +196,7 @@ MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/
     N_('metres', "metres"),
     N_('show_panel', "Layers and downloads"),
     N_('conformance', "Conformance"),
+    N_('colon', ":"),  # French sets a space before it: " :"
     N_('extent', "Extent (longitude, latitude)"),
     N_('paths', "Paths"),
     N_('prox_legend', "Distance to the nearest service"),
