@@ -42,7 +42,7 @@ def page(result: str | None = None):
     context_layers = [store.catalogue.get(i) for i in ("border",) if i in store.catalogue]
     config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"), "lang": lang,
               "result": result}
-    return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang, extra_js=("layout.js", "proximity.js")),
+    return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang, extra_js=("layout.js", "proximity_parts.js", "proximity.js")),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
                            config_json=json.dumps(config, ensure_ascii=False))
 

@@ -1,0 +1,86 @@
+/* geo-service proximity page, its self-contained parts: the distance histogram (SVG) and the picker of
+ * the columns that hold a file's location. proximity.js makes them with its messages and helpers. */
+(function () {
+  "use strict";
+
+  window.geoServiceProximityParts = function (m, colour, el) {
+    function histogram(h) {
+      var svgNS = "http://www.w3.org/2000/svg", width = 440, height = 170, pad = 28;
+      var svg = document.createElementNS(svgNS, "svg");
+      svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+      svg.setAttribute("width", "100%");
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", m.prox_histogram);
+      var max = Math.max.apply(null, h.counts.concat([1]));
+      var top = h.edges_km[h.edges_km.length - 1], plotW = width - 2 * pad, plotH = height - 2 * pad;
+      function x(km) { return pad + plotW * km / top; }
+      function add(tag, attrs, text) {
+        var node = document.createElementNS(svgNS, tag);
+        Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+        if (text !== undefined) node.textContent = text;
+        svg.appendChild(node);
+        return node;
+      }
+      h.counts.forEach(function (count, i) {
+        var x0 = x(h.edges_km[i]), x1 = x(h.edges_km[i + 1]), barH = plotH * count / max;
+        var band = h.bands_km.filter(function (b) { return b < h.edges_km[i + 1]; }).length;
+        add("rect", {x: x0 + 0.5, y: pad + plotH - barH, width: Math.max(x1 - x0 - 1, 1), height: barH,
+                     fill: colour(band, h.bands_km.length + 1)}).appendChild(
+          document.createElementNS(svgNS, "title")).textContent = count + " (" + h.edges_km[i] + "–" + h.edges_km[i + 1] + " km)";
+      });
+      h.bands_km.forEach(function (b) {
+        add("line", {x1: x(b), x2: x(b), y1: pad - 4, y2: pad + plotH, stroke: "#333", "stroke-dasharray": "3 3"});
+        add("text", {x: x(b), y: pad - 8, "font-size": 10, "text-anchor": "middle"}, b + " km");
+      });
+      add("line", {x1: pad, x2: pad + plotW, y1: pad + plotH, y2: pad + plotH, stroke: "#333"});
+      [0, top / 2, top].forEach(function (km) {
+        add("text", {x: x(km), y: height - 8, "font-size": 10, "text-anchor": "middle"}, km + " km");
+      });
+      add("text", {x: pad - 4, y: pad + 4, "font-size": 10, "text-anchor": "end"}, String(max));
+      var wrap = el("div");
+      wrap.appendChild(svg);
+      wrap.appendChild(el("p", h.beyond + " " + m.prox_beyond + " · " + h.no_service + " " + m.prox_no_service, "muted"));
+      return wrap;
+    }
+
+    // The file's own columns, to say where its location is; the detected choice (if any) comes first.
+    function columnPicker(out, details, onChoice) {
+      var box = el("div", null, "gs-picker");
+      box.appendChild(el("h2", m.prox_pick_title));
+      box.appendChild(el("p", m.prox_pick_intro));
+      var first = (details.candidates || [])[0];
+      var chosen = first ? first.columns : [];
+      function select(id, label, preset) {
+        var wrap = el("label", label + " ");
+        var s = el("select");
+        s.id = id;
+        s.appendChild(el("option", "—"));
+        s.firstChild.value = "";
+        details.columns.forEach(function (c) {
+          var o = el("option", c);
+          o.value = c;
+          if (c === preset) o.selected = true;
+          s.appendChild(o);
+        });
+        wrap.appendChild(s);
+        box.appendChild(wrap);
+        return s;
+      }
+      var lat = select("pick-lat", m.prox_pick_lat, chosen.length >= 2 ? chosen[0] : "");
+      var lon = select("pick-lon", m.prox_pick_lon, chosen.length >= 2 ? chosen[1] : "");
+      var geopoint = select("pick-geopoint", m.prox_pick_geopoint, chosen.length === 1 ? chosen[0] : "");
+      var button = el("button", m.prox_pick_run);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        document.getElementById("lat-col").value = geopoint.value ? "" : lat.value;
+        document.getElementById("lon-col").value = geopoint.value ? "" : lon.value;
+        document.getElementById("geopoint-col").value = geopoint.value;
+        onChoice();
+      });
+      box.appendChild(button);
+      out.appendChild(box);
+    }
+
+    return {histogram: histogram, columnPicker: columnPicker};
+  };
+})();
