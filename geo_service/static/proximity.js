@@ -205,7 +205,7 @@
     out.appendChild(el("h2", m.prox_summary));
     out.appendChild(table([m.country, m.band, m.communities, m.population, m.unknown_population],
       report.summary.map(function (r) {
-        return [r.country, bandCell(r.band, bandIndex[r.band], bandCount), number(r.communities),
+        return [vocabularyText("country", r.country), bandCell(r.band, bandIndex[r.band], bandCount), number(r.communities),
                 number(r.population), number(r.unknown_population)];
       }), [false, false, true, true, true]));
     out.appendChild(el("h2", m.prox_histogram));
@@ -224,7 +224,7 @@
     out.appendChild(el("h2", m.prox_underserved + " (" + report.underserved_total + ")"));
     out.appendChild(table([m.field_name, m.country, m.population, m.prox_distance, m.prox_service],
       report.underserved.map(function (r) {
-        return [r.label || r.name || r.id || "—", r.country || "", number(r.population),
+        return [r.label || r.name || r.id || "—", r.country ? vocabularyText("country", r.country) : "", number(r.population),
                 r.distance_m === null ? m.prox_no_service : km(r.distance_m),
                 r.service_name || m.prox_no_service];
       }), [false, false, true, true, false], report.underserved.map(function (r) { return r.row; })));
