@@ -6,6 +6,8 @@ import gzip
 import json
 import re
 
+import brotli
+
 from geo_service.app import create_app
 from geo_service.assets import build_bundle
 from geo_service.map_view import MAP_FIELDS
@@ -39,6 +41,9 @@ def test_the_bundle_is_immutable_and_gzipped_once():
     zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain.data
     assert "Accept-Encoding" in zipped.headers["Vary"]
+    smaller = client.get(url, headers={"Accept-Encoding": "gzip, br"})  # browsers ask for br over HTTPS
+    assert smaller.headers["Content-Encoding"] == "br" and brotli.decompress(smaller.data) == plain.data
+    assert len(smaller.data) < len(zipped.data)
     assert client.get("/assets/bundle/0000000000000000.js").status_code == 404
 
 

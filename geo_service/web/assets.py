@@ -6,7 +6,7 @@ import mimetypes
 
 from flask import Blueprint, Response, request
 
-from geo_service.assets import asset_file
+from geo_service.assets import asset_file, choose_encoding
 from geo_service.web.context import get_bundles, get_settings
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -18,10 +18,10 @@ ONE_YEAR_S = 365 * 24 * 3600
 def bundle(name: str):
     """A page's stylesheet or script bundle: its name is a hash of its content, so it never changes."""
     found = get_bundles().get(name)
-    if "gzip" in request.accept_encodings:
-        response = Response(found.gzipped, mimetype=found.media_type, headers={"Content-Encoding": "gzip"})
-    else:
-        response = Response(found.body, mimetype=found.media_type)
+    encoding = choose_encoding(lambda name: name in request.accept_encodings)
+    response = Response(found.encoded[encoding] if encoding else found.body, mimetype=found.media_type)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
     response.vary.add("Accept-Encoding")
     response.set_etag(found.digest)
     response.cache_control.public = True

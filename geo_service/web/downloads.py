@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-
 from flask import Blueprint, Response, request
 
+from geo_service.assets import choose_encoding, compress_once
 from geo_service.io import formats
 from geo_service.map_view import map_view_bytes
 from geo_service.feature_cache import response_tag
@@ -54,12 +53,12 @@ def map_view(layer_id: str):
     version = store.version(layer_id)
     etag = response_tag(version, "map")
     # Compressed once, at the highest level, and kept: the same bytes go to every map page.
-    gzipped = "gzip" in request.accept_encodings
-    body = get_cache().response(("map", layer_id, etag, gzipped), lambda: _map_view(store, layer, gzipped))
+    encoding = choose_encoding(lambda name: name in request.accept_encodings)
+    body = get_cache().response(("map", layer_id, etag, encoding), lambda: _map_view(store, layer, encoding))
     response = Response(body, mimetype=formats.get_format("geojson").media_type)
     response.vary.add("Accept-Encoding")
-    if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
     response.set_etag(etag)
     if args.get("v") == version:
         response.cache_control.public = True
@@ -70,6 +69,6 @@ def map_view(layer_id: str):
     return response.make_conditional(request)
 
 
-def _map_view(store, layer, gzipped: bool) -> bytes:
+def _map_view(store, layer, encoding: str | None) -> bytes:
     body = map_view_bytes(store.read(layer.id), layer.geometry_type)
-    return gzip.compress(body, 9, mtime=0) if gzipped else body
+    return compress_once(body)[encoding] if encoding else body
