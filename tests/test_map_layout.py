@@ -118,6 +118,19 @@ def test_proximity_page_runs_end_to_end_on_a_phone(browser, bundled_server):
     page.wait_for_selector(".leaflet-popup-content h3")
     panel_height_below(page, 60)  # the drawer folded to show the map
     assert_popup_clear_and_inside(page, PHONE)
+    # A service marker (the health facility a community goes to) opens its own popup, in French.
+    x, y, name = page.evaluate("""() => { const map = geoServiceMap.map;
+        const service = geoServiceMap.proximityLayers.services.getLayers()
+            .find(l => l.feature.properties.type === "Health Centre");
+        map.closePopup();
+        map.setView(service.getLatLng(), 13, {animate: false});
+        const r = map.getContainer().getBoundingClientRect(), p = map.latLngToContainerPoint(service.getLatLng());
+        return [r.x + p.x, r.y + p.y, service.feature.properties.name]; }""")
+    page.mouse.click(x, y)
+    page.wait_for_function("(name) => { const h = document.querySelector('.leaflet-popup-content h3');"
+                           " return h && h.textContent === name; }", arg=name)
+    assert "Centre de santé" in page.inner_text(".leaflet-popup-content")
+    assert_popup_clear_and_inside(page, PHONE)
     assert w.errors == []
     w.close()
 

@@ -173,7 +173,7 @@ def report_document(report: ProximityReport, include_features: bool = True, lang
         document["results"] = json.loads(geojson_bytes(table(report.results, report.community_columns),
                                                        precision=6))
         services = report.services
-        cols = [c for c in ("id", "name", "country") if c in services.columns]
+        cols = [c for c in ("id", "name", "country", "type") if c in services.columns]
         document["services"] = json.loads(geojson_bytes(gpd.GeoDataFrame(services[cols], geometry=services.geometry,
                                                                           crs=services.crs), precision=6))
     return document

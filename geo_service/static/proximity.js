@@ -196,6 +196,7 @@
       map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12, animate: false});
     }
     window.geoServiceMap.proximity = {communities: communities.getLayers().length, lines: segments.length};
+    window.geoServiceMap.proximityLayers = {communities: communities, services: serviceLayer};
   }
 
   function showReport(report, out, form) {
