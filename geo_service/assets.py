@@ -157,8 +157,8 @@ def inline_assets(html: str, resolve: Callable[[str], Path]) -> str:
 
 
 # Folium's head has a <script> and a <link> per plugin, every one render-blocking, and a viewport tag that
-# forbids zooming. Pages get one stylesheet and one deferred script instead, each named by a hash of its
-# content so that browsers keep it for a year (a changed file gets a new name).
+# forbids zooming. Pages get one stylesheet (put in the page itself) and one deferred script instead, the
+# script named by a hash of its content so that browsers keep it for a year (a changed file gets a new name).
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 

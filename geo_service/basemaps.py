@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,13 +144,17 @@ def read_tile(base: BaseMap, z: int, x: int, y: int) -> bytes | None:
     """The tile's bytes as stored (gzipped if ``base.compressed``), or None where the set has none."""
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFoundError(Text("error", "no such tile"))
-    if base.kind == "mbtiles":
-        with _connect(base.path) as db:  # MBTiles rows count from the south (TMS)
-            row = db.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
-                             (z, x, 2**z - 1 - y)).fetchone()
-        return None if row is None else bytes(row[0])
-    with open(base.path, "rb") as handle:
-        return Reader(MmapSource(handle)).get(z, x, y)
+    try:
+        if base.kind == "mbtiles":
+            with _connect(base.path) as db:  # MBTiles rows count from the south (TMS)
+                row = db.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
+                                 (z, x, 2**z - 1 - y)).fetchone()
+            return None if row is None else bytes(row[0])
+        with open(base.path, "rb") as handle:
+            return Reader(MmapSource(handle)).get(z, x, y)
+    except (OSError, sqlite3.Error, ValueError, IndexError, KeyError) as exc:  # replaced or damaged since listed
+        log.warning("base map %s: tile %s/%s/%s unreadable: %s", base.path.name, z, x, y, exc)
+        raise NotFoundError(Text("error", "no such tile")) from None
 
 
 class BaseMaps:
@@ -159,6 +164,7 @@ class BaseMaps:
         self.folder = folder
         self._key: object = None
         self._maps: dict[str, BaseMap] = {}
+        self._lock = threading.Lock()
 
     def _state(self) -> object:
         if self.folder is None or not self.folder.is_dir():
@@ -167,11 +173,12 @@ class BaseMaps:
                      if p.suffix.lower() in (".mbtiles", ".pmtiles"))
 
     def all(self) -> list[BaseMap]:
-        key = self._state()
-        if key != self._key:
-            self._maps = {base.name: base for base in discover(self.folder)}
-            self._key = key
-        return list(self._maps.values())
+        key = self._state()  # a listing of a few files: cheap next to reading a tile
+        with self._lock:
+            if key != self._key:
+                self._maps = {base.name: base for base in discover(self.folder)}
+                self._key = key
+            return list(self._maps.values())
 
     def get(self, name: str) -> BaseMap:
         for base in self.all():

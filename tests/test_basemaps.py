@@ -127,3 +127,14 @@ def test_without_base_map_the_bundled_data_labels_the_map(browser):
         w.close()
     finally:
         server.stop()
+
+
+def test_a_tile_set_damaged_after_listing_gives_404_not_500(tmp_path):
+    tiles = area_tiles([6])
+    path = write_pmtiles(tmp_path / "plan.pmtiles", {t: png(PLAN) for t in tiles}, TileType.PNG, "Plan", "")
+    client = create_app({"layers_dir": BUNDLED_LAYERS, "basemaps_dir": tmp_path}).test_client()
+    z, x, y = tiles[0]
+    assert client.get(f"/basemaps/plan/{z}/{x}/{y}.png").status_code == 200
+    path.write_bytes(path.read_bytes()[:200])  # cut short, as a copy interrupted mid-way
+    assert client.get(f"/basemaps/plan/{z}/{x}/{y}.png").status_code == 404
+    assert client.get("/?lang=fr").status_code == 200  # the page still opens, without that base map
