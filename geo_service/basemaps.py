@@ -11,11 +11,12 @@ with the ``pmtiles`` package of its authors (Protomaps).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
+import struct
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
 
 log = logging.getLogger(__name__)
+# What reading a damaged or truncated tile set raises (SQLite, the PMTiles directory, its gzipped metadata).
+UNREADABLE = (OSError, EOFError, sqlite3.Error, struct.error, zlib.error, ValueError, IndexError, KeyError)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_ZOOM = 24
 RASTER_FORMATS = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -135,7 +138,7 @@ def discover(folder: Path | None) -> list[BaseMap]:
             continue
         try:
             found.append(_read_mbtiles(path) if suffix == ".mbtiles" else _read_pmtiles(path))
-        except (OSError, sqlite3.Error, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except UNREADABLE as exc:  # json.JSONDecodeError is a ValueError
             log.warning("base map %s left out: %s", path.name, exc)
     return sorted(found, key=lambda base: base.title.casefold())  # listed by title, as the reader sees them
 
@@ -152,7 +155,7 @@ def read_tile(base: BaseMap, z: int, x: int, y: int) -> bytes | None:
             return None if row is None else bytes(row[0])
         with open(base.path, "rb") as handle:
             return Reader(MmapSource(handle)).get(z, x, y)
-    except (OSError, sqlite3.Error, ValueError, IndexError, KeyError) as exc:  # replaced or damaged since listed
+    except UNREADABLE as exc:  # replaced or damaged since it was listed
         log.warning("base map %s: tile %s/%s/%s unreadable: %s", base.path.name, z, x, y, exc)
         raise NotFoundError(Text("error", "no such tile")) from None
 
