@@ -101,9 +101,12 @@ def test_html_pages_fit_a_phone(browser, bundled_server, path, lang):
     w.close()
 
 
-def test_proximity_page_runs_end_to_end_on_a_phone(browser, bundled_server):
-    w = watched(browser, PHONE, "fr")
-    w.open(f"{bundled_server.url}/proximity?lang=fr")
+@pytest.mark.parametrize("lang", LANGS)
+def test_proximity_page_runs_end_to_end_on_a_phone(browser, bundled_server, lang):
+    words = {"fr": ("Distance au service le plus proche", "Centre de santé"),
+             "en": ("Distance to the nearest service", "Health Centre")}[lang]
+    w = watched(browser, PHONE, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
     page = w.page
     assert box(page, ".gs-panel")["height"] > 0.5 * PHONE[1]  # the form is open in its drawer
     page.click("#proximity-form button[type=submit]")
@@ -113,12 +116,12 @@ def test_proximity_page_runs_end_to_end_on_a_phone(browser, bundled_server):
     panel_overflow = page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
                                    " return p.scrollWidth - p.clientWidth; })()")
     assert panel_overflow <= 0  # tables fold into rows instead of widening the drawer
-    assert "Distance au service le plus proche" in page.text_content(".gs-legend")  # one legend, bands in it
+    assert words[0] in page.text_content(".gs-legend")  # one legend, the bands in it
     page.locator(".gs-row-link").first.click()
     page.wait_for_selector(".leaflet-popup-content h3")
     panel_height_below(page, 60)  # the drawer folded to show the map
     assert_popup_clear_and_inside(page, PHONE)
-    # A service marker (the health facility a community goes to) opens its own popup, in French.
+    # A service marker (the health facility a community goes to) opens its own popup, in the page's language.
     x, y, name = page.evaluate("""() => { const map = geoServiceMap.map;
         const service = geoServiceMap.proximityLayers.services.getLayers()
             .find(l => l.feature.properties.type === "Health Centre");
@@ -129,7 +132,7 @@ def test_proximity_page_runs_end_to_end_on_a_phone(browser, bundled_server):
     page.mouse.click(x, y)
     page.wait_for_function("(name) => { const h = document.querySelector('.leaflet-popup-content h3');"
                            " return h && h.textContent === name; }", arg=name)
-    assert "Centre de santé" in page.inner_text(".leaflet-popup-content")
+    assert words[1] in page.inner_text(".leaflet-popup-content")
     assert_popup_clear_and_inside(page, PHONE)
     assert w.errors == []
     w.close()
