@@ -14,7 +14,7 @@ from geo_service.io.formats import FORMATS, WriteOptions
 from geo_service.io.formats import write as write_format
 from geo_service.params import parse_bbox
 from geo_service.reports import layer_details, markdown_table, text_table
-from geo_service.store import LayerStore, open_store
+from geo_service.store import Store, open_store
 from geo_service.io.validation import validate_layers_dir
 
 
@@ -32,7 +32,7 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
     os.execv(command[0], command)
 
 
-def _store(settings: Settings) -> LayerStore:
+def _store(settings: Settings) -> Store:
     return open_store(settings)
 
 
@@ -124,7 +124,7 @@ def _columns(lat_col, lon_col, geopoint_col, gps_accuracy_m):
     return ColumnChoice(lat_col, lon_col, geopoint_col, gps_accuracy_m)
 
 
-def _analysis_input(settings: Settings, store: LayerStore, value: str, allow_outside: bool, columns):
+def _analysis_input(settings: Settings, store: Store, value: str, allow_outside: bool, columns):
     from geo_service.analysis.inputs import from_layer, from_upload
 
     path = Path(value)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
 from geo_service.io.formats import geojson_bytes
-from geo_service.store import LayerStore
+from geo_service.store import Store
 
 
 def response_tag(version: str, *parts: object) -> str:
@@ -39,7 +39,7 @@ class SerialisedLayer:
             raise NotFoundError(Text("error", "no feature {value} in this collection", {"value": repr(feature_id)})) from None
 
 
-def serialise_layer(store: LayerStore, layer_id: str) -> SerialisedLayer:
+def serialise_layer(store: Store, layer_id: str) -> SerialisedLayer:
     version = store.version(layer_id)
     frame = store.read(layer_id)
     if "id" not in frame.columns or not frame["id"].is_unique or frame["id"].isna().any():
@@ -54,7 +54,7 @@ def serialise_layer(store: LayerStore, layer_id: str) -> SerialisedLayer:
 class ResponseCache:
     """Thread-safe LRU of serialised responses and layers, bounded in entries and bytes."""
 
-    def __init__(self, store: LayerStore, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
+    def __init__(self, store: Store, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
         self.store = store
         self.max_entries = max_entries
         self.max_bytes = max_bytes

@@ -13,12 +13,12 @@ from geo_service.config import Settings
 from geo_service.io.formats import geojson_bytes
 from geo_service.i18n import messages
 from geo_service.maps import MapLayer, build_map
-from geo_service.store import LayerStore
+from geo_service.store import Store
 
 EXPORT_PRECISION = 6
 
 
-def export_map_html(store: LayerStore, settings: Settings, lang: str) -> str:
+def export_map_html(store: Store, settings: Settings, lang: str) -> str:
     """The whole map page as one HTML string, with the data of every available layer embedded."""
     layers = [MapLayer(state.layer, data=json.loads(geojson_bytes(store.read(state.layer.id), EXPORT_PRECISION)))
               for state in store.states() if state.available]

@@ -16,7 +16,7 @@ from geo_service.io.field_exports import ColumnChoiceError, plain, question_of
 from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
 from geo_service.analysis.nearest import ProximityError
-from geo_service.store import LayerStore
+from geo_service.store import Store
 
 # Headers compared loosely (field_exports.plain of the question name: no accents, group prefix or punctuation).
 CANONICAL = {
@@ -87,7 +87,7 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
     return frame, notes
 
 
-def from_layer(store: LayerStore, layer_id: str) -> AnalysisInput:
+def from_layer(store: Store, layer_id: str) -> AnalysisInput:
     try:
         frame = store.read(layer_id)
     except LayerNotFoundError as exc:
@@ -194,7 +194,7 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
     )
 
 
-def load_inputs(store: LayerStore, request: ProximityRequest, extent: Extent,
+def load_inputs(store: Store, request: ProximityRequest, extent: Extent,
                 limits: InputLimits = InputLimits(), deadline=None) -> tuple[AnalysisInput, AnalysisInput]:
     """Both inputs; uploads over ``limits`` are refused before they are read (bounds a request's work)."""
     loaded = []

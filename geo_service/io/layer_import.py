@@ -22,7 +22,7 @@ from geo_service.config import Extent, InputLimits
 from geo_service.i18n import Text
 from geo_service.io.bounds import listed as _listed
 from geo_service.io.ingest import ColumnChoice, IngestError, read_upload
-from geo_service.store import LayerStore
+from geo_service.store import Store
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FAMILY_OF = {kind: family for family, kinds in GEOMETRY_FAMILIES.items() for kind in kinds}
@@ -113,7 +113,7 @@ def check_ids(frame: gpd.GeoDataFrame, filename: str) -> list[str]:
 
 def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Extent,
                    options: ImportOptions = ImportOptions()) -> PreparedImport:
-    """The file as a frame ready for ``LayerStore.replace`` or ``add_layer``, or an ``IngestError``."""
+    """The file as a frame ready for ``Store.replace`` or ``add_layer``, or an ``IngestError``."""
     frame, notes = read_upload(data, filename, columns=options.columns,
                                extent=None if options.allow_outside else extent, limits=options.limits)
     if frame.geometry.name != "geometry":
@@ -161,7 +161,7 @@ class ImportOutcome:
     changed: bool = True  # False when the file held exactly the layer's current content
 
 
-def import_layer(store: LayerStore, layer_id: str, data: bytes, filename: str, extent: Extent,
+def import_layer(store: Store, layer_id: str, data: bytes, filename: str, extent: Extent,
                  options: ImportOptions = ImportOptions(), *, title: str | None = None, licence: str | None = None,
                  replace: bool = False, expected_version: str | None = None) -> ImportOutcome:
     """Check a file and write it as layer ``layer_id``: a new layer, or (with ``replace``) a new version."""

@@ -1,6 +1,7 @@
-"""The one interface everything reads and writes layers through (today: GeoJSON files in a folder)."""
+"""The one interface everything reads and writes layers through (base.Store; today: GeoJSON files in a folder)."""
 
-from geo_service.store.files import LayerState, LayerStore, LayerSummary, QueryResult
+from geo_service.store.base import LayerState, LayerSummary, QueryResult, Store
+from geo_service.store.files import LayerStore
 from geo_service.store.geojson_file import WGS84, read_geojson, write_geojson_atomic
 from geo_service.store.history import SavedVersion
 from geo_service.store.results import ResultStore, SavedResult
@@ -13,10 +14,10 @@ def open_results(settings) -> ResultStore:
                        settings.results_max_days)
 
 
-def open_store(settings) -> LayerStore:
+def open_store(settings) -> Store:
     """The store the settings name (the layers folder; a database backend will be chosen here too)."""
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
 
 
-__all__ = ["open_results", "ResultStore", "SavedResult", "open_store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",
+__all__ = ["open_results", "ResultStore", "SavedResult", "open_store", "Store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",
            "write_geojson_atomic"]

@@ -31,38 +31,10 @@ from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParamete
                                 VersionConflictError)
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
                                             storage_error, write_geojson_atomic, write_temporary)
+from geo_service.store.base import LayerState, LayerSummary, QueryResult
 from geo_service.store.history import History, SavedVersion
 
 DEFAULT_MAX_LAYER_MB = 512
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """Features of one page of a query and how many matched in all."""
-
-    features: gpd.GeoDataFrame
-    number_matched: int
-
-
-@dataclass(frozen=True)
-class LayerSummary:
-    layer: Layer
-    feature_count: int
-    bounds: tuple[float, float, float, float]
-    version: str
-
-
-@dataclass(frozen=True)
-class LayerState:
-    """How one catalogue layer is doing: ``ok`` with its summary, or ``unavailable`` with the reason."""
-
-    layer: Layer
-    summary: LayerSummary | None
-    problem: str | None
-
-    @property
-    def available(self) -> bool:
-        return self.summary is not None
 
 
 @dataclass
@@ -74,7 +46,7 @@ class _Cached:
 
 
 class LayerStore:
-    """Access to the layers named in the catalogue, by id only.
+    """The file backend of ``base.Store``: the layers named in the catalogue, by id only.
 
     Writes take a per-layer lock file (flock), so writers in several processes
     or threads check the version and replace the file one at a time. Each

@@ -10,7 +10,7 @@ from geo_service.config import Settings
 from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
 from geo_service.slots import SlotLimiter
-from geo_service.store import LayerStore, ResultStore
+from geo_service.store import ResultStore, Store
 
 SLOTS_KEY = "geo_service.slots"
 RESULTS_KEY = "geo_service.results"
@@ -21,7 +21,7 @@ BUNDLES_KEY = "geo_service.bundles"
 BASEMAPS_KEY = "geo_service.basemaps"
 
 
-def get_store() -> LayerStore:
+def get_store() -> Store:
     return current_app.extensions[STORE_KEY]
 
 

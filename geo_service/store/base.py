@@ -1,0 +1,119 @@
+"""The store interface: what everything above the store may ask of it, and the values it answers with.
+
+The OGC API, downloads, the map, proximity inputs, imports, history and If-Match
+use only ``Store``; a backend (today ``files.LayerStore``: GeoJSON files named
+in ``catalogue.json``) implements it. ``tests/test_store_contract.py`` holds
+the behaviour every backend must show. Versions are opaque strings that change
+exactly when a layer's content does; they are the ETags of the HTTP layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import geopandas as gpd
+import numpy as np
+
+from geo_service.catalogue import Catalogue, Layer
+from geo_service.store.history import SavedVersion
+
+Bbox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Features of one page of a query and how many matched in all."""
+
+    features: gpd.GeoDataFrame
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    layer: Layer
+    feature_count: int
+    bounds: Bbox
+    version: str
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """How one catalogue layer is doing: ``ok`` with its summary, or ``unavailable`` with the reason."""
+
+    layer: Layer
+    summary: LayerSummary | None
+    problem: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.summary is not None
+
+
+class Store(Protocol):
+    """Layers by id: read, query, replace with a version check, history. Errors are GeoServiceErrors:
+    an unknown id is LayerNotFoundError (404), a layer that cannot be read LayerUnavailableError (503),
+    a stale ``expected_version`` VersionConflictError (409)."""
+
+    catalogue_problem: str | None  # why the catalogue could not be reloaded (the last good one serves)
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+
+    # --- reading
+    def states(self) -> list[LayerState]:
+        """Every catalogue layer, available or not (one unreadable layer never hides the others)."""
+
+    def summaries(self) -> list[LayerSummary]:
+        """The available layers' summaries."""
+
+    def summary(self, layer_id: str) -> LayerSummary: ...
+
+    def version(self, layer_id: str) -> str:
+        """The version being served."""
+
+    def current_version(self, layer_id: str) -> str | None:
+        """The version stored now, read past any cache (None if the layer has no data yet)."""
+
+    def read(self, layer_id: str) -> gpd.GeoDataFrame:
+        """The whole layer, EPSG:4326 (a copy: callers may change it)."""
+
+    def query_positions(self, layer_id: str, *, bbox: Bbox | None = None, limit: int | None = None,
+                        offset: int = 0, filters: Mapping[str, str] | None = None) -> tuple[np.ndarray, int]:
+        """Positions (in the layer's order) of one page of features intersecting ``bbox`` whose properties
+        equal ``filters``, and how many matched in all."""
+
+    def query(self, layer_id: str, **kwargs) -> QueryResult:
+        """Like ``query_positions``, with the features themselves."""
+
+    def property_names(self, layer_id: str) -> list[str]: ...
+
+    def file_bytes(self, layer_id: str) -> bytes:
+        """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""
+
+    def read_document(self, layer_id: str) -> dict:
+        """The layer as a parsed GeoJSON document, for checks that a GIS reader would hide."""
+
+    def path_for(self, layer_id: str) -> object:
+        """Where the layer lives, for messages (a file path, a table name)."""
+
+    # --- writing
+    def write(self, layer_id: str, frame: gpd.GeoDataFrame,
+              expected_version: str | None = None) -> tuple[str, bool]:
+        """Replace a layer atomically, if still at ``expected_version``; the old version goes to the
+        history. Returns the version and whether the content changed (the same content writes nothing)."""
+
+    def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str: ...
+
+    def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
+        """A new layer: its data, then its catalogue entry."""
+
+    # --- history
+    def history(self, layer_id: str) -> list[SavedVersion]:
+        """Previous versions, newest first."""
+
+    def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
+        """Restore a previous version exactly (the newest by default); the current one goes to the history."""
+
+    def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion: ...

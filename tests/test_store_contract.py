@@ -1,0 +1,83 @@
+"""What every store backend must do (base.Store), run against each backend the ``store`` fixture opens.
+
+Today the files backend; a database backend joins by adding itself to BACKENDS. The file-specific
+behaviour (locks, temporary files, damaged files on disk) is in test_store.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point
+
+from geo_service.errors import LayerNotFoundError, VersionConflictError
+from geo_service.store import LayerStore
+from geo_service.store.base import Store
+from tests.conftest import catalogue_entry, write_layers
+
+
+def files_backend(tmp_path):
+    return LayerStore(write_layers(tmp_path / "layers"))
+
+
+BACKENDS = {"files": files_backend}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request, tmp_path) -> Store:
+    return BACKENDS[request.param](tmp_path)
+
+
+def test_each_backend_has_every_method_of_the_interface(store):
+    wanted = {name for name, _ in inspect.getmembers(Store) if not name.startswith("_")}
+    assert wanted - set(dir(store)) == set()
+
+
+def test_reading_and_querying(store):
+    assert [s.layer.id for s in store.summaries()] == ["sites", "roads", "zones"]
+    assert all(state.available for state in store.states())
+    sites = store.read("sites")
+    sites.loc[0, "name"] = "changed"  # a copy: the store is not changed through it
+    assert store.read("sites").loc[0, "name"] == "Kidira"
+    assert store.summary("sites").feature_count == 4 and store.summary("sites").version == store.version("sites")
+    positions, matched = store.query_positions("sites", bbox=(-12.3, 14.4, -12.1, 14.5))
+    assert matched == 2 and sorted(store.read("sites").iloc[positions]["id"]) == ["diboli", "kidira"]
+    page = store.query("sites", filters={"country": "ML"}, limit=1, offset=1)
+    assert page.number_matched == 3 and list(page.features["id"]) == ["kayes"]
+    assert {"name", "country", "population"} <= set(store.property_names("sites"))
+    with pytest.raises(LayerNotFoundError):
+        store.read("nowhere")
+
+
+def test_versions_follow_the_content_and_writes_check_them(store):
+    frame = store.read("sites")
+    before, _ = store.write("sites", frame)  # now in the store's own form
+    assert store.write("sites", frame, expected_version=before) == (before, False)  # same content: nothing
+    assert len(store.history("sites")) == 1  # … and no history entry for it
+    frame.loc[frame["id"] == "kayes", "population"] = 200000
+    version, changed = store.write("sites", frame, expected_version=before)
+    assert changed and version != before and store.version("sites") == version == store.current_version("sites")
+    with pytest.raises(VersionConflictError):
+        store.write("sites", frame.iloc[:2], expected_version=before)  # someone else's change is not lost
+    assert store.read("sites").set_index("id").loc["kayes", "population"] == 200000
+
+
+def test_history_and_rollback_restore_exactly(store):
+    original, original_version = store.file_bytes("sites"), store.version("sites")
+    shorter, _ = store.write("sites", store.read("sites").iloc[:3])
+    assert store.history("sites")[0].version == original_version
+    restored = store.rollback("sites")
+    assert restored.version == original_version and store.version("sites") == original_version
+    assert store.file_bytes("sites") == original and store.summary("sites").feature_count == 4
+    assert store.history("sites")[0].version == shorter  # the replaced version is kept in turn
+    assert store.pin("sites", shorter).pinned
+
+
+def test_a_new_layer(store):
+    frame = gpd.GeoDataFrame({"id": ["w1"], "name": ["Well"], "source": ["tests"]},
+                             geometry=[Point(-12.0, 14.2)], crs="EPSG:4326")
+    store.add_layer(catalogue_entry("wells", "Point"), frame)
+    assert "wells" in store.catalogue and store.summary("wells").feature_count == 1
+    assert store.read_document("wells")["features"][0]["id"] == "w1"
