@@ -15,7 +15,8 @@ from geo_service.slots import SlotLimiter
 from geo_service.web import api, assets, basemaps, downloads, errors, guard, language, ogc, pages, proximity, security
 from geo_service.assets import Bundles
 from geo_service.basemaps import BaseMaps
-from geo_service.web.context import BASEMAPS_KEY, BUNDLES_KEY, CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
+from geo_service.store.downloads import DownloadCache
+from geo_service.web.context import BASEMAPS_KEY, BUNDLES_KEY, DOWNLOADS_KEY, CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
 from geo_service.web.converters import LayerIdConverter
 
 
@@ -50,6 +51,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions[CACHE_KEY] = ResponseCache(store)
     app.extensions[BUNDLES_KEY] = Bundles(settings.assets_dir)
     app.extensions[BASEMAPS_KEY] = BaseMaps(settings.basemaps_dir)
+    app.extensions[DOWNLOADS_KEY] = DownloadCache(settings.downloads_dir or settings.layers_dir / ".cache" / "downloads",
+                                                  settings.downloads_max_mb * 2**20)
     app.extensions[SLOTS_KEY] = SlotLimiter(settings.runtime_dir or settings.layers_dir / ".locks" / "slots",
                                             settings.analysis_slots, settings.client_slots,
                                             settings.slot_wait_seconds)

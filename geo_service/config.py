@@ -93,10 +93,12 @@ class Settings:
     results_max_mb: int = 500  # the results folder's size; the oldest results go first
     results_max_days: int = 90  # a saved result's life
     basemaps_dir: Path | None = None  # MBTiles/PMTiles files offered as offline base maps (default: none)
+    downloads_dir: Path | None = None  # full-layer downloads kept per version (default: the layers folder's .cache)
+    downloads_max_mb: int = 2048  # that folder's size; the least recently used files go first
 
     def __post_init__(self) -> None:
         for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir",
-                     "basemaps_dir"):  # overrides may give str
+                     "basemaps_dir", "downloads_dir"):  # overrides may give str
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -175,7 +177,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     defaults = Settings()
     changes: dict[str, object] = {}
-    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR", "RESULTS_DIR", "BASEMAPS_DIR"):
+    for name in ("LAYERS_DIR", "TEMPLATES_DIR", "ASSETS_DIR", "RUNTIME_DIR", "RESULTS_DIR", "BASEMAPS_DIR",
+                 "DOWNLOADS_DIR"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = Path(raw)
     if raw := env.get(f"{ENV_PREFIX}HOST"):
@@ -187,7 +190,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
     for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB", "RESULTS_MAX_MB",
-                 "RESULTS_MAX_DAYS"):
+                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
     for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):

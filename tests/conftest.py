@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,13 @@ def write_layers(directory: Path, layers: dict = TEST_LAYERS) -> Path:
     (directory / "catalogue.json").write_text(
         json.dumps({"catalogue_version": 1, "layers": entries}, indent=1), encoding="utf-8")
     return directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def downloads_outside_the_repository(tmp_path_factory):
+    """Whole-layer downloads are cached in the layers folder by default; tests of the bundled layers
+    must not write into the repository's."""
+    os.environ.setdefault("GEO_SERVICE_DOWNLOADS_DIR", str(tmp_path_factory.mktemp("downloads")))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from geo_service.feature_cache import ResponseCache
 from geo_service.i18n import LANGUAGES, choose_language
 from geo_service.slots import SlotLimiter
 from geo_service.store import ResultStore, Store
+from geo_service.store.downloads import DownloadCache
 
 SLOTS_KEY = "geo_service.slots"
 RESULTS_KEY = "geo_service.results"
@@ -19,6 +20,7 @@ STORE_KEY = "geo_service.store"
 CACHE_KEY = "geo_service.cache"
 BUNDLES_KEY = "geo_service.bundles"
 BASEMAPS_KEY = "geo_service.basemaps"
+DOWNLOADS_KEY = "geo_service.downloads"
 
 
 def get_store() -> Store:
@@ -31,6 +33,10 @@ def get_cache() -> ResponseCache:
 
 def get_basemaps() -> BaseMaps:
     return current_app.extensions[BASEMAPS_KEY]
+
+
+def get_downloads() -> DownloadCache:
+    return current_app.extensions[DOWNLOADS_KEY]
 
 
 def get_bundles() -> Bundles:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, send_file
 
 from geo_service.assets import choose_encoding, compress_once
 from geo_service.io import formats
 from geo_service.map_view import map_view_bytes
 from geo_service.feature_cache import response_tag
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
-from geo_service.web.context import get_cache, get_store
+from geo_service.web.context import get_cache, get_downloads, get_store
 
 bp = Blueprint("downloads", __name__)
 DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel", "lang"}  # lang: the language of an error page
 ONE_YEAR_S = 365 * 24 * 3600
+STREAM_ABOVE_BYTES = 8 * 2**20
+TEXT_FORMATS = frozenset({"geojson", "csv", "kml"})  # kept gzipped too: a tenth of the size on the wire
 
 
 @bp.get("/layers/<layer:layer_id>.<fmt>")
@@ -34,9 +36,17 @@ def download(layer_id: str, fmt: str):
         frame = store.query(layer_id, bbox=bbox).features if bbox else store.read(layer_id)
         return formats.write(frame, layer_id, fmt, options)
 
-    body = get_cache().response(("download", layer_id, etag), build)
-    response = Response(body, mimetype=out.media_type)
-    response.set_etag(etag)
+    cached = None if bbox else get_downloads().get(f"{layer_id}-{etag}.{fmt}", build, fmt in TEXT_FORMATS)
+    if cached is not None:  # the whole layer: built once per version, then sent from disk, resumable
+        zipped = cached.gzipped is not None and "gzip" in request.accept_encodings
+        response = _file_response(cached.gzipped if zipped else cached.path, out.media_type,
+                                  f"{etag}-gz" if zipped else etag)
+        if zipped:
+            response.headers["Content-Encoding"] = "gzip"
+            response.vary.add("Accept-Encoding")
+    else:  # a bbox extract (or no usable cache folder): from memory
+        response = Response(get_cache().response(("download", layer_id, etag), build), mimetype=out.media_type)
+        response.set_etag(etag)
     response.headers["Content-Disposition"] = f'attachment; filename="{out.filename(layer_id)}"'
     response.cache_control.no_cache = True  # revalidate with the ETag: layers can be replaced
     return response
@@ -67,6 +77,17 @@ def map_view(layer_id: str):
     else:
         response.cache_control.no_cache = True
     return response.make_conditional(request)
+
+
+def _file_response(path, media_type: str, etag: str) -> Response:
+    """A cached file: read whole when small (no file left open), streamed when large; ranges and
+    If-None-Match answered either way."""
+    if path.stat().st_size > STREAM_ABOVE_BYTES:
+        return send_file(path, mimetype=media_type, etag=etag, conditional=True, max_age=0)
+    body = path.read_bytes()
+    response = Response(body, mimetype=media_type)
+    response.set_etag(etag)
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(body))
 
 
 def _map_view(store, layer, encoding: str | None) -> bytes:
