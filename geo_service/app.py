@@ -12,7 +12,7 @@ from geo_service.config import Settings, settings_from_env
 from geo_service.store import open_results, open_store
 from geo_service.feature_cache import ResponseCache
 from geo_service.slots import SlotLimiter
-from geo_service.web import api, assets, basemaps, downloads, errors, guard, language, ogc, pages, proximity, security
+from geo_service.web import api, assets, basemaps, downloads, tiles, errors, guard, language, ogc, pages, proximity, security
 from geo_service.assets import Bundles
 from geo_service.basemaps import BaseMaps
 from geo_service.store.downloads import DownloadCache
@@ -24,7 +24,7 @@ from geo_service.web.converters import LayerIdConverter
 COMPRESSED_TYPES = [
     "text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "application/json",
     "application/geo+json", "application/vnd.oai.openapi+json", "application/vnd.google-earth.kml+xml",
-    "image/svg+xml",
+    "image/svg+xml", "application/vnd.mapbox-vector-tile",
 ]
 
 
@@ -62,6 +62,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(basemaps.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(tiles.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)
     language.register(app)

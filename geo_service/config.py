@@ -95,6 +95,7 @@ class Settings:
     basemaps_dir: Path | None = None  # MBTiles/PMTiles files offered as offline base maps (default: none)
     downloads_dir: Path | None = None  # full-layer downloads kept per version (default: the layers folder's .cache)
     downloads_max_mb: int = 2048  # that folder's size; the least recently used files go first
+    map_tiles_above: int = 20_000  # a layer with more features is drawn on the map as vector tiles
 
     def __post_init__(self) -> None:
         for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir",
@@ -190,7 +191,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
     for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB", "RESULTS_MAX_MB",
-                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB"):
+                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB", "MAP_TILES_ABOVE"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
     for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):

@@ -37,6 +37,9 @@ class MapLayer:
     layer: Layer
     url: str | None = None
     data: Mapping[str, Any] | None = None
+    tiles: str | None = None  # a {z}/{y}/{x} vector-tile URL: the layer is too big to send whole
+    items: str | None = None  # with tiles: the OGC items URL a click asks for the feature under it
+    feature_count: int | None = None
 
 
 class ServiceLayers(JSCSSMixin, MacroElement):
@@ -95,6 +98,9 @@ def layer_config(item: MapLayer, lang: str) -> dict:
         "style": dict(layer.style),
         "url": item.url,
         "data": item.data,
+        "tiles": item.tiles,
+        "items": item.items,
+        "feature_count": item.feature_count,
         "attribution": layer.attribution,
         "label_length": layer.id == "border",  # the border is labelled with its measured length
     }

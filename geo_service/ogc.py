@@ -22,7 +22,13 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -138,6 +144,7 @@ TITLES = {
     "collection": N_("link", "The collection"),
     "next": N_("link", "Next page"),
     "prev": N_("link", "Previous page"),
+    "tiles": N_("link", "The features as vector tiles"),
 }
 AS_JSON = N_("link", "{title} as JSON")
 AS_HTML = N_("link", "{title} as HTML")
@@ -203,6 +210,7 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
         "links": _self_links(href, current, "collection_self", lang, link_lang=link_lang) + [
             _link(f"{href}/items?f=json", "items", GEOJSON, _title("items_json", lang)),
             _link(_with_lang(f"{href}/items?f=html", link_lang), "items", HTML, _title("items_html", lang)),
+            _link(f"{href}/tiles", TILESETS_REL, JSON, _title("tiles", lang)),
         ],
     }
 

@@ -48,7 +48,18 @@ SUMMARIES = {
     "health": N_("api summary", "Service health"),
     "catalogue": N_("api summary", "The layer catalogue"),
     "entry": N_("api summary", "One catalogue entry"),
+    "tilesets": N_("api summary", "{title}: vector tile sets"),
+    "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
+    "tms": N_("api summary", "The tile matrix sets"),
 }
+MVT = "application/vnd.mapbox-vector-tile"
+TILE_PARAMS = [
+    {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0, "maximum": maximum},
+     "description": description}
+    for name, maximum, description in (("tileMatrix", 22, "Zoom level"), ("tileRow", 4194303, "Row (y, from the north)"),
+                                       ("tileCol", 4194303, "Column (x, from the west)"))
+] + [{"name": "v", "in": "query", "required": False, "schema": {"type": "string"},
+      "description": "The layer version the tile is asked for (such a tile is cached for good)"}]
 
 
 def _get(summary: str, parameters: list, content: Mapping[str, dict], tag: str) -> dict:
@@ -99,6 +110,11 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
              ITEMS_PARAMS[3]],
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
             "OGC API")
+        paths[f"{base}/tiles"] = _get(say("tilesets", title=title), SIMPLE_PARAMS,
+                                      {JSON: {"schema": {"type": "object"}}}, "OGC API")
+        paths[f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = _get(
+            say("tile", title=title), TILE_PARAMS, {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            "OGC API")
     download_params = [
         layer_param,
         ITEMS_PARAMS[1],
@@ -111,6 +127,7 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
         paths[f"/layers/{{layerId}}.{key}"] = _get(say("download", format=fmt.title_in(lang)), download_params,
                                                    {fmt.media_type: {"schema": {"type": "string",
                                                                                "format": "binary"}}}, "Downloads")
+    paths["/ogc/tileMatrixSets"] = _get(say("tms"), SIMPLE_PARAMS, {JSON: {"schema": {"type": "object"}}}, "OGC API")
     paths["/api/health"] = _get(say("health"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers"] = _get(say("catalogue"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers/{layerId}"] = _get(say("entry"), [layer_param], {JSON: {"schema": {"type": "object"}}},

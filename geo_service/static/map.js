@@ -304,6 +304,45 @@
     }
   }
 
+  // A layer too big to send whole, drawn from the server's vector tiles (protomaps-leaflet) in its style.
+  // A click asks the OGC items API for the feature under the pointer and opens its popup.
+  function addTiledLayer(map, control, cfg, layerCfg, state) {
+    if (!window.protomapsL) return Promise.resolve();
+    var P = window.protomapsL, style = layerCfg.style, kind = layerCfg.geometry_type;
+    var fill = style.fill_color || style.color;
+    var symbolizer = kind === "Point"
+      ? new P.CircleSymbolizer({radius: style.radius || 4, fill: fill, stroke: "#ffffff", width: 1, opacity: 0.85})
+      : kind === "LineString" ? new P.LineSymbolizer({color: style.color, width: style.weight || 2})
+        : new P.PolygonSymbolizer({fill: fill, opacity: style.fill_opacity === undefined ? 0.1 : style.fill_opacity});
+    var rules = [{dataLayer: layerCfg.id, symbolizer: symbolizer}];
+    if (kind === "Polygon") rules.push({dataLayer: layerCfg.id, symbolizer: new P.LineSymbolizer({color: style.color, width: 1})});
+    var layer = P.leafletLayer({url: layerCfg.tiles, paintRules: rules, labelRules: [], maxDataZoom: 22,
+                               attribution: escapeHtml(layerCfg.attribution || "")});
+    layer.addTo(map);
+    control.addOverlay(layer, escapeHtml(layerCfg.title));
+    state.groups[layerCfg.id] = layer;
+    state.counts[layerCfg.id] = layerCfg.feature_count;
+    // Read on the map's element, after Leaflet: a click over a region goes to the region alone, and a
+    // feature of this layer found under the pointer should win over it.
+    var container = map.getContainer(), downAt = null;
+    container.addEventListener("pointerdown", function (event) { downAt = [event.clientX, event.clientY]; }, true);
+    container.addEventListener("click", function (event) {
+      if (!map.hasLayer(layer) || event.target.closest(".leaflet-control, .leaflet-popup")) return;
+      if (downAt && Math.abs(event.clientX - downAt[0]) + Math.abs(event.clientY - downAt[1]) > 5) return;
+      var size = map.getSize(), bounds = map.getBounds(), pad = 6;  // pixels around the click
+      var dx = (bounds.getEast() - bounds.getWest()) / size.x * pad;
+      var dy = (bounds.getNorth() - bounds.getSouth()) / size.y * pad;
+      var p = map.mouseEventToLatLng(event), bbox = [p.lng - dx, p.lat - dy, p.lng + dx, p.lat + dy].join(",");
+      fetch(layerCfg.items + "?f=json&limit=1&bbox=" + bbox, {headers: {Accept: "application/geo+json"}})
+        .then(function (response) { return response.ok ? response.json() : {features: []}; })
+        .then(function (page) {
+          if (!page.features || !page.features.length) return;
+          L.popup(popupOptions()).setLatLng(p).setContent(popupContent(page.features[0], layerCfg, cfg)).openOn(map);
+        });
+    });
+    return Promise.resolve();
+  }
+
   // Full screen, my location, the pointer's coordinates and our tools (measure, search, context labels,
   // map_tools.js): their scripts load after the layers are drawn (a page may also have them from the
   // start, as the exported file does).
@@ -343,6 +382,7 @@
     var legendRows = layerLegend(api.legend, cfg);
     map.on("popupopen", function () { api.legend.collapseOnSmallScreen(); });
     var jobs = cfg.layers.map(function (layerCfg) {
+      if (layerCfg.tiles) return addTiledLayer(map, control, cfg, layerCfg, state);
       var group = layerGroup(layerCfg);
       state.groups[layerCfg.id] = group;
       group.addTo(map);

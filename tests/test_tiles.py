@@ -1,0 +1,114 @@
+"""OGC API – Tiles: vector tiles of every collection, their documents, and the map drawing a big layer from them."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from geo_service.app import create_app
+from geo_service.tiles import EXTENT, MAX_TILE_POINTS, encode_tile
+from tests.test_browser import LiveServer, Watched, browser, local_only  # noqa: F401  (fixture)
+
+TILES = "/ogc/collections/sites/tiles/WebMercatorQuad"
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def decoded(data: bytes, layer: str = "sites") -> list[dict]:
+    return mapbox_vector_tile.decode(data).get(layer, {"features": []})["features"]
+
+
+def test_tile_documents(client):
+    sets = client.get("/ogc/collections/sites/tiles").get_json()["tilesets"]
+    item = next(link for link in sets[0]["links"] if link.get("templated"))
+    assert item["href"].endswith(f"{TILES}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}")
+    assert item["type"] == "application/vnd.mapbox-vector-tile" and sets[0]["dataType"] == "vector"
+    tms = client.get("/ogc/tileMatrixSets/WebMercatorQuad").get_json()
+    assert [m["matrixWidth"] for m in tms["tileMatrices"][:4]] == [1, 2, 4, 8]
+    assert tms["tileMatrices"][0]["scaleDenominator"] == pytest.approx(559082264.029, rel=1e-6)  # the standard's
+    conformance = client.get("/ogc/conformance").get_json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in conformance
+    links = client.get("/ogc/collections/sites").get_json()["links"]
+    assert any(link["rel"].endswith("tilesets-vector") for link in links)
+    assert client.get("/ogc/collections/sites/tiles/WorldCRS84Quad").status_code == 404
+
+
+def test_a_tile_holds_the_features_inside_it_in_tile_units(client):
+    z = 10
+    x, y = tile_of(-12.21659, 14.45668, z)  # Kidira; Diboli is in the same tile
+    response = client.get(f"{TILES}/{z}/{y}/{x}")
+    assert response.status_code == 200 and response.mimetype == "application/vnd.mapbox-vector-tile"
+    features = decoded(response.data)
+    assert {f["properties"]["id"] for f in features} >= {"kidira", "diboli"}
+    assert "kayes" not in {f["properties"]["id"] for f in features}  # 85 km east: another tile
+    for feature in features:
+        px, py = feature["geometry"]["coordinates"]
+        assert 0 <= px <= EXTENT and 0 <= py <= EXTENT
+    assert decoded(client.get(f"{TILES}/{z}/0/0").data) == []  # the Arctic: nothing
+    assert client.get(f"{TILES}/{z}/{2**z}/0").status_code == 404  # beyond the matrix
+    assert client.get(f"{TILES}/23/0/0").status_code == 404
+    assert client.get(f"{TILES}/{z}/{y}/{x}?colour=red").status_code == 400
+
+
+def test_tiles_follow_the_layer_version(layers_dir):
+    app = create_app({"layers_dir": layers_dir})
+    client = app.test_client()
+    store = app.extensions["geo_service.store"]
+    z = 6
+    x, y = tile_of(-12.0, 14.4, z)
+    first = client.get(f"{TILES}/{z}/{y}/{x}?v={store.version('sites')}")
+    assert "immutable" in first.headers["Cache-Control"]
+    assert client.get(f"{TILES}/{z}/{y}/{x}", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    store.write("sites", store.read("sites").iloc[:1])
+    second = client.get(f"{TILES}/{z}/{y}/{x}")
+    assert second.headers["ETag"] != first.headers["ETag"] and "no-cache" in second.headers["Cache-Control"]
+    assert len(decoded(second.data)) == 1
+
+
+def test_dense_points_are_thinned_at_low_zoom_and_kept_when_zoomed_in():
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-12.5, -11.5, 30_000), rng.uniform(13.5, 14.5, 30_000)
+    frame = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(len(lon))]},
+                             geometry=[Point(a, b) for a, b in zip(lon, lat)], crs="EPSG:4326")
+    z = 5
+    x, y = tile_of(-12.0, 14.0, z)
+    assert 0 < len(decoded(encode_tile(frame, "p", z, x, y), "p")) <= MAX_TILE_POINTS
+    few = frame.iloc[:50]
+    z = 16
+    x, y = tile_of(float(few.geometry.x.iloc[0]), float(few.geometry.y.iloc[0]), z)
+    inside = few.cx[-12.6:-11.4, 13.4:14.6]
+    kept = decoded(encode_tile(inside, "p", z, x, y), "p")
+    assert [f["properties"]["id"] for f in kept] == ["p0"]  # the others lie in other tiles at this zoom
+
+
+def test_the_map_draws_a_big_layer_from_tiles_and_a_click_opens_its_popup(browser, layers_dir):
+    server = LiveServer(create_app({"layers_dir": layers_dir, "map_tiles_above": 3}))  # sites (4) is "big"
+    try:
+        w = Watched(browser, viewport=(1366, 768))
+        w.open(server.url + "/")
+        page = w.page
+        assert page.evaluate("geoServiceMap.state.counts.sites") == 4
+        assert not any("/map/layers/sites.geojson" in url for url in w.requests)  # not sent whole
+        page.evaluate("geoServiceMap.map.setView([14.45668, -12.21659], 13, {animate: false})")
+        page.wait_for_function("() => [...document.querySelectorAll('canvas.leaflet-tile')].some(c => "
+                               "c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v > 0))")
+        zooms = {int(url.split("/tiles/WebMercatorQuad/")[1].split("/")[0]) for url in w.requests
+                 if "/tiles/WebMercatorQuad/" in url}
+        assert max(zooms) >= 12, zooms  # the detail tiles of the view, not only the overview's
+        x, y = page.evaluate("""() => { const map = geoServiceMap.map, r = map.getContainer().getBoundingClientRect();
+            const p = map.latLngToContainerPoint([14.45668, -12.21659]); return [r.x + p.x, r.y + p.y]; }""")
+        page.mouse.click(x, y)
+        page.wait_for_function("() => { const h = document.querySelector('.leaflet-popup-content h3');"
+                               " return h && h.textContent === 'Kidira'; }")
+        assert local_only(w.requests, server.url) == [] and w.errors == []
+        w.close()
+    finally:
+        server.stop()
