@@ -111,7 +111,7 @@ def items(layer_id: str):
 
     if fmt == "html":
         positions, matched = page()
-        features = [json.loads(serialised.features[p]) for p in positions]
+        features = [json.loads(text) for text in serialised.texts(positions)]
         links = ogc.items_links(layer_id, base, query, matched, "html", lang)
         return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
                      matched=matched, links=links)
@@ -119,7 +119,7 @@ def items(layer_id: str):
     def build() -> bytes:
         positions, matched = page()
         links = ogc.items_links(layer_id, base, query, matched, lang=lang)
-        return ogc.items_text([serialised.features[p] for p in positions], matched, links).encode("utf-8")
+        return ogc.items_text(serialised.texts(positions), matched, links).encode("utf-8")
 
     # The links' titles are in the reader's language: it is part of the key.
     body = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
@@ -132,7 +132,7 @@ def items(layer_id: str):
 def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     serialised = get_cache().layer(layer_id)
-    text = serialised.features[serialised.position(feature_id)]
+    text = serialised.texts([serialised.position(feature_id)])[0]
     document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _html("ogc/items.html", layer=get_store().catalogue.get(layer_id), features=[document],
