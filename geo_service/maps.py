@@ -63,7 +63,8 @@ class ServiceLayers(JSCSSMixin, MacroElement):
         self.config_json = str(htmlsafe_json_dumps(config, ensure_ascii=False))
         extras = [(name, "") for name in EXTRA_SCRIPTS] + [("geo_service_map_tools", script_url(EXTRA_STATIC))]
         self.default_js = [("markerclusterjs", ""), *(extras if inline_extras else []),
-                           ("geo_service_map", script_url("map.js"))]
+                           ("geo_service_map", script_url("map.js")),
+                           ("geo_service_map_tiles", script_url("map_tiles.js"))]
         self.default_css = [("markerclustercss", ""), *[(name, "") for name in EXTRA_STYLES],
                             ("geo_service_map_css", css_url)]
 

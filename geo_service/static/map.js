@@ -2,7 +2,8 @@
  * Written by hand: folium cannot fetch layers asynchronously or build popups
  * without HTML injection. Every property value reaches the page as text
  * (textContent); the only HTML strings, layer-control labels, are escaped.
- * The measure tool, the search and the offline context labels are in map_tools.js. */
+ * Base maps and tiled layers are in map_tiles.js; the measure tool, the search and the offline context
+ * labels in map_tools.js. */
 (function () {
   "use strict";
 
@@ -138,6 +139,31 @@
     });
   }
 
+  // A control holding ``box``: clicks and wheel turns on it stay off the map.
+  function addBox(map, position, box) {
+    var control = L.control({position: position});
+    control.onAdd = function () {
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    return control.addTo(map);
+  }
+
+  // ``handler(event, latlng)`` for each click on the map's element that is not the end of a pan and not on a
+  // control or popup. Read on the element, not from Leaflet's "click": Leaflet gives a click on a drawn
+  // shape (a region, a river) to the shape alone, and the regions cover most of the map. ``capture``: before
+  // Leaflet and the layers see the click (the handler may then stop it).
+  function onMapTap(map, handler, capture) {
+    var container = map.getContainer(), downAt = null;
+    container.addEventListener("pointerdown", function (event) { downAt = [event.clientX, event.clientY]; }, true);
+    container.addEventListener("click", function (event) {
+      if (event.target.closest(".leaflet-control, .leaflet-popup")) return;
+      if (downAt && Math.abs(event.clientX - downAt[0]) + Math.abs(event.clientY - downAt[1]) > 5) return;
+      handler(event, map.mouseEventToLatLng(event));
+    }, !!capture);
+  }
+
   function statusControl(map, text, position) {
     var control = L.control({position: position || "bottomleft"});
     control.onAdd = function () { return el("div", "gs-status leaflet-bar", text); };
@@ -147,18 +173,12 @@
   // The legend: a <details> the reader opens and closes, closed at first on a phone. Other scripts
   // (the proximity page) add their own sections to it rather than a second box.
   function Legend(map, cfg) {
-    var control = L.control({position: "bottomright"});
     var box = el("details", "gs-legend leaflet-bar");
     box.open = !isSmallScreen();
     box.appendChild(el("summary", null, cfg.messages.legend));
     var body = el("div", "gs-legend-body");
     box.appendChild(body);
-    control.onAdd = function () {
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      return box;
-    };
-    control.addTo(map);
+    addBox(map, "bottomright", box);
     return {
       element: box,
       section: function (title) {
@@ -204,69 +224,6 @@
       cfg.messages.length_value.replace("{km}", formatValue("length_km", km, cfg));
   }
 
-  // A short notice, in the page's language, when online tiles cannot be reached.
-  function offlineNotice(map, layer, cfg) {
-    var shown = null;
-    layer.on("tileerror", function () {
-      if (shown) return;
-      shown = statusControl(map, cfg.messages.tiles_offline, "topright");
-      shown.getContainer().classList.add("gs-offline");
-    });
-    map.on("baselayerchange", function (event) {
-      if (event.layer !== layer && shown) { shown.remove(); shown = null; }
-    });
-  }
-
-  // Vector tiles (MVT) drawn by protomaps-leaflet, with plain rules for the layer names of both common
-  // schemas (OpenMapTiles, as from the HOT export tool or QField; Protomaps' own): whatever the file, the
-  // water, land use, roads, boundaries and place names show.
-  function vectorBaseMap(base) {
-    if (!window.protomapsL) return null;
-    var P = window.protomapsL;
-    function polygons(layers, fill) {
-      return layers.map(function (name) { return {dataLayer: name, symbolizer: new P.PolygonSymbolizer({fill: fill})}; });
-    }
-    function lines(layers, color, width) {
-      return layers.map(function (name) {
-        return {dataLayer: name, symbolizer: new P.LineSymbolizer({color: color, width: width})};
-      });
-    }
-    var paintRules = [].concat(
-      polygons(["earth"], "#f4f1e8"), polygons(["landcover", "landuse", "park", "natural"], "#e3ead2"),
-      polygons(["water"], "#b5d0e8"), lines(["waterway"], "#7fa8d8", 1.2),
-      lines(["transportation", "roads"], "#a0a0a0", 1), lines(["boundary", "boundaries"], "#8a6f9e", 1.2),
-      polygons(["building", "buildings"], "#d9d0c7"));
-    var labelRules = ["place", "places"].map(function (name) {
-      return {dataLayer: name, symbolizer: new P.CenteredTextSymbolizer({
-        labelProps: ["name:fr", "name", "name:en"], fill: "#333", stroke: "#fff", width: 2, font: "12px sans-serif"})};
-    });
-    return P.leafletLayer({url: base.url, paintRules: paintRules, labelRules: labelRules, maxDataZoom: base.maxzoom,
-                           attribution: escapeHtml(base.attribution || ""), backgroundColor: "#f4f1e8"});
-  }
-
-  function addBaseLayers(map, control, cfg) {
-    var container = map.getContainer();
-    var plain = L.layerGroup().addTo(map);  // the bundled data's own context labels go here (map_tools.js)
-    control.addBaseLayer(plain, escapeHtml(cfg.base_layer));
-    (cfg.basemaps || []).forEach(function (base) {  // tile sets served by this server, from its base-maps folder
-      var tiles = base.vector ? vectorBaseMap(base) : L.tileLayer(base.url, {
-        attribution: escapeHtml(base.attribution || ""), minZoom: base.minzoom, maxNativeZoom: base.maxzoom,
-        maxZoom: 18, bounds: base.bounds || undefined});
-      if (!tiles) return;
-      tiles.gsName = base.name;
-      control.addBaseLayer(tiles, escapeHtml(base.title));
-    });
-    // Online tiles only when the user picks them: nothing is requested from the internet before.
-    var osm = L.tileLayer(cfg.tiles.url, {attribution: cfg.tiles.attribution, maxZoom: 19});
-    offlineNotice(map, osm, cfg);
-    control.addBaseLayer(osm, escapeHtml(cfg.tiles.name));
-    container.classList.add("gs-plain");
-    map.on("baselayerchange", function (event) {
-      container.classList.toggle("gs-plain", event.layer === plain);
-    });
-    return plain;
-  }
-
   var STACK = {Polygon: 0, LineString: 1, Point: 2};
 
   // Polygons at the back, points in front, whatever order the layers arrive or are toggled in.
@@ -304,45 +261,6 @@
     }
   }
 
-  // A layer too big to send whole, drawn from the server's vector tiles (protomaps-leaflet) in its style.
-  // A click asks the OGC items API for the feature under the pointer and opens its popup.
-  function addTiledLayer(map, control, cfg, layerCfg, state) {
-    if (!window.protomapsL) return Promise.resolve();
-    var P = window.protomapsL, style = layerCfg.style, kind = layerCfg.geometry_type;
-    var fill = style.fill_color || style.color;
-    var symbolizer = kind === "Point"
-      ? new P.CircleSymbolizer({radius: style.radius || 4, fill: fill, stroke: "#ffffff", width: 1, opacity: 0.85})
-      : kind === "LineString" ? new P.LineSymbolizer({color: style.color, width: style.weight || 2})
-        : new P.PolygonSymbolizer({fill: fill, opacity: style.fill_opacity === undefined ? 0.1 : style.fill_opacity});
-    var rules = [{dataLayer: layerCfg.id, symbolizer: symbolizer}];
-    if (kind === "Polygon") rules.push({dataLayer: layerCfg.id, symbolizer: new P.LineSymbolizer({color: style.color, width: 1})});
-    var layer = P.leafletLayer({url: layerCfg.tiles, paintRules: rules, labelRules: [], maxDataZoom: 22,
-                               attribution: escapeHtml(layerCfg.attribution || "")});
-    layer.addTo(map);
-    control.addOverlay(layer, escapeHtml(layerCfg.title));
-    state.groups[layerCfg.id] = layer;
-    state.counts[layerCfg.id] = layerCfg.feature_count;
-    // Read on the map's element, after Leaflet: a click over a region goes to the region alone, and a
-    // feature of this layer found under the pointer should win over it.
-    var container = map.getContainer(), downAt = null;
-    container.addEventListener("pointerdown", function (event) { downAt = [event.clientX, event.clientY]; }, true);
-    container.addEventListener("click", function (event) {
-      if (!map.hasLayer(layer) || event.target.closest(".leaflet-control, .leaflet-popup")) return;
-      if (downAt && Math.abs(event.clientX - downAt[0]) + Math.abs(event.clientY - downAt[1]) > 5) return;
-      var size = map.getSize(), bounds = map.getBounds(), pad = 6;  // pixels around the click
-      var dx = (bounds.getEast() - bounds.getWest()) / size.x * pad;
-      var dy = (bounds.getNorth() - bounds.getSouth()) / size.y * pad;
-      var p = map.mouseEventToLatLng(event), bbox = [p.lng - dx, p.lat - dy, p.lng + dx, p.lat + dy].join(",");
-      fetch(layerCfg.items + "?f=json&limit=1&bbox=" + bbox, {headers: {Accept: "application/geo+json"}})
-        .then(function (response) { return response.ok ? response.json() : {features: []}; })
-        .then(function (page) {
-          if (!page.features || !page.features.length) return;
-          L.popup(popupOptions()).setLatLng(p).setContent(popupContent(page.features[0], layerCfg, cfg)).openOn(map);
-        });
-    });
-    return Promise.resolve();
-  }
-
   // Full screen, my location, the pointer's coordinates and our tools (measure, search, context labels,
   // map_tools.js): their scripts load after the layers are drawn (a page may also have them from the
   // start, as the exported file does).
@@ -375,14 +293,14 @@
     window.geoServiceMap = api;
     map.setMaxZoom(18);  // no tile layer sets it; marker clustering needs it
     addControls(map, cfg);
-    api.context = addBaseLayers(map, control, cfg);
+    api.context = window.geoServiceTiles.addBaseLayers(map, control, cfg);
     var status = statusControl(map, cfg.messages.loading);
     var renderer = L.canvas({padding: 0.5});
     api.legend = Legend(map, cfg);
     var legendRows = layerLegend(api.legend, cfg);
     map.on("popupopen", function () { api.legend.collapseOnSmallScreen(); });
     var jobs = cfg.layers.map(function (layerCfg) {
-      if (layerCfg.tiles) return addTiledLayer(map, control, cfg, layerCfg, state);
+      if (layerCfg.tiles) return window.geoServiceTiles.addTiledLayer(map, control, cfg, layerCfg, state);
       var group = layerGroup(layerCfg);
       state.groups[layerCfg.id] = group;
       group.addTo(map);
@@ -412,6 +330,6 @@
   }
 
   window.geoService = {addLayers: addLayers, popupContent: popupContent, popupOptions: popupOptions,
-                       escapeHtml: escapeHtml, el: el, swatch: swatch, displayName: displayName,
+                       escapeHtml: escapeHtml, el: el, addBox: addBox, onMapTap: onMapTap, statusControl: statusControl, swatch: swatch, displayName: displayName,
                        isSmallScreen: isSmallScreen, locale: locale};
 })();

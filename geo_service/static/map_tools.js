@@ -63,7 +63,6 @@
   function measure(map, cfg) {
     var m = cfg.messages, points = [], active = false;
     var drawing = L.layerGroup().addTo(map);
-    var control = L.control({position: "topleft"});
     var box = gs().el("div", "gs-measure leaflet-bar");
     var toggle = button(m.measure, "M3 17 17 3l4 4L7 21zM7 13l2 2M10 10l2 2M13 7l2 2");
     var panel = gs().el("div", "gs-measure-panel");
@@ -78,11 +77,7 @@
     panel.appendChild(actions);
     box.appendChild(toggle);
     box.appendChild(panel);
-    control.onAdd = function () {
-      L.DomEvent.disableClickPropagation(box);
-      return box;
-    };
-    control.addTo(map);
+    gs().addBox(map, "topleft", box);
 
     function show() {
       drawing.clearLayers();
@@ -106,16 +101,11 @@
       lines.forEach(function (line) { readout.appendChild(gs().el("div", null, line)); });
     }
 
-    // Clicks are read on the map's element, not from Leaflet's "click": Leaflet gives a click on a drawn
-    // shape (a region, a river) to the shape alone, and the regions cover most of the map.
-    var container = map.getContainer(), downAt = null;
-    container.addEventListener("pointerdown", function (event) { downAt = [event.clientX, event.clientY]; }, true);
-    container.addEventListener("click", function (event) {
-      if (!active || event.target.closest(".leaflet-control, .leaflet-popup")) return;
-      var moved = downAt && Math.abs(event.clientX - downAt[0]) + Math.abs(event.clientY - downAt[1]) > 5;
-      if (moved) return;  // the end of a pan, not a point
+    var container = map.getContainer();
+    gs().onMapTap(map, function (event, latlng) {
+      if (!active) return;
       event.stopPropagation();  // caught on the way down: no marker, cluster or shape acts on it while measuring
-      points.push(map.mouseEventToLatLng(event));
+      points.push(latlng);
       show();
     }, true);
     map.on("popupopen", function () { if (active) map.closePopup(); });  // measuring, not reading
@@ -189,7 +179,6 @@
 
   function search(map, cfg, state) {
     var m = cfg.messages, entries = searchEntries(cfg, state);
-    var control = L.control({position: "topleft"});
     var box = gs().el("div", "gs-search leaflet-bar");
     var toggle = button(m.search, "M10 17a7 7 0 1 1 0-14 7 7 0 0 1 0 14zM15 15l6 6");
     var form = gs().el("form", "gs-search-form");
@@ -204,12 +193,7 @@
     form.appendChild(list);
     box.appendChild(toggle);
     box.appendChild(form);
-    control.onAdd = function () {
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      return box;
-    };
-    control.addTo(map);
+    gs().addBox(map, "topleft", box);
 
     function matches(query) {
       var q = fold(query);

@@ -43,6 +43,7 @@ class _Cached:
     frame: gpd.GeoDataFrame | None
     version: str
     problem: str | None = None
+    bounds: tuple[float, float, float, float] | None = None  # computed on first use, kept with the frame
 
 
 class LayerStore:
@@ -327,8 +328,9 @@ class LayerStore:
     def summary(self, layer_id: str) -> LayerSummary:
         cached = self._load(layer_id)
         frame = cached.frame
-        bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
-        return LayerSummary(self.catalogue.get(layer_id), len(frame), bounds, cached.version)
+        if cached.bounds is None:  # every page asks for the summaries: the bounds are found once per version
+            cached.bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+        return LayerSummary(self.catalogue.get(layer_id), len(frame), cached.bounds, cached.version)
 
     def states(self) -> list[LayerState]:
         """Every catalogue layer with its summary, or the reason it is unavailable."""

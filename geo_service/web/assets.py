@@ -6,27 +6,22 @@ import mimetypes
 
 from flask import Blueprint, Response, request
 
-from geo_service.assets import asset_file, choose_encoding
+from geo_service.assets import asset_file
+from geo_service.web.caching import encoded, keep_for_good, request_encoding
 from geo_service.web.context import get_bundles, get_settings
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
 ONE_WEEK_S = 7 * 24 * 3600
-ONE_YEAR_S = 365 * 24 * 3600
 
 
 @bp.get("/bundle/<name>")
 def bundle(name: str):
     """A page's stylesheet or script bundle: its name is a hash of its content, so it never changes."""
     found = get_bundles().get(name)
-    encoding = choose_encoding(lambda name: name in request.accept_encodings)
-    response = Response(found.encoded[encoding] if encoding else found.body, mimetype=found.media_type)
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
-    response.vary.add("Accept-Encoding")
+    encoding = request_encoding()
+    response = encoded(found.encoded[encoding] if encoding else found.body, found.media_type, encoding)
     response.set_etag(found.digest)
-    response.cache_control.public = True
-    response.cache_control.max_age = ONE_YEAR_S
-    response.cache_control.immutable = True
+    keep_for_good(response)
     return response.make_conditional(request)
 
 

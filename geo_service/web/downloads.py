@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, send_file
 
-from geo_service.assets import choose_encoding, compress_once
+from geo_service.assets import compress_once
 from geo_service.io import formats
 from geo_service.map_view import map_view_bytes
 from geo_service.feature_cache import response_tag
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
+from geo_service.web.caching import encoded, keep_if_current, request_encoding
 from geo_service.web.context import get_cache, get_downloads, get_store
 
 bp = Blueprint("downloads", __name__)
 DOWNLOAD_PARAMETERS = {"bbox", "precision", "excel", "lang"}  # lang: the language of an error page
-ONE_YEAR_S = 365 * 24 * 3600
 STREAM_ABOVE_BYTES = 8 * 2**20
 TEXT_FORMATS = frozenset({"geojson", "csv", "kml"})  # kept gzipped too: a tenth of the size on the wire
 
@@ -63,19 +63,11 @@ def map_view(layer_id: str):
     version = store.version(layer_id)
     etag = response_tag(version, "map")
     # Compressed once, at the highest level, and kept: the same bytes go to every map page.
-    encoding = choose_encoding(lambda name: name in request.accept_encodings)
+    encoding = request_encoding()
     body = get_cache().response(("map", layer_id, etag, encoding), lambda: _map_view(store, layer, encoding))
-    response = Response(body, mimetype=formats.get_format("geojson").media_type)
-    response.vary.add("Accept-Encoding")
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
+    response = encoded(body, formats.get_format("geojson").media_type, encoding)
     response.set_etag(etag)
-    if args.get("v") == version:
-        response.cache_control.public = True
-        response.cache_control.max_age = ONE_YEAR_S
-        response.cache_control.immutable = True
-    else:
-        response.cache_control.no_cache = True
+    keep_if_current(response, args.get("v"), version)
     return response.make_conditional(request)
 
 

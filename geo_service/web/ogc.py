@@ -12,13 +12,9 @@ from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
 from geo_service.openapi import openapi_document
 from geo_service.web.context import get_cache, get_store, request_language
-from geo_service.web.urls import external_base, external_url
+from geo_service.web.urls import external_base, ogc_base
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
-
-
-def _base() -> str:
-    return external_url("ogc.landing").rstrip("/")
 
 
 def _format(f: str | None) -> str:
@@ -60,7 +56,7 @@ def landing():
     lang = request_language()
     t = messages(lang)
     fmt = _simple_format()
-    document = ogc.landing_document(_base(), t["site_title"], t["ogc_description"], fmt, lang, _link_lang(fmt))
+    document = ogc.landing_document(ogc_base(), t["site_title"], t["ogc_description"], fmt, lang, _link_lang(fmt))
     return _respond(document, t["site_title"], fmt)
 
 
@@ -82,14 +78,14 @@ def api():
 @bp.get("/collections")
 def collections():
     fmt = _simple_format()
-    document = ogc.collections_document(get_store().summaries(), _base(), request_language(), fmt, _link_lang(fmt))
+    document = ogc.collections_document(get_store().summaries(), ogc_base(), request_language(), fmt, _link_lang(fmt))
     return _respond(document, messages(request_language())["layers"], fmt)
 
 
 @bp.get("/collections/<layer:layer_id>")
 def collection(layer_id: str):
     fmt = _simple_format()
-    document = ogc.collection_document(get_store().summary(layer_id), _base(), request_language(), fmt,
+    document = ogc.collection_document(get_store().summary(layer_id), ogc_base(), request_language(), fmt,
                                        _link_lang(fmt))
     return _respond(document, document["title"], fmt)
 
@@ -103,7 +99,7 @@ def items(layer_id: str):
     if fmt == "html":  # the page's links keep its language
         query = dataclasses.replace(query, lang=lang)
     serialised = cache.layer(layer_id)
-    base = _base()
+    base = ogc_base()
 
     def page():
         return store.query_positions(layer_id, bbox=query.bbox, limit=query.limit, offset=query.offset,
@@ -133,7 +129,7 @@ def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     serialised = get_cache().layer(layer_id)
     text = serialised.texts([serialised.position(feature_id)])[0]
-    document = ogc.feature_document(text, layer_id, feature_id, _base(), fmt, request_language(), _link_lang(fmt))
+    document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _html("ogc/items.html", layer=get_store().catalogue.get(layer_id), features=[document],
                      matched=1, links=document["links"])

@@ -10,13 +10,10 @@ from geo_service.feature_cache import response_tag
 from geo_service.i18n import Text
 from geo_service.params import reject_unknown, single_values
 from geo_service.web.context import get_cache, get_store
-from geo_service.web.urls import external_url
+from geo_service.web.caching import keep_if_current
+from geo_service.web.urls import ogc_base
 
 bp = Blueprint("tiles", __name__, url_prefix="/ogc")
-
-
-def _base() -> str:
-    return external_url("ogc.landing").rstrip("/")
 
 
 def _check_tms(tms: str) -> None:
@@ -26,7 +23,7 @@ def _check_tms(tms: str) -> None:
 
 
 def _tile_template(layer_id: str) -> str:
-    return f"{_base()}/collections/{layer_id}/tiles/{tiles.TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+    return f"{ogc_base()}/collections/{layer_id}/tiles/{tiles.TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
 
 
 def _tileset(layer_id: str) -> dict:
@@ -38,9 +35,9 @@ def _tileset(layer_id: str) -> dict:
                         name: {"type": "string"} for name in tiles.TILE_PROPERTIES}}}],
         "links": [
             {"rel": "self", "type": "application/json",
-             "href": f"{_base()}/collections/{layer_id}/tiles/{tiles.TMS_ID}"},
+             "href": f"{ogc_base()}/collections/{layer_id}/tiles/{tiles.TMS_ID}"},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": "application/json",
-             "href": f"{_base()}/tileMatrixSets/{tiles.TMS_ID}"},
+             "href": f"{ogc_base()}/tileMatrixSets/{tiles.TMS_ID}"},
             {"rel": "item", "type": tiles.MVT, "templated": True, "href": _tile_template(layer_id)},
         ],
     }
@@ -50,7 +47,7 @@ def _tileset(layer_id: str) -> dict:
 def tile_matrix_sets():
     reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "lang"})
     return jsonify({"tileMatrixSets": [{"id": tiles.TMS_ID, "uri": tiles.TMS_URI, "links": [
-        {"rel": "self", "type": "application/json", "href": f"{_base()}/tileMatrixSets/{tiles.TMS_ID}"}]}]})
+        {"rel": "self", "type": "application/json", "href": f"{ogc_base()}/tileMatrixSets/{tiles.TMS_ID}"}]}]})
 
 
 @bp.get("/tileMatrixSets/<tms>")
@@ -90,10 +87,5 @@ def tile(layer_id: str, tms: str, z: int, y: int, x: int):
 
     response = Response(get_cache().response(("tile", layer_id, etag), build), mimetype=tiles.MVT)
     response.set_etag(etag)
-    if request.args.get("v") == store.version(layer_id):  # the map names the version: this URL never changes
-        response.cache_control.public = True
-        response.cache_control.max_age = 365 * 24 * 3600
-        response.cache_control.immutable = True
-    else:
-        response.cache_control.no_cache = True  # revalidated: a layer can be replaced
+    keep_if_current(response, request.args.get("v"), store.version(layer_id))  # the map names the version
     return response.make_conditional(request)

@@ -12,6 +12,11 @@ def external_base() -> str:
     return get_settings().base_url or request.host_url.rstrip("/")
 
 
+def ogc_base() -> str:
+    """The public URL of the OGC API's landing page, without a trailing slash (links are built on it)."""
+    return external_url("ogc.landing").rstrip("/")
+
+
 def external_url(endpoint: str, **values) -> str:
     base = get_settings().base_url
     if base is None:
