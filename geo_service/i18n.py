@@ -98,7 +98,7 @@ MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/
     N_('prox_title', "Distance to health facilities"),
     N_('prox_intro', "For every community: the nearest health facility and its straight-line distance in metres on the WGS84 ellipsoid, distance bands, who is underserved, and what care across the border changes."),
     N_('prox_communities', "Communities"),
-    N_('prox_services', "Établissements de santé"),
+    N_('prox_services', "Health facilities"),
     N_('prox_layer', "a layer of the service"),
     N_('prox_or_file', "or your file (KoboToolbox or ODK export in CSV or Excel, CSV with latitude/longitude, GeoJSON, GeoPackage, zipped Shapefile, KML)"),
     N_('prox_bands', "Distance bands (km)"),

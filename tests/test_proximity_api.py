@@ -133,6 +133,7 @@ def test_page_in_both_languages(bundled):
     en = bundled.get("/proximity").get_data(as_text=True)
     fr = bundled.get("/proximity?lang=fr").get_data(as_text=True)
     assert "Distance to health facilities" in en and "Distance aux établissements de santé" in fr
+    assert "<legend>Health facilities</legend>" in en and "<legend>Établissements de santé</legend>" in fr
     assert 'name="communities_file"' in en and '/assets/bundle/' in en  # proximity.js is in the page's bundle
     assert "/proximity" in bundled.get("/").get_data(as_text=True)  # linked from the map page
 
