@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test chromium layers check-layers readme translations clean
+.PHONY: run test install install-test chromium postgis layers check-layers readme translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,16 +27,22 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
-install-test: $(VENV)/.installed-test node_modules/.installed chromium
+install-test: $(VENV)/.installed-test node_modules/.installed chromium postgis
 
 chromium:
 	scripts/ensure_chromium.sh
 
+# PostgreSQL/PostGIS and GDAL from Debian: the tests start a throwaway cluster of their own.
+postgis:
+	scripts/ensure_postgis.sh
+
 run: install
 	$(BIN)/geo-service serve --host $(HOST) --port $(PORT)
 
+# The whole suite on the files backend, then every test that goes through the store again on PostGIS.
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --store=postgis -q $(PYTEST_ARGS)
 
 # Rebuild layers/ from the pinned source packages (downloads cached in .cache/sources).
 layers: $(VENV)/.installed

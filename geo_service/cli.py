@@ -8,14 +8,15 @@ from pathlib import Path
 
 import click
 
-from geo_service.config import Settings, settings_from_env
+from geo_service.config import Settings, parse_database_url, settings_from_env
 from geo_service.errors import GeoServiceError
 from geo_service.io.formats import FORMATS, WriteOptions
 from geo_service.io.formats import write as write_format
 from geo_service.params import parse_bbox
 from geo_service.reports import layer_details, markdown_table, text_table
 from geo_service.store import Store, open_store
-from geo_service.io.validation import validate_layers_dir
+from geo_service.io.validation import validate_layers_dir, validate_store
+from geo_service.cli_db import db
 
 
 def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
@@ -28,12 +29,19 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
     if not Path(command[0]).exists():
         raise click.ClickException("gunicorn is not installed: pip install 'geo-service[production]'")
     os.environ["GEO_SERVICE_LAYERS_DIR"] = str(settings.layers_dir)
+    if settings.database_url:
+        os.environ["GEO_SERVICE_DATABASE_URL"] = settings.database_url
     click.echo(f"serving with gunicorn, {workers} workers × 8 threads, on http://{settings.host}:{settings.port}/")
     os.execv(command[0], command)
 
 
 def _store(settings: Settings) -> Store:
-    return open_store(settings)
+    """The settings' store, closed (the database's connections) when the command ends."""
+    store = open_store(settings)
+    context = click.get_current_context(silent=True)
+    if context is not None and hasattr(store, "close"):
+        context.call_on_close(store.close)
+    return store
 
 
 class ServiceGroup(click.Group):
@@ -49,11 +57,15 @@ class ServiceGroup(click.Group):
 @click.group(cls=ServiceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--layers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of layer files and catalogue.json [env GEO_SERVICE_LAYERS_DIR; default: the bundled layers].")
+@click.option("--database-url", default=None, metavar="URL",
+              help="Serve the layers from PostgreSQL/PostGIS instead (postgresql://…) [env GEO_SERVICE_DATABASE_URL; "
+                   "set it up with `db init`].")
 @click.version_option(package_name="geo-service")
 @click.pass_context
-def main(ctx: click.Context, layers_dir: Path | None) -> None:
+def main(ctx: click.Context, layers_dir: Path | None, database_url: str | None) -> None:
     """Maps, downloads and proximity checks for the Mali–Senegal border region."""
-    ctx.obj = settings_from_env().with_overrides(layers_dir=layers_dir)
+    ctx.obj = settings_from_env().with_overrides(
+        layers_dir=layers_dir, database_url=parse_database_url(database_url) if database_url else None)
 
 
 @main.command()
@@ -76,8 +88,9 @@ def serve(settings: Settings, host: str | None, port: int | None, debug: bool, p
     if production:
         _exec_gunicorn(settings, workers or 2 * (os.cpu_count() or 1) + 1, timeout_s)
     app = create_app(settings)
+    where = "the database" if settings.database_url else settings.layers_dir
     click.echo(f"serving {len(app.extensions['geo_service.store'].catalogue.ids)} layers "
-               f"from {settings.layers_dir} on http://{settings.host}:{settings.port}/")
+               f"from {where} on http://{settings.host}:{settings.port}/")
     app.run(host=settings.host, port=settings.port, debug=debug)
 
 
@@ -330,10 +343,16 @@ def rollback_command(settings: Settings, layer_id: str, version: str | None) -> 
 @click.pass_obj
 def validate(settings: Settings) -> None:
     """Check the catalogue against its schema and every layer against RFC 7946; exit 1 on any problem."""
-    problems = validate_layers_dir(settings.layers_dir)
+    if settings.database_url:
+        where, problems = "the database", validate_store(_store(settings))
+    else:
+        where, problems = settings.layers_dir, validate_layers_dir(settings.layers_dir)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        click.echo(f"{len(problems)} problem(s) in {settings.layers_dir}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {where}", err=True)
         sys.exit(1)
-    click.echo(f"ok: catalogue and layers in {settings.layers_dir} are valid")
+    click.echo(f"ok: catalogue and layers in {where} are valid")
+
+
+main.add_command(db)

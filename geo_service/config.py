@@ -96,6 +96,8 @@ class Settings:
     downloads_dir: Path | None = None  # full-layer downloads kept per version (default: the layers folder's .cache)
     downloads_max_mb: int = 2048  # that folder's size; the least recently used files go first
     map_tiles_above: int = 20_000  # a layer with more features is drawn on the map as vector tiles
+    # PostgreSQL/PostGIS holding the layers instead of the layers folder (postgresql://user@host/db)
+    database_url: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir",
@@ -124,6 +126,14 @@ class Settings:
                 name: min(getattr(settings.anonymous_limits, name), value) for name, value in limit_changes.items()})
             settings = replace(settings, limits=limits, anonymous_limits=anonymous)
         return settings
+
+
+def parse_database_url(raw: str) -> str:
+    """A libpq connection URL (``postgresql://user:password@host:port/database?options``)."""
+    if not re.match(r"^postgres(ql)?://", raw.strip()):
+        raise ConfigError(f"{ENV_PREFIX}DATABASE_URL must be a postgresql:// URL "
+                          "(e.g. postgresql://geo@db.example.org/geo_service)")
+    return raw.strip()
 
 
 def _parse_port(raw: str) -> int:
@@ -204,6 +214,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if raw := env.get(f"{ENV_PREFIX}ALLOWED_ORIGINS"):
         changes["allowed_origins"] = tuple(_parse_url("ALLOWED_ORIGINS", o, origin=True)
                                            for o in raw.split(",") if o.strip())
+    if raw := env.get(f"{ENV_PREFIX}DATABASE_URL"):
+        changes["database_url"] = parse_database_url(raw)
     changes["limits"] = _limits_from_env(env, "", defaults.limits)
     changes["anonymous_limits"] = _limits_from_env(env, "ANON_", defaults.anonymous_limits)
     return defaults.with_overrides(**changes)

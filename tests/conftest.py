@@ -10,6 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from geo_service.app import create_app
+from geo_service.config import Settings
+from geo_service.store import open_store
+from geo_service.web.context import STORE_KEY
 from geo_service.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,16 +81,103 @@ def downloads_outside_the_repository(tmp_path_factory):
     os.environ.setdefault("GEO_SERVICE_DOWNLOADS_DIR", str(tmp_path_factory.mktemp("downloads")))
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL/PostGIS cluster for the session (Debian's binaries, a temporary folder)."""
+    from tests.pg_cluster import Cluster
+
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def database_url(pg_cluster):
+    """A new, empty PostGIS database for one test."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+def postgis_store(url: str, layers_dir: Path, **options):
+    """A PostGIS store loaded from a layers folder, as ``geo-service db init`` does."""
+    from geo_service.store.postgis import PostGISStore
+    from geo_service.store.transfer import load_folder
+
+    store = PostGISStore(url, create=True, **options)
+    load_folder(store, layers_dir)
+    return store
+
+
 @pytest.fixture
 def layers_dir(tmp_path: Path) -> Path:
     return write_layers(tmp_path / "layers")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--store", choices=("files", "postgis"), default="files",
+                     help="the store backend the app, client and runner fixtures use (postgis: a throwaway "
+                          "cluster is started for the session and the test layers loaded as `db init` does)")
+
+
 @pytest.fixture
-def app(layers_dir: Path):
-    app = create_app({"layers_dir": layers_dir})
+def backend(request) -> str:
+    return request.config.getoption("--store")
+
+
+@pytest.fixture
+def store_settings(request, backend, layers_dir: Path) -> dict:
+    """Settings that put the app and CLI on the chosen backend, with the test layers in it."""
+    if backend == "files":
+        return {"layers_dir": layers_dir}
+    url = request.getfixturevalue("database_url")
+    postgis_store(url, layers_dir).close()
+    return {"layers_dir": layers_dir, "database_url": url}
+
+
+@pytest.fixture
+def open_test_store(store_settings: dict):
+    """Open the test layers' store on the chosen backend, as another process would: ``open_test_store()``,
+    or with settings changed: ``open_test_store(history_keep=1)``."""
+    opened = []
+
+    def open_(**changes):
+        store = open_store(Settings().with_overrides(**store_settings, **changes))
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        getattr(store, "close", lambda: None)()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "files_only: about the files backend itself (damaged files on disk, "
+                                       "the layers folder): not run with --store=postgis")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With --store=postgis, run the tests that go through the store fixtures (the others do not touch a
+    backend, or are about the files backend itself)."""
+    if config.getoption("--store") != "postgis":
+        return
+    chosen, left = [], []
+    for item in items:
+        uses_store = "store_settings" in getattr(item, "fixturenames", ())
+        (chosen if uses_store and not item.get_closest_marker("files_only") else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = chosen
+
+
+@pytest.fixture
+def app(store_settings: dict):
+    app = create_app(store_settings)
     app.config.update(TESTING=True)
-    return app
+    yield app
+    close = getattr(app.extensions[STORE_KEY], "close", None)
+    if close:
+        close()  # the database backend's connection pool
 
 
 @pytest.fixture
@@ -96,12 +186,16 @@ def client(app):
 
 
 @pytest.fixture
-def runner(layers_dir: Path):
-    """Invoke the CLI on the temporary layers folder: ``runner(["layers", "list"])``."""
+def runner(store_settings: dict):
+    """Invoke the CLI on the test layers (the temporary folder, or the test database with --store=postgis):
+    ``runner(["layers", "list"])``; ``layers=`` names another folder (files only)."""
     cli = CliRunner()
 
     def invoke(args: list[str], layers: Path | None = None):
-        return cli.invoke(cli_main, ["--layers-dir", str(layers or layers_dir), *args], catch_exceptions=False)
+        where = ["--layers-dir", str(layers or store_settings["layers_dir"])]
+        if "database_url" in store_settings and layers is None:
+            where += ["--database-url", store_settings["database_url"]]
+        return cli.invoke(cli_main, [*where, *args], catch_exceptions=False)
 
     return invoke
 

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from geo_service.cli import main
@@ -47,6 +48,7 @@ def test_validate_passes_on_good_layers(runner):
     assert result.exit_code == 0 and result.output.startswith("ok: ")
 
 
+@pytest.mark.files_only  # files in the layers folder
 def test_validate_names_file_and_problem_for_a_broken_layer(runner, layers_dir):
     doc = json.loads((layers_dir / "zones.geojson").read_text())
     doc["features"][0]["geometry"]["coordinates"][0].reverse()  # clockwise exterior
@@ -61,6 +63,7 @@ def test_validate_names_file_and_problem_for_a_broken_layer(runner, layers_dir):
     assert "3 problem(s)" in result.output
 
 
+@pytest.mark.files_only  # files in the layers folder
 def test_validate_reports_missing_source_and_uncatalogued_files(runner, layers_dir):
     doc = json.loads((layers_dir / "roads.geojson").read_text())
     del doc["features"][0]["properties"]["source"]
@@ -72,6 +75,7 @@ def test_validate_reports_missing_source_and_uncatalogued_files(runner, layers_d
     assert "stray.geojson: not in the catalogue" in result.output
 
 
+@pytest.mark.files_only  # files in the layers folder
 def test_validate_names_file_and_problem_for_a_broken_catalogue(runner, layers_dir):
     cat = json.loads((layers_dir / "catalogue.json").read_text())
     del cat["layers"][1]["licence"]

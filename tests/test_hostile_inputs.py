@@ -128,9 +128,9 @@ def test_ten_identical_writes_keep_the_original_restorable(writer, layers_dir):
     assert store.current_version("sites") == original
 
 
-def test_pin_and_unpin_from_the_cli(runner, layers_dir, monkeypatch):
+def test_pin_and_unpin_from_the_cli(runner, open_test_store, monkeypatch):
     monkeypatch.setenv("GEO_SERVICE_HISTORY_KEEP", "1")
-    store = LayerStore(layers_dir, history_keep=1)
+    store = open_test_store(history_keep=1)
     for i in range(3):
         store.replace("sites", hf.points_frame(i + 1))
     middle = store.history("sites")[0].version

@@ -141,19 +141,19 @@ def test_new_layer_rules(layers_dir):
     assert "mixed" not in store.catalogue and len(store.read("sites")) == 4
 
 
-def test_new_layer_is_catalogued_and_valid(layers_dir, runner):
-    store = LayerStore(layers_dir)
+def test_new_layer_is_catalogued_and_valid(open_test_store, runner):
+    store = open_test_store()
     outcome = import_layer(store, "ngo_clinics", b"id,name,lat,lon\nc1,Clinic,14.3,-12.1\n", "clinics.csv", Extent(),
                            title="NGO clinics", licence="CC0-1.0")
     assert outcome.created and outcome.features == 1
     layer = store.catalogue.get("ngo_clinics")
     assert layer.title.en == "NGO clinics" and layer.licence == "CC0-1.0" and layer.geometry_type == "Point"
     assert runner(["layers", "validate"]).exit_code == 0
-    assert LayerStore(layers_dir).catalogue.get("ngo_clinics")  # another process sees it
+    assert open_test_store().catalogue.get("ngo_clinics")  # another process sees it
 
 
-def test_history_and_rollback(layers_dir, runner):
-    store = LayerStore(layers_dir, history_keep=3)
+def test_history_and_rollback(open_test_store, runner):
+    store = open_test_store(history_keep=3)
     original = store.current_version("sites")
     versions = [original]
     for i in range(5):
@@ -171,11 +171,11 @@ def test_history_and_rollback(layers_dir, runner):
     assert runner(["layers", "rollback", "sites", "ffffffff"]).exit_code == 1
 
 
-def test_cli_honours_history_keep_from_the_environment(layers_dir, tmp_path, monkeypatch, runner):
+def test_cli_honours_history_keep_from_the_environment(open_test_store, tmp_path, monkeypatch, runner):
     monkeypatch.setenv("GEO_SERVICE_HISTORY_KEEP", "1")
     for i in range(3):
         path = tmp_path / f"v{i}.geojson"
         path.write_bytes(fc(feat(pt(-12.2, 14.45), id="a", n=i)))
         assert runner(["layers", "import", str(path), "--id", "sites", "--replace"]).exit_code == 0
-    history = LayerStore(layers_dir).history("sites")
+    history = open_test_store().history("sites")
     assert [v.pinned for v in history] == [False, True]  # one kept, plus the pinned original

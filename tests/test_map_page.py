@@ -135,6 +135,7 @@ def test_cli_map_export_is_self_contained(tmp_path):
     assert html.count('"type": "FeatureCollection"') + html.count('"type":"FeatureCollection"') == 6
 
 
+@pytest.mark.files_only  # a damaged file on disk
 def test_the_export_leaves_out_an_unavailable_layer_and_says_so(runner, layers_dir, tmp_path):
     (layers_dir / "roads.geojson").unlink()
     out = tmp_path / "map.html"

@@ -155,6 +155,7 @@ def test_deadline_checks_its_clock():
         deadline.check("reading")
 
 
+@pytest.mark.files_only  # a damaged file on disk
 def test_one_broken_layer_leaves_everything_else_serving(client, layers_dir):
     (layers_dir / "roads.geojson").unlink()
     (layers_dir / "zones.geojson").write_bytes((layers_dir / "zones.geojson").read_bytes()[:50])
@@ -176,6 +177,7 @@ def test_one_broken_layer_leaves_everything_else_serving(client, layers_dir):
     assert collections == ["sites"]
 
 
+@pytest.mark.files_only  # a damaged file on disk
 def test_a_catalogue_broken_while_serving_keeps_the_last_good_one(client, layers_dir):
     assert client.get("/api/health").status_code == 200
     text = (layers_dir / "catalogue.json").read_text()

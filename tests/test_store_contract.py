@@ -1,6 +1,6 @@
 """What every store backend must do (base.Store), run against each backend the ``store`` fixture opens.
 
-Today the files backend; a database backend joins by adding itself to BACKENDS. The file-specific
+The files backend and PostGIS (a throwaway cluster started by the test session). The file-specific
 behaviour (locks, temporary files, damaged files on disk) is in test_store.py.
 """
 
@@ -15,18 +15,26 @@ from shapely.geometry import Point
 from geo_service.errors import LayerNotFoundError, VersionConflictError
 from geo_service.store import LayerStore
 from geo_service.store.base import Store
-from tests.conftest import catalogue_entry, write_layers
+from tests.conftest import catalogue_entry, postgis_store, write_layers
 
 
 def files_backend(tmp_path):
     return LayerStore(write_layers(tmp_path / "layers"))
 
 
-BACKENDS = {"files": files_backend}
+def postgis_backend(tmp_path, request):
+    store = postgis_store(request.getfixturevalue("database_url"), write_layers(tmp_path / "layers"))
+    request.addfinalizer(store.close)
+    return store
+
+
+BACKENDS = {"files": files_backend, "postgis": postgis_backend}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request, tmp_path) -> Store:
+    if request.param == "postgis":
+        return postgis_backend(tmp_path, request)
     return BACKENDS[request.param](tmp_path)
 
 

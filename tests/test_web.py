@@ -52,6 +52,7 @@ def test_unexpected_errors_hide_traces_and_paths(layers_dir):
     assert str(layers_dir) not in response.get_data(as_text=True) and "Traceback" not in doc["description"]
 
 
+@pytest.mark.files_only  # a damaged file on disk
 def test_broken_layer_file_is_a_503_naming_the_layer_not_the_path(client, layers_dir):
     (layers_dir / "roads.geojson").write_text("{", encoding="utf-8")
     response = client.get("/api/layers/roads")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from geo_service.errors import GeoServiceError
 from geo_service.io.geojson_rules import document_problems
-from geo_service.store import LayerStore
+from geo_service.store import LayerStore, Store
 
 LOCATION_ACCURACY = frozenset({"surveyed", "digitised", "approximate"})
 
@@ -31,6 +31,16 @@ def validate_layers_dir(layers_dir: Path) -> list[str]:
         store = LayerStore(layers_dir)
     except GeoServiceError as exc:
         return [exc.message]
+    problems = validate_store(store)
+    known = {layer.filename for layer in store.catalogue.layers}
+    for extra in sorted(Path(layers_dir).glob("*.geojson")):
+        if extra.name not in known:
+            problems.append(f"{extra}: not in the catalogue (add an entry with its source and licence)")
+    return problems
+
+
+def validate_store(store: Store) -> list[str]:
+    """Every problem of a store's layers (either backend), each starting with where the layer lives."""
     problems: list[str] = []
     for layer in store.catalogue.layers:
         where = store.path_for(layer.id)
@@ -44,8 +54,4 @@ def validate_layers_dir(layers_dir: Path) -> list[str]:
             found = ["has no features"]
         found += provenance_problems(document) if not found else []
         problems.extend(f"{where}: {p}" for p in found)
-    known = {layer.filename for layer in store.catalogue.layers}
-    for extra in sorted(Path(layers_dir).glob("*.geojson")):
-        if extra.name not in known:
-            problems.append(f"{extra}: not in the catalogue (add an entry with its source and licence)")
     return problems

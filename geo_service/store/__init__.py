@@ -15,7 +15,12 @@ def open_results(settings) -> ResultStore:
 
 
 def open_store(settings) -> Store:
-    """The store the settings name (the layers folder; a database backend will be chosen here too)."""
+    """The store the settings name: PostGIS when ``database_url`` is set, else the layers folder."""
+    if settings.database_url:
+        from geo_service.store.postgis import PostGISStore
+
+        return PostGISStore(settings.database_url, history_keep=settings.history_keep,
+                            max_layer_mb=settings.max_layer_mb)
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
 
 

@@ -17,6 +17,8 @@ import geopandas as gpd
 import numpy as np
 
 from geo_service.catalogue import Catalogue, Layer
+from geo_service.errors import InvalidParameterError
+from geo_service.i18n import Text
 from geo_service.store.history import SavedVersion
 
 Bbox = tuple[float, float, float, float]
@@ -49,6 +51,21 @@ class LayerState:
     @property
     def available(self) -> bool:
         return self.summary is not None
+
+
+def check_page(bbox: Bbox | None, limit: int | None, offset: int) -> None:
+    """The query arguments every backend refuses alike, before any work."""
+    if offset < 0:
+        raise InvalidParameterError(f"offset must be 0 or more, got {offset}")
+    if limit is not None and limit < 0:
+        raise InvalidParameterError(f"limit must be 0 or more, got {limit}")
+    if bbox is not None and (bbox[0] > bbox[2] or bbox[1] > bbox[3]):
+        raise InvalidParameterError(f"bbox {bbox} has its minimum above its maximum")
+
+
+def unknown_property(name: str, allowed: list[str]) -> InvalidParameterError:
+    return InvalidParameterError(Text("error", "unknown property {name}; properties of this layer: {allowed}",
+                                      {"name": repr(name), "allowed": ", ".join(allowed)}))
 
 
 class Store(Protocol):

@@ -31,7 +31,7 @@ from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParamete
                                 VersionConflictError)
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
                                             storage_error, write_geojson_atomic, write_temporary)
-from geo_service.store.base import LayerState, LayerSummary, QueryResult
+from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page, unknown_property
 from geo_service.store.history import History, SavedVersion
 
 DEFAULT_MAX_LAYER_MB = 512
@@ -195,16 +195,11 @@ class LayerStore:
         Features intersecting ``bbox`` (found through the layer's STRtree) whose
         properties equal ``filters``.
         """
-        if offset < 0:
-            raise InvalidParameterError(f"offset must be 0 or more, got {offset}")
-        if limit is not None and limit < 0:
-            raise InvalidParameterError(f"limit must be 0 or more, got {limit}")
+        check_page(bbox, limit, offset)
         frame = self._load(layer_id).frame
         mask = np.ones(len(frame), dtype=bool)
         if bbox is not None:
             minx, miny, maxx, maxy = bbox
-            if minx > maxx or miny > maxy:
-                raise InvalidParameterError(f"bbox {bbox} has its minimum above its maximum")
             hits = frame.sindex.query(box(minx, miny, maxx, maxy), predicate="intersects")
             mask[:] = False
             mask[hits] = True
@@ -350,9 +345,7 @@ class LayerStore:
 def _equals(frame: gpd.GeoDataFrame, name: str, value: str) -> np.ndarray:
     """Mask of rows whose property ``name`` equals the text ``value`` (numbers compared as numbers)."""
     if name not in frame.columns or name == frame.geometry.name:
-        allowed = ", ".join(c for c in frame.columns if c != frame.geometry.name)
-        raise InvalidParameterError(Text("error", "unknown property {name}; properties of this layer: {allowed}",
-                                         {"name": repr(name), "allowed": allowed}))
+        raise unknown_property(name, [c for c in frame.columns if c != frame.geometry.name])
     column = frame[name]
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         try:

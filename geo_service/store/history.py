@@ -26,8 +26,19 @@ class SavedVersion:
 
     version: str
     saved_at: str  # UTC, ISO 8601
-    path: Path
+    path: Path | None  # the saved file (files backend; None where the version is kept in a database)
     pinned: bool = False
+
+
+def choose(saved: list[SavedVersion], version: str | None, layer_id: str) -> SavedVersion:
+    """The saved version a rollback or pin names: the newest by default, else the one ``version`` begins."""
+    if not saved:
+        raise NotFoundError(f"{layer_id} has no previous version to go back to")
+    chosen = saved[0] if version is None else next((v for v in saved if v.version.startswith(version)), None)
+    if chosen is None:
+        raise NotFoundError(f"{layer_id} has no saved version {version!r}; saved: "
+                            f"{', '.join(v.version for v in saved)}")
+    return chosen
 
 
 def _parse(path: Path) -> SavedVersion:
@@ -82,14 +93,7 @@ class History:
             old.path.unlink(missing_ok=True)
 
     def find(self, version: str | None) -> SavedVersion:
-        saved = self.versions()
-        if not saved:
-            raise NotFoundError(f"{self.directory.name} has no previous version to go back to")
-        chosen = saved[0] if version is None else next((v for v in saved if v.version.startswith(version)), None)
-        if chosen is None:
-            raise NotFoundError(f"{self.directory.name} has no saved version {version!r}; saved: "
-                                f"{', '.join(v.version for v in saved)}")
-        return chosen
+        return choose(self.versions(), version, self.directory.name)
 
     def set_pinned(self, version: str, pinned: bool) -> SavedVersion:
         chosen = self.find(version)

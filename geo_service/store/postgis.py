@@ -1,0 +1,372 @@
+"""The PostGIS backend of ``base.Store``, chosen by ``GEO_SERVICE_DATABASE_URL``.
+
+A layer is kept twice in one database, always in the same transaction: as its RFC 7946 GeoJSON document
+(in ``geo_service.documents``, whose SHA-256 is the version, exactly as in the files backend, so a layer
+moved between backends keeps its versions and ETags; the history is the older documents) and as a typed
+table with a GiST index in ``geo_layers`` (what bbox, property filters and paging run on, in SQL, and
+what QGIS sees). Every answer about versions comes from the database, never from a cache of this process,
+so any number of processes and hosts share it; a write locks the layer's catalogue row, checks
+If-Match's version and replaces document and table in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from geo_service.catalogue import Catalogue, parse_catalogue
+from geo_service.errors import (ConfigError, GeoServiceError, InvalidParameterError, LayerNotFoundError,
+                                LayerUnavailableError, VersionConflictError)
+from geo_service.i18n import Text
+from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page
+from geo_service.store.geojson_file import digest, read_geojson, write_temporary
+from geo_service.store.history import SavedVersion, choose
+from geo_service.store.postgis_tables import DDL, LAYERS, META, page_query, table_name, write_table
+
+_ROW = f"SELECT * FROM {META}.layers WHERE id = %s"
+_CATALOGUE_CHECK_S = 1.0
+
+
+def _unreachable() -> LayerUnavailableError:
+    return LayerUnavailableError(Text("error", "the layers database cannot be reached; tell the server's operator"))
+
+
+class PostGISStore:
+    """Layers in PostgreSQL/PostGIS (see the module's docstring). One connection pool per process."""
+
+    def __init__(self, url: str, *, history_keep: int = 10, max_layer_mb: int = 512, pool_size: int = 8,
+                 create: bool = False) -> None:
+        self.url = url
+        self.history_keep = history_keep
+        self.max_layer_bytes = max_layer_mb * 2**20
+        self.pool_size = pool_size
+        self.catalogue_problem: str | None = None
+        self._pool: ConnectionPool | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
+        self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
+        if create:  # `db init`: the schema now, the layers next
+            self.create_schema()
+        else:  # a database without the schema is an error at start, not at the first request
+            try:
+                self.catalogue
+            except BaseException:
+                self.close()
+                raise
+
+    # --- connections
+    @contextmanager
+    def _connection(self):
+        """A pooled connection (autocommit; writes open their own transaction). A forked worker gets its own pool."""
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
+                                            kwargs={"autocommit": True, "row_factory": dict_row}, name="geo-service")
+                self._pool.open(wait=False)
+                self._pid = os.getpid()
+            pool = self._pool
+        try:
+            with pool.connection(timeout=5) as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout):
+            raise _unreachable() from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+
+    def _one(self, query, params=()) -> dict | None:
+        with self._connection() as conn:
+            return conn.execute(query, params).fetchone()
+
+    def create_schema(self) -> None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{META}'))")  # two hosts initialising at once
+            conn.execute(DDL)
+
+    # --- the catalogue
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue table, parsed again when another process has changed it.
+
+        Its generation is read at most once a second (the catalogue is asked for many times a request);
+        a layer id this copy does not know, or a set of layers that differs from the table's, reads it
+        again at once, so a layer added through another host is served everywhere straight away."""
+        cached = self._catalogue
+        if cached is not None and time.monotonic() - cached[2] < _CATALOGUE_CHECK_S:
+            return cached[1]
+        return self._reload_catalogue()
+
+    def _reload_catalogue(self) -> Catalogue:
+        try:
+            state = self._one(f"SELECT generation FROM {META}.state")
+        except psycopg.errors.UndefinedTable:
+            raise ConfigError("the database has no geo-service schema: run `geo-service db init` first") from None
+        cached = self._catalogue
+        if cached is not None and cached[0] == state["generation"]:
+            self._catalogue = (cached[0], cached[1], time.monotonic())
+            return cached[1]
+        with self._connection() as conn:
+            entries = [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
+        if not entries:
+            raise ConfigError("the database has no layers: run `geo-service db init` to load the bundled ones")
+        catalogue = parse_catalogue({"catalogue_version": 1, "layers": entries}, origin="database catalogue")
+        self._catalogue = (state["generation"], catalogue, time.monotonic())
+        return catalogue
+
+    def _layer(self, layer_id: str):
+        """The catalogue's layer, looking again in the table before answering that it does not exist."""
+        try:
+            return self.catalogue.get(layer_id)
+        except LayerNotFoundError:
+            return self._reload_catalogue().get(layer_id)
+
+    def path_for(self, layer_id: str) -> str:
+        return f"{LAYERS}.{table_name(self._layer(layer_id).id)}"
+
+    # --- reading
+    def _summary_of(self, row: dict) -> LayerSummary:
+        layer = self._layer(row["id"])
+        if row["version"] is None:
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
+                                             "`geo-service layers rollback` or a backup", {"layer": layer.id}))
+        if row["size"] > self.max_layer_bytes:
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is {mb} MB, over the {limit} MB this "
+                                             "server loads (GEO_SERVICE_MAX_LAYER_MB)",
+                                             {"layer": layer.id, "mb": f"{row['size'] / 2**20:,.0f}",
+                                              "limit": self.max_layer_bytes // 2**20}))
+        bounds = tuple(row["bounds"]) if row["bounds"] else (np.nan,) * 4
+        return LayerSummary(layer, row["feature_count"], bounds, row["version"])
+
+    def _row(self, layer_id: str) -> dict:
+        layer = self._layer(layer_id)  # unknown ids: the catalogue's 404
+        row = self._one(_ROW, (layer.id,))
+        if row is None:  # gone since the catalogue was read
+            self._reload_catalogue().get(layer_id)
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
+                                             "`geo-service layers rollback` or a backup", {"layer": layer_id}))
+        return row
+
+    def summary(self, layer_id: str) -> LayerSummary:
+        return self._summary_of(self._row(layer_id))
+
+    def states(self) -> list[LayerState]:
+        catalogue = self.catalogue
+        with self._connection() as conn:
+            rows = {r["id"]: r for r in conn.execute(f"SELECT * FROM {META}.layers")}
+        if set(rows) != set(catalogue.ids):  # a layer added through another process
+            catalogue = self._reload_catalogue()
+        states = []
+        for layer in catalogue.layers:
+            try:
+                states.append(LayerState(layer, self._summary_of(rows[layer.id]), None))
+            except LayerUnavailableError as exc:
+                states.append(LayerState(layer, None, exc.message))
+        return states
+
+    def summaries(self) -> list[LayerSummary]:
+        return [state.summary for state in self.states() if state.summary is not None]
+
+    def version(self, layer_id: str) -> str:
+        return self.summary(layer_id).version
+
+    def current_version(self, layer_id: str) -> str | None:
+        return self._row(layer_id)["version"]
+
+    def _document(self, layer_id: str, version: str) -> bytes:
+        row = self._one(f"SELECT document FROM {META}.documents WHERE layer_id = %s AND version = %s",
+                        (layer_id, version))
+        if row is None:
+            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
+                                             "`geo-service layers rollback` or a backup", {"layer": layer_id}))
+        return bytes(row["document"])
+
+    def _frame(self, layer_id: str, version: str | None = None) -> gpd.GeoDataFrame:
+        """The layer at ``version`` (the current one by default), parsed once per version in this process."""
+        version = version or self.version(layer_id)
+        cached = self._frames.get(layer_id)
+        if cached is None or cached[0] != version:
+            data = self._document(layer_id, version)
+            try:
+                frame = read_geojson(Path(f"{layer_id}.geojson"), data)
+            except GeoServiceError:
+                raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON "
+                                                 "(damaged or truncated); restore it with `geo-service layers "
+                                                 "rollback`", {"layer": layer_id})) from None
+            cached = (version, frame)
+            self._frames[layer_id] = cached
+        return cached[1]
+
+    def read(self, layer_id: str) -> gpd.GeoDataFrame:
+        return self._frame(layer_id).copy()
+
+    def file_bytes(self, layer_id: str) -> bytes:
+        return self._document(layer_id, self.version(layer_id))
+
+    def read_document(self, layer_id: str) -> dict:
+        return json.loads(self.file_bytes(layer_id))
+
+    def property_names(self, layer_id: str) -> list[str]:
+        return [name for name, _ in self._row(layer_id)["columns"] or []]
+
+    def _page(self, layer_id: str, bbox, limit, offset, filters) -> tuple[str, np.ndarray, int]:
+        check_page(bbox, limit, offset)
+        row = self._row(layer_id)
+        self._summary_of(row)  # an unavailable layer answers 503 here too
+        query, params = page_query(row, bbox, limit, offset, filters)
+        with self._connection() as conn, conn.transaction():  # the version and the page from one snapshot
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone()
+            if version["version"] != row["version"]:  # replaced in between: its table may have new columns
+                raise _Replaced()
+            answer = conn.execute(query, params).fetchone()
+        return row["version"], np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
+
+    def _retrying(self, layer_id: str, **kwargs) -> tuple[str, np.ndarray, int]:
+        for _ in range(3):
+            try:
+                return self._page(layer_id, kwargs.get("bbox"), kwargs.get("limit"), kwargs.get("offset", 0),
+                                  kwargs.get("filters"))
+            except _Replaced:
+                continue
+        raise _unreachable()
+
+    def query_positions(self, layer_id: str, *, bbox=None, limit: int | None = None, offset: int = 0,
+                        filters: Mapping[str, str] | None = None) -> tuple[np.ndarray, int]:
+        """Bbox (GiST index), property filters and the page are answered by one SQL statement."""
+        _, positions, matched = self._retrying(layer_id, bbox=bbox, limit=limit, offset=offset, filters=filters)
+        return positions, matched
+
+    def query(self, layer_id: str, **kwargs) -> QueryResult:
+        version, positions, matched = self._retrying(layer_id, **kwargs)
+        return QueryResult(self._frame(layer_id, version).iloc[positions].copy(), matched)
+
+    # --- writing
+    def _document_of(self, layer_id: str, frame: gpd.GeoDataFrame, allowed) -> bytes:
+        """The frame as the files backend would write it (the same checks, the same bytes)."""
+        with tempfile.TemporaryDirectory(prefix="geo-service-") as folder:
+            tmp = write_temporary(Path(folder) / f"{layer_id}.geojson", frame, allowed)
+            return tmp.read_bytes()
+
+    def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
+        layer = self._layer(layer_id)
+        return self._commit(layer.id, self._document_of(layer.id, frame, layer.allowed_geometry_types),
+                            expected_version)
+
+    def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
+        return self.write(layer_id, frame, expected_version)[0]
+
+    def _commit(self, layer_id: str, data: bytes, expected_version: str | None, conn=None) -> tuple[str, bool]:
+        """Make ``data`` the layer's current document and table, if still at ``expected_version``."""
+        new, frame = digest(data), read_geojson(Path(f"{layer_id}.geojson"), data)
+        with self._transaction(conn) as cur:
+            current = cur.execute(f"SELECT version FROM {META}.layers WHERE id = %s FOR UPDATE",
+                                  (layer_id,)).fetchone()["version"]
+            if expected_version is not None and expected_version != current:
+                raise VersionConflictError(
+                    f"{layer_id} is at version {current}, not {expected_version}: reload it and apply your change again",
+                    details={"current_version": current})
+            if new == current:
+                return current, False
+            cur.execute(f"INSERT INTO {META}.documents (layer_id, version, document) VALUES (%s, %s, %s) "
+                        "ON CONFLICT DO NOTHING", (layer_id, new, data))
+            if current is not None:  # the replaced version joins the history (pinned if it is the first)
+                cur.execute(f"UPDATE {META}.documents SET saved_at = clock_timestamp(), pinned = NOT EXISTS ("
+                            f"SELECT 1 FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL) "
+                            "WHERE layer_id = %s AND version = %s AND saved_at IS NULL",
+                            (layer_id, layer_id, current))
+            recorded = write_table(cur, layer_id, frame)
+            cur.execute(f"UPDATE {META}.layers SET version = %s, size = %s, feature_count = %s, bounds = %s, "
+                        "columns = %s, geometry_column = %s WHERE id = %s",
+                        (new, len(data), recorded["feature_count"], recorded["bounds"],
+                         psycopg.types.json.Jsonb(recorded["columns"]), recorded["geometry_column"], layer_id))
+            self._prune(cur, layer_id, new)
+        return new, True
+
+    @contextmanager
+    def _transaction(self, conn=None):
+        if conn is not None:  # inside a caller's transaction
+            with conn.cursor() as cur:
+                yield cur
+            return
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _prune(self, cur, layer_id: str, current: str) -> None:
+        """Keep the newest ``history_keep`` unpinned saved versions; older ones go (the current document stays,
+        out of the history)."""
+        cur.execute(f"SELECT version FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL "
+                    "AND NOT pinned ORDER BY saved_at DESC, version DESC OFFSET %s", (layer_id, self.history_keep))
+        for version in [r["version"] for r in cur.fetchall()]:
+            if version == current:
+                cur.execute(f"UPDATE {META}.documents SET saved_at = NULL WHERE layer_id = %s AND version = %s",
+                            (layer_id, version))
+            else:
+                cur.execute(f"DELETE FROM {META}.documents WHERE layer_id = %s AND version = %s", (layer_id, version))
+
+    def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
+        catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self._entries(), entry]},
+                                    origin="new catalogue entry")
+        layer = catalogue.get(entry["id"])
+        data = self._document_of(layer.id, frame, layer.allowed_geometry_types)
+        with self._connection() as conn, conn.transaction():
+            self.insert_entry(conn, entry)
+            self._commit(layer.id, data, None, conn)
+
+    def _entries(self) -> list[dict]:
+        with self._connection() as conn:
+            return [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
+
+    @staticmethod
+    def insert_entry(conn, entry: dict) -> None:
+        """A catalogue row without data (inside the caller's transaction); the catalogue's generation goes up."""
+        conn.execute(f"SELECT generation FROM {META}.state FOR UPDATE")
+        if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (entry["id"],)).fetchone():
+            raise InvalidParameterError(f"a layer {entry['id']!r} exists already")
+        conn.execute(f"INSERT INTO {META}.layers (id, position, entry, table_name) VALUES "
+                     f"(%s, (SELECT coalesce(max(position), 0) + 1 FROM {META}.layers), %s, %s)",
+                     (entry["id"], psycopg.types.json.Jsonb(entry), table_name(entry["id"])))
+        conn.execute(f"UPDATE {META}.state SET generation = generation + 1")
+
+    # --- history
+    def history(self, layer_id: str) -> list[SavedVersion]:
+        layer = self._layer(layer_id)
+        with self._connection() as conn:
+            rows = conn.execute(f"SELECT version, saved_at, pinned FROM {META}.documents WHERE layer_id = %s "
+                                "AND saved_at IS NOT NULL ORDER BY saved_at DESC, version DESC", (layer.id,)).fetchall()
+        return [SavedVersion(r["version"], r["saved_at"].isoformat(timespec="seconds"), None, r["pinned"])
+                for r in rows]
+
+    def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
+        chosen = choose(self.history(layer_id), version, layer_id)
+        self._commit(layer_id, self._document(layer_id, chosen.version), None)
+        return chosen
+
+    def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion:
+        chosen = choose(self.history(layer_id), version, layer_id)
+        with self._transaction() as cur:
+            cur.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s FOR UPDATE", (layer_id,))
+            cur.execute(f"UPDATE {META}.documents SET pinned = %s WHERE layer_id = %s AND version = %s",
+                        (pinned, layer_id, chosen.version))
+            if not pinned:
+                self._prune(cur, layer_id, self._row(layer_id)["version"])
+        return SavedVersion(chosen.version, chosen.saved_at, None, pinned)
+
+
+class _Replaced(Exception):
+    """The layer changed between reading its row and running the page query: run it again."""

@@ -1,0 +1,77 @@
+"""Moving layers between the backends: a layers folder into PostGIS (``db init``) and back (``db export``).
+
+Documents are copied byte for byte, history included, so versions and ETags are the same on both sides
+and a layer can go to the database and come back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from geo_service.errors import InvalidParameterError
+from geo_service.store.files import LayerStore
+from geo_service.store.geojson_file import digest, fsync_dir
+from geo_service.store.history import _PINNED, _STAMP
+from geo_service.store.postgis import PostGISStore
+from geo_service.store.postgis_tables import META
+
+
+def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[str]]:
+    """Load every layer of a folder not yet in the database, with its history; return (loaded, kept) ids.
+
+    Layers already in the database are left as they are, so ``db init`` can run on every deployment."""
+    files = LayerStore(layers_dir)
+    document = json.loads(files.catalogue_path.read_text(encoding="utf-8"))
+    loaded, kept = [], []
+    for entry in document["layers"]:
+        layer_id = entry["id"]
+        with store._connection() as conn, conn.transaction():
+            if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone():
+                kept.append(layer_id)
+                continue
+            store.insert_entry(conn, entry)
+            for saved in reversed(files.history(layer_id)):  # oldest first
+                data = saved.path.read_bytes()
+                conn.execute(f"INSERT INTO {META}.documents (layer_id, version, document, saved_at, pinned) "
+                             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                             (layer_id, digest(data), data, datetime.fromisoformat(saved.saved_at), saved.pinned))
+            store._commit(layer_id, files.file_bytes(layer_id), None, conn)
+        loaded.append(layer_id)
+    return loaded, kept
+
+
+def export_folder(store: PostGISStore, target: Path) -> list[str]:
+    """Write the database's layers, catalogue and history into an empty (or new) folder; return the ids."""
+    target = Path(target)
+    if target.exists() and any(target.iterdir()):
+        raise InvalidParameterError(f"{target} is not empty: export into a new or empty folder")
+    target.mkdir(parents=True, exist_ok=True)
+    entries = store._entries()
+    for entry in entries:
+        layer_id = entry["id"]
+        with store._connection() as conn:
+            rows = conn.execute(f"SELECT d.version, d.document, d.saved_at, d.pinned, d.version = l.version AS current "
+                                f"FROM {META}.documents d JOIN {META}.layers l ON l.id = d.layer_id "
+                                "WHERE d.layer_id = %s", (layer_id,)).fetchall()
+        for row in rows:
+            data = bytes(row["document"])
+            if row["current"]:
+                (target / f"{layer_id}.geojson").write_bytes(data)
+            if row["saved_at"] is not None:
+                folder = target / ".history" / layer_id
+                folder.mkdir(parents=True, exist_ok=True)
+                stamp = row["saved_at"].astimezone(timezone.utc).strftime(_STAMP)
+                (folder / f"{stamp}-{row['version']}{_PINNED if row['pinned'] else ''}.geojson").write_bytes(data)
+    catalogue = target / "catalogue.json"
+    catalogue.write_text(json.dumps({"catalogue_version": 1, "layers": entries}, ensure_ascii=False, indent=2) + "\n",
+                         encoding="utf-8")
+    for path in target.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    fsync_dir(target)
+    return [entry["id"] for entry in entries]
+
