@@ -8,12 +8,14 @@ The behaviour both backends share is in test_store_contract.py; the app-level su
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import threading
 import urllib.request
 
 import geopandas as gpd
+import mapbox_vector_tile
 import numpy as np
 import psycopg
 import pytest
@@ -22,9 +24,11 @@ from shapely.geometry import Point
 from click.testing import CliRunner
 
 from geo_service.app import create_app
+from geo_service.errors import NotFoundError
 from geo_service.cli import main as cli_main
 from geo_service.store import LayerStore
 from geo_service.store.postgis import PostGISStore
+from geo_service.tiles import MAX_TILE_POINTS
 from tests.conftest import BUNDLED_LAYERS, assert_error_document, catalogue_entry, postgis_store, write_layers
 from tests.production import production_server
 from tests.test_production_hostile import put_raw
@@ -212,3 +216,73 @@ def test_two_hosts_on_one_database_see_each_others_writes_and_lose_no_update(pg,
         history = store.history("sites")
         store.close()
         assert len(history) == 4 and history[-1].pinned  # every replaced version kept, the original pinned
+
+
+def _same_features(files_store, pg_store, layer_id: str) -> None:
+    count = files_store.summary(layer_id).feature_count
+    ours, theirs = files_store.features(layer_id), pg_store.features(layer_id)
+    assert ours.version == theirs.version
+    positions = list(range(count))[::-1]  # in any order asked
+    assert [json.loads(t) for t in theirs.texts(positions)] == [json.loads(t) for t in ours.texts(positions)]
+    for position in (0, count - 1):
+        feature_id = str(json.loads(ours.texts([position])[0])["id"])
+        assert theirs.position(feature_id) == ours.position(feature_id) == position
+    for missing in ("0", "01", str(count + 1), "x", "1.0", "٣"):
+        with pytest.raises(NotFoundError):
+            ours.position(missing)
+        with pytest.raises(NotFoundError):
+            theirs.position(missing)
+
+
+def test_features_written_by_postgis_are_those_the_files_backend_sends(database_url, tmp_path):
+    """Every bundled layer, and layers without usable ids (numbered from 1), read feature by feature in SQL."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    files = LayerStore(folder)
+    frame = _typed_layer()
+    files.add_layer(catalogue_entry("no_ids", "Point"), frame.assign(id=[None, *frame["id"][1:]]))
+    files.add_layer(catalogue_entry("bare", "Point"), frame.drop(columns="id"))
+    pg = postgis_store(database_url, folder)
+    try:
+        for layer_id in files.catalogue.ids:
+            _same_features(files, pg, layer_id)
+        assert pg._frames == {}  # no layer was parsed whole in this process
+    finally:
+        pg.close()
+
+
+def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def test_tiles_drawn_by_postgis_hold_what_the_files_backend_draws(database_url, tmp_path):
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    files = LayerStore(folder)
+    rng = np.random.default_rng(7)
+    count = 9000  # dense enough that a z5 tile is thinned
+    dense = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(count)], "name": [f"n{i}" for i in range(count)]},
+                             geometry=gpd.points_from_xy(rng.uniform(-12.4, -12.0, count),
+                                                         rng.uniform(14.2, 14.6, count)), crs="EPSG:4326")
+    files.add_layer(catalogue_entry("dense", "Point"), dense)
+    pg = postgis_store(database_url, folder)
+    try:
+        for layer_id in files.catalogue.ids:
+            for z in (4, 8, 12):
+                x, y = _tile_xy(-12.2, 14.45, z)
+                ours = mapbox_vector_tile.decode(files.tile(layer_id, z, x, y)).get(layer_id, {"features": []})
+                theirs = mapbox_vector_tile.decode(pg.tile(layer_id, z, x, y)).get(layer_id, {"features": []})
+                ids = [sorted(str(f["properties"].get("id")) for f in t["features"]) for t in (ours, theirs)]
+                if files.catalogue.get(layer_id).geometry_type != "Point":
+                    assert ids[0] == ids[1], (layer_id, z)  # the same features, with their names
+                else:  # points thinned on a grid: the same budget, nearly the same points (PostGIS puts them in
+                    # cells from whole tile units, the files backend from exact ones)
+                    assert len(ids[1]) <= MAX_TILE_POINTS, (layer_id, z)
+                    assert abs(len(ids[1]) - len(ids[0])) <= max(2, 0.05 * len(ids[0])), (layer_id, z)
+                    assert set(ids[1]) <= set(map(str, files.read(layer_id)["id"])), (layer_id, z)
+        x, y = _tile_xy(-12.2, 14.45, 4)
+        assert len(mapbox_vector_tile.decode(files.tile("dense", 4, x, y))["dense"]["features"]) < count  # thinned
+        assert pg._frames == {}
+    finally:
+        pg.close()

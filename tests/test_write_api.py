@@ -27,8 +27,10 @@ def geojson(*names, lon=-12.2):
 
 
 @pytest.fixture
-def writer(layers_dir):
-    return create_app({"layers_dir": layers_dir, "token": TOKEN}).test_client()
+def writer(store_settings):
+    app = create_app({**store_settings, "token": TOKEN})
+    yield app.test_client()
+    getattr(app.extensions["geo_service.store"], "close", lambda: None)()
 
 
 def put(client, layer_id, body, headers=None, **query):
@@ -50,7 +52,7 @@ def test_wrong_or_missing_token(layers_dir, headers):
     assert_error_document(response, 401, "Unauthorized")
 
 
-def test_create_then_replace_with_if_match(writer, layers_dir):
+def test_create_then_replace_with_if_match(writer, open_test_store):
     created = put(writer, "ngo_sites", geojson("a", "b"), title="NGO sites")
     assert created.status_code == 201 and created.get_json()["features"] == 2
     etag = writer.get("/api/layers/ngo_sites").headers["ETag"]
@@ -61,8 +63,8 @@ def test_create_then_replace_with_if_match(writer, layers_dir):
     assert replaced.status_code == 200 and replaced.headers["ETag"] != etag
     stale = put(writer, "ngo_sites", geojson("d"), headers={"If-Match": etag})
     assert_error_document(stale, 412, "PreconditionFailed")
-    assert LayerStore(layers_dir).read("ngo_sites")["id"].tolist() == ["c"]
-    assert len(LayerStore(layers_dir).history("ngo_sites")) == 1
+    assert open_test_store().read("ngo_sites")["id"].tolist() == ["c"]
+    assert len(open_test_store().history("ngo_sites")) == 1
 
 
 def test_put_validation_errors_keep_the_layer(writer, layers_dir):
@@ -84,9 +86,9 @@ def test_put_multipart_file(writer):
     assert response.status_code == 201 and response.get_json()["created"] is True
 
 
-def test_concurrent_writers_one_wins_per_version(layers_dir):
+def test_concurrent_writers_one_wins_per_version(writer, open_test_store):
     """Many threads write with the same If-Match; exactly one succeeds, the others get 412."""
-    app = create_app({"layers_dir": layers_dir, "token": TOKEN})
+    app = writer.application
     for round_number in range(4):
         etag = app.test_client().get("/api/layers/sites").headers["ETag"]
         statuses = []
@@ -105,8 +107,8 @@ def test_concurrent_writers_one_wins_per_version(layers_dir):
         codes = sorted(code for code, _ in statuses)
         assert codes == [200] + [412] * 7, codes
         winner = next(i for code, i in statuses if code == 200)
-        assert LayerStore(layers_dir).read("sites")["id"].tolist() == [f"r{round_number}w{winner}"]
-    assert len(LayerStore(layers_dir).history("sites")) == 4  # every accepted write kept its predecessor
+        assert open_test_store().read("sites")["id"].tolist() == [f"r{round_number}w{winner}"]
+    assert len(open_test_store().history("sites")) == 4  # every accepted write kept its predecessor
 
 
 WRITER = """

@@ -19,6 +19,7 @@ import numpy as np
 from geo_service.catalogue import Catalogue, Layer
 from geo_service.errors import InvalidParameterError
 from geo_service.i18n import Text
+from geo_service.store.features import FeatureSource
 from geo_service.store.history import SavedVersion
 
 Bbox = tuple[float, float, float, float]
@@ -105,6 +106,12 @@ class Store(Protocol):
         """Like ``query_positions``, with the features themselves."""
 
     def property_names(self, layer_id: str) -> list[str]: ...
+
+    def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
+        """One Mapbox Vector Tile (WebMercatorQuad) of the layer, drawn as ``tiles.encode_tile`` describes."""
+
+    def features(self, layer_id: str) -> FeatureSource:
+        """The current version's features as the OGC API sends them (texts by position, positions by id)."""
 
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""

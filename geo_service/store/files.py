@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
+from geo_service import tiles
 from geo_service.catalogue import Catalogue, Layer, load_catalogue
 from geo_service.i18n import Text
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
@@ -32,6 +33,7 @@ from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParamete
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
                                             storage_error, write_geojson_atomic, write_temporary)
 from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page, unknown_property
+from geo_service.store.features import SerialisedLayer, serialise
 from geo_service.store.history import History, SavedVersion
 
 DEFAULT_MAX_LAYER_MB = 512
@@ -44,6 +46,7 @@ class _Cached:
     version: str
     problem: str | None = None
     bounds: tuple[float, float, float, float] | None = None  # computed on first use, kept with the frame
+    features: SerialisedLayer | None = None  # the OGC API's view of the frame, made on first use
 
 
 class LayerStore:
@@ -158,6 +161,18 @@ class LayerStore:
     def read(self, layer_id: str) -> gpd.GeoDataFrame:
         """The whole layer as a GeoDataFrame (a copy: callers may change it)."""
         return self._load(layer_id).frame.copy()
+
+    def features(self, layer_id: str) -> SerialisedLayer:
+        """The layer's features as the OGC API sends them (made once per version, shared by all requests)."""
+        cached = self._load(layer_id)
+        if cached.features is None:
+            cached.features = serialise(cached.frame, cached.version)
+        return cached.features
+
+    def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
+        """One vector tile of the features near it (found through the layer's STRtree)."""
+        features = self.query(layer_id, bbox=tiles.lonlat_bounds(z, x, y)).features
+        return tiles.encode_tile(features, layer_id, z, x, y)
 
     def version(self, layer_id: str) -> str:
         """A content hash of the layer file, usable as an ETag."""

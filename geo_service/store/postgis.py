@@ -26,6 +26,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from geo_service import tiles
 from geo_service.catalogue import Catalogue, parse_catalogue
 from geo_service.errors import (ConfigError, GeoServiceError, InvalidParameterError, LayerNotFoundError,
                                 LayerUnavailableError, VersionConflictError)
@@ -33,10 +34,16 @@ from geo_service.i18n import Text
 from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page
 from geo_service.store.geojson_file import digest, read_geojson, write_temporary
 from geo_service.store.history import SavedVersion, choose
-from geo_service.store.postgis_tables import DDL, LAYERS, META, page_query, table_name, write_table
+from geo_service.store.features import no_feature, serialise
+from geo_service.store.postgis_tables import (DDL, LAYERS, META, feature_position_query, feature_texts_query,
+                                              page_query, table_name, tile_query, write_table)
 
 _ROW = f"SELECT * FROM {META}.layers WHERE id = %s"
 _CATALOGUE_CHECK_S = 1.0
+
+
+def _configure(conn) -> None:
+    conn.execute("SET jit = off")  # compiling costs more than these short queries take (600 ms on a tile)
 
 
 def _unreachable() -> LayerUnavailableError:
@@ -74,7 +81,8 @@ class PostGISStore:
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
                 self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
-                                            kwargs={"autocommit": True, "row_factory": dict_row}, name="geo-service")
+                                            kwargs={"autocommit": True, "row_factory": dict_row},
+                                            configure=_configure, name="geo-service")
                 self._pool.open(wait=False)
                 self._pid = os.getpid()
             pool = self._pool
@@ -224,6 +232,20 @@ class PostGISStore:
     def property_names(self, layer_id: str) -> list[str]:
         return [name for name, _ in self._row(layer_id)["columns"] or []]
 
+    def features(self, layer_id: str) -> SQLFeatures:
+        row = self._row(layer_id)
+        self._summary_of(row)
+        return SQLFeatures(self, row)
+
+    def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
+        """One vector tile, drawn by PostGIS (ST_AsMVT) from the indexed table."""
+        row = self._row(layer_id)
+        self._summary_of(row)
+        query, params = tile_query(row, layer_id, z, x, y, tiles.TILE_PROPERTIES, tiles.EXTENT, tiles.BUFFER,
+                                   tiles.MAX_TILE_POINTS)
+        answer = self._one(query, params)
+        return bytes(answer["tile"] or b"")
+
     def _page(self, layer_id: str, bbox, limit, offset, filters) -> tuple[str, np.ndarray, int]:
         check_page(bbox, limit, offset)
         row = self._row(layer_id)
@@ -292,9 +314,10 @@ class PostGISStore:
                             (layer_id, layer_id, current))
             recorded = write_table(cur, layer_id, frame)
             cur.execute(f"UPDATE {META}.layers SET version = %s, size = %s, feature_count = %s, bounds = %s, "
-                        "columns = %s, geometry_column = %s WHERE id = %s",
+                        "columns = %s, geometry_column = %s, own_ids = %s WHERE id = %s",
                         (new, len(data), recorded["feature_count"], recorded["bounds"],
-                         psycopg.types.json.Jsonb(recorded["columns"]), recorded["geometry_column"], layer_id))
+                         psycopg.types.json.Jsonb(recorded["columns"]), recorded["geometry_column"],
+                         recorded["own_ids"], layer_id))
             self._prune(cur, layer_id, new)
         return new, True
 
@@ -366,6 +389,42 @@ class PostGISStore:
             if not pinned:
                 self._prune(cur, layer_id, self._row(layer_id)["version"])
         return SavedVersion(chosen.version, chosen.saved_at, None, pinned)
+
+
+class SQLFeatures:
+    """The features of one version, written as GeoJSON by PostGIS: a page reads only its own rows."""
+
+    def __init__(self, store: PostGISStore, row: dict) -> None:
+        self.store, self.row, self.version = store, row, row["version"]
+
+    def _run(self, query, params) -> list[dict] | None:
+        """Rows of ``query`` if the layer is still at this version (one snapshot), else None."""
+        with self.store._connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            now = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (self.row["id"],)).fetchone()
+            if now is None or now["version"] != self.version:
+                return None
+            return conn.execute(query, params).fetchall()
+
+    def _parsed(self):
+        """This version parsed from its document (replaced since this object was made: rare)."""
+        return serialise(self.store._frame(self.row["id"], self.version), self.version)
+
+    def texts(self, positions) -> list[str]:
+        positions = [int(p) for p in positions]
+        rows = self._run(feature_texts_query(self.row), [positions])
+        if rows is None:
+            return self._parsed().texts(positions)
+        by_position = {r["pos"]: r["text"] for r in rows}
+        return [by_position[p] for p in positions]
+
+    def position(self, feature_id: str) -> int:
+        rows = self._run(*feature_position_query(self.row, feature_id))
+        if rows is None:
+            return self._parsed().position(feature_id)
+        if not rows:
+            raise no_feature(feature_id)
+        return rows[0]["pos"]
 
 
 class _Replaced(Exception):

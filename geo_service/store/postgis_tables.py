@@ -17,6 +17,7 @@ import shapely
 from psycopg import sql
 
 from geo_service.store.base import unknown_property
+from geo_service.store.features import usable_ids
 
 META, LAYERS = "geo_service", "geo_layers"
 POSITION = "__pos"  # the feature's position in the layer's GeoJSON (0-based): the files backend's row order
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS {META}.layers (
     bounds double precision[],
     size bigint,                    -- bytes of the current GeoJSON document
     columns jsonb,                  -- [[property, kind], ...] in the layer's order
-    geometry_column text
+    geometry_column text,
+    own_ids boolean                 -- the "id" property is present, unique and never empty
 );
 CREATE TABLE IF NOT EXISTS {META}.documents (
     layer_id text NOT NULL REFERENCES {META}.layers (id) ON DELETE CASCADE,
@@ -116,10 +118,14 @@ def write_table(cur, layer_id: str, frame: gpd.GeoDataFrame) -> dict:
                                                               sql.Identifier(f"{final}_pkey"[:63])))
     cur.execute(sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
         sql.Identifier(f"{final}_geom_idx"[:63]), sql.Identifier(LAYERS, final), sql.Identifier(geometry)))
+    own_ids = usable_ids(frame)
+    if own_ids:  # a feature is asked for by its id
+        cur.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ((id::text))").format(
+            sql.Identifier(f"{final}_id_idx"[:63]), sql.Identifier(LAYERS, final)))
     cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(LAYERS, final)))
     bounds = [float(v) for v in frame.total_bounds] if len(frame) else None
     return {"feature_count": len(frame), "bounds": bounds, "columns": [list(p) for p in zip(properties, kinds)],
-            "geometry_column": geometry}
+            "geometry_column": geometry, "own_ids": own_ids}
 
 
 def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:
@@ -160,3 +166,74 @@ def page_query(row: Mapping, bbox, limit, offset, filters) -> tuple[sql.Composab
                     ).format(pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]),
                              where=sql.SQL(" AND ").join(conditions))
     return query, [*params, limit, offset]
+
+
+def feature_texts_query(row: Mapping) -> sql.Composable:
+    """GeoJSON Feature texts of the positions given as ``%s`` (an array), as the files backend writes them:
+    the id member (the layer's own ids, or numbers from 1), the other properties in the layer's order,
+    the geometry with every significant digit."""
+    table = sql.Identifier(LAYERS, row["table_name"])
+    names = [name for name, _ in row["columns"] if name != "id"]
+    fid = sql.SQL("to_json(t.id)::text") if row["own_ids"] else \
+        sql.SQL("to_json(({} + 1)::text)::text").format(sql.Identifier("t", POSITION))
+    properties = sql.SQL(", ").join(sql.Identifier("t", name) for name in names)
+    return sql.SQL(
+        "SELECT t.{pos} AS pos, '{{\"type\":\"Feature\",\"id\":' || {fid} || ',\"properties\":' || "
+        "(SELECT row_to_json(p)::text FROM (SELECT {properties}) p) || ',\"geometry\":' || "
+        "coalesce(ST_AsGeoJSON(t.{geom}, 15), 'null') || '}}' AS text "
+        "FROM {table} t WHERE t.{pos} = ANY(%s)").format(
+        pos=sql.Identifier(POSITION), fid=fid, properties=properties, geom=sql.Identifier(row["geometry_column"]),
+        table=table)
+
+
+def feature_position_query(row: Mapping, feature_id: str) -> tuple[sql.Composable, list]:
+    """The position of the feature with this id (own ids by their index; numbered ones by arithmetic)."""
+    table = sql.Identifier(LAYERS, row["table_name"])
+    if row["own_ids"]:
+        return sql.SQL("SELECT {pos} AS pos FROM {table} WHERE id::text = %s").format(
+            pos=sql.Identifier(POSITION), table=table), [feature_id]
+    number = int(feature_id) if feature_id.isascii() and feature_id.isdigit() and feature_id[0] != "0" else 0
+    return sql.SQL("SELECT {pos} AS pos FROM {table} WHERE {pos} = %s").format(
+        pos=sql.Identifier(POSITION), table=table), [number - 1]
+
+
+_GRIDS = (512, 256, 128, 64, 32, 16)  # tiles.POINT_GRID, coarsened as tiles._thin_points does
+
+
+def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: tuple[str, ...],
+               extent: int, buffer: int, max_points: int) -> tuple[sql.Composable, list]:
+    """One MVT tile by ST_AsMVT, as ``tiles.encode_tile`` draws it: the features near the tile (GiST index),
+    in tile units clipped with the buffer, and a tile of points thinned to the first (in the layer's order)
+    of each grid cell, on the finest grid that leaves at most ``max_points``."""
+    names = [sql.Identifier(name) for name, _ in row["columns"] if name in properties]
+    props = sql.SQL("").join(sql.SQL("{}, ").format(n) for n in names)
+    finest = _GRIDS[0]  # coarser grids' cells are the finest grid's cells divided: counted from those
+    cells = sql.SQL(", ").join(
+        sql.SQL("(SELECT count(DISTINCT (floor(cx / {k}), floor(cy / {k}))) FROM cells) AS {c}").format(
+            k=sql.Literal(finest // n), c=sql.Identifier(f"c{n}")) for n in _GRIDS)
+    choices = sql.SQL(" ").join(sql.SQL("WHEN {c} <= {m} THEN {n}").format(
+        c=sql.Identifier(f"c{n}"), m=sql.Literal(max_points), n=sql.Literal(n)) for n in _GRIDS)
+    query = sql.SQL("""
+        WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+                            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326) AS near),
+        drawn AS (SELECT t.{pos} AS pos, {props}
+                         ST_AsMVTGeom(ST_Transform(t.{geometry}, 3857), env.tile, %(extent)s, %(buffer)s, true) AS g
+                  FROM {table} t, env WHERE t.{geometry} && env.near),
+        kept AS (SELECT *, CASE WHEN GeometryType(g) = 'POINT' THEN ST_X(g) END AS gx,
+                           CASE WHEN GeometryType(g) = 'POINT' THEN ST_Y(g) END AS gy
+                 FROM drawn WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)),
+        cells AS (SELECT DISTINCT floor(gx * {finest} / %(extent)s) AS cx, floor(gy * {finest} / %(extent)s) AS cy
+                  FROM kept WHERE gx IS NOT NULL),
+        stats AS (SELECT (SELECT bool_and(gx IS NOT NULL) FROM kept) AS points, {cells}),
+        grid AS (SELECT CASE WHEN NOT points THEN 0 {choices} ELSE 16 END AS n FROM stats),
+        celled AS (SELECT kept.*, CASE WHEN n = 0 THEN pos ELSE floor(gx * n / %(extent)s) END AS cx,
+                                  CASE WHEN n = 0 THEN 0 ELSE floor(gy * n / %(extent)s) END AS cy
+                   FROM kept, grid),
+        thinned AS (SELECT DISTINCT ON (cx, cy) * FROM celled ORDER BY cx, cy, pos)
+        SELECT ST_AsMVT(m, %(layer)s, %(extent)s, 'g') AS tile
+        FROM (SELECT {props} g FROM thinned ORDER BY pos) m
+    """).format(pos=sql.Identifier(POSITION), props=props, geometry=sql.Identifier(row["geometry_column"]),
+                table=sql.Identifier(LAYERS, row["table_name"]), cells=cells, choices=choices,
+                finest=sql.Literal(finest))
+    return query, {"z": z, "x": x, "y": y, "margin": buffer / extent, "extent": extent, "buffer": buffer,
+                   "layer": layer_id}

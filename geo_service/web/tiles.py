@@ -81,11 +81,8 @@ def tile(layer_id: str, tms: str, z: int, y: int, x: int):
     store = get_store()
     etag = response_tag(store.version(layer_id), "tile", z, x, y)
 
-    def build() -> bytes:
-        frame = store.query(layer_id, bbox=tiles.lonlat_bounds(z, x, y)).features
-        return tiles.encode_tile(frame, layer_id, z, x, y)
-
-    response = Response(get_cache().response(("tile", layer_id, etag), build), mimetype=tiles.MVT)
+    response = Response(get_cache().response(("tile", layer_id, etag), lambda: store.tile(layer_id, z, x, y)),
+                        mimetype=tiles.MVT)
     response.set_etag(etag)
     keep_if_current(response, request.args.get("v"), store.version(layer_id))  # the map names the version
     return response.make_conditional(request)

@@ -1,0 +1,66 @@
+"""A layer's features as the OGC API sends them: GeoJSON Feature texts by position, and positions by id.
+
+Both backends give one (``Store.features``): the files backend from its parsed frame, PostGIS from SQL
+(so a worker never parses a whole layer to answer a page). Ids are the layer's own ``id`` property when
+it is present, unique and never empty, else numbers from 1 in the layer's order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_service.errors import NotFoundError
+from geo_service.i18n import Text
+from geo_service.io.formats import geojson_bytes
+
+
+def no_feature(feature_id: str) -> NotFoundError:
+    return NotFoundError(Text("error", "no feature {value} in this collection", {"value": repr(feature_id)}))
+
+
+class FeatureSource(Protocol):
+    version: str
+
+    def texts(self, positions) -> list[str]:
+        """GeoJSON Feature texts of the features at ``positions`` (the layer's order), in that order."""
+
+    def position(self, feature_id: str) -> int:
+        """The position of the feature with this id (NotFoundError if there is none)."""
+
+
+def usable_ids(frame: gpd.GeoDataFrame) -> bool:
+    return "id" in frame.columns and frame["id"].is_unique and not frame["id"].isna().any()
+
+
+@dataclass(frozen=True)
+class SerialisedLayer:
+    """A layer ready to be sent feature by feature: its rows with the ids the OGC API gives, and an index of
+    those ids. Features are written as GeoJSON only when a page asks for them, so a worker's first request
+    costs a copy of the layer, not the serialisation of every feature (48 s for a million points)."""
+
+    version: str
+    frame: gpd.GeoDataFrame  # with an "id" column: the layer's own, or numbers from 1 in file order
+    ids: pd.Index
+
+    def texts(self, positions) -> list[str]:
+        features = json.loads(geojson_bytes(self.frame.iloc[list(positions)]))["features"]
+        return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
+
+    def position(self, feature_id: str) -> int:
+        try:
+            return int(self.ids.get_loc(feature_id))
+        except KeyError:
+            raise no_feature(feature_id) from None
+
+
+def serialise(frame: gpd.GeoDataFrame, version: str) -> SerialisedLayer:
+    if not usable_ids(frame):
+        # Without a usable id column, features are numbered from 1 in file order.
+        frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
+        frame.insert(0, "id", [str(i + 1) for i in range(len(frame))])
+    return SerialisedLayer(version, frame, pd.Index(frame["id"].astype(str)))
