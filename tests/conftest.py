@@ -171,6 +171,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def make_app(store_settings: dict):
+    """``make_app({"token": …})``: an app on the test layers (either backend) with more settings."""
+    made = []
+
+    def make(settings: dict | None = None):
+        made.append(create_app({**store_settings, **(settings or {})}))
+        return made[-1]
+
+    yield make
+    for app in made:
+        getattr(app.extensions[STORE_KEY], "close", lambda: None)()
+
+
+@pytest.fixture
 def app(store_settings: dict):
     app = create_app(store_settings)
     app.config.update(TESTING=True)

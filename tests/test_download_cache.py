@@ -9,11 +9,11 @@ from geo_service.io import formats
 from geo_service.store.downloads import DownloadCache
 
 
-def test_a_download_is_built_once_per_version_and_then_streamed(layers_dir, tmp_path, monkeypatch):
+def test_a_download_is_built_once_per_version_and_then_streamed(layers_dir, tmp_path, monkeypatch, make_app):
     builds = []
     real_write = formats.write
     monkeypatch.setattr(formats, "write", lambda *a, **k: builds.append(a[2]) or real_write(*a, **k))
-    client = create_app({"layers_dir": layers_dir, "downloads_dir": tmp_path / "dl"}).test_client()
+    client = make_app({"downloads_dir": tmp_path / "dl"}).test_client()
     first = client.get("/layers/sites.geojson")
     again = client.get("/layers/sites.geojson", headers={"Accept-Encoding": "gzip"})
     assert builds == ["geojson"] and first.status_code == again.status_code == 200
@@ -27,8 +27,8 @@ def test_a_download_is_built_once_per_version_and_then_streamed(layers_dir, tmp_
         "sites", "sites"]
 
 
-def test_a_new_version_gets_a_new_file(layers_dir, tmp_path):
-    app = create_app({"layers_dir": layers_dir, "downloads_dir": tmp_path / "dl"})
+def test_a_new_version_gets_a_new_file(layers_dir, tmp_path, make_app):
+    app = make_app({"downloads_dir": tmp_path / "dl"})
     client = app.test_client()
     before = client.get("/layers/sites.csv").data
     store = app.extensions["geo_service.store"]
@@ -44,19 +44,19 @@ def test_the_folder_keeps_to_its_size_least_recently_used_first(tmp_path):
     assert sorted(p.name for p in (tmp_path / "dl").glob("*.gpkg")) == ["b.gpkg", "c.gpkg"]
 
 
-def test_no_usable_folder_means_answers_from_memory(layers_dir, tmp_path):
+def test_no_usable_folder_means_answers_from_memory(layers_dir, tmp_path, make_app):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    client = create_app({"layers_dir": layers_dir, "downloads_dir": blocker / "dl"}).test_client()
+    client = make_app({"downloads_dir": blocker / "dl"}).test_client()
     response = client.get("/layers/sites.geojson")
     assert response.status_code == 200 and b"Kidira" in response.data
 
 
-def test_a_large_download_is_streamed_from_the_file(layers_dir, tmp_path, monkeypatch):
+def test_a_large_download_is_streamed_from_the_file(layers_dir, tmp_path, monkeypatch, make_app):
     from geo_service.web import downloads
 
     monkeypatch.setattr(downloads, "STREAM_ABOVE_BYTES", 0)
-    client = create_app({"layers_dir": layers_dir, "downloads_dir": tmp_path / "dl"}).test_client()
+    client = make_app({"downloads_dir": tmp_path / "dl"}).test_client()
     response = client.get("/layers/sites.gpkg")
     assert response.is_streamed and response.data[:16] == b"SQLite format 3\x00"
     response.close()

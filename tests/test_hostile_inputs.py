@@ -22,8 +22,8 @@ def snapshot(layers_dir):
 
 
 @pytest.fixture
-def writer(layers_dir):
-    return create_app({"layers_dir": layers_dir, "token": TOKEN}).test_client()
+def writer(layers_dir, make_app):
+    return make_app({"token": TOKEN}).test_client()
 
 
 def put(client, layer_id, body, filename, **query):
@@ -101,12 +101,13 @@ def test_hostile_upload_is_refused_and_nothing_changes(writer, layers_dir, tmp_p
      r"3,000 coordinate positions in one feature"),
     ("cells", hf.long_csv(30), "x.csv", InputLimits(cells=50), r"values \(features × properties\)"),
 ])
-def test_limits_stop_a_file_before_it_is_built(layers_dir, name, data, filename, limits, pattern):
-    client = create_app({"layers_dir": layers_dir, "token": TOKEN, "limits": limits}).test_client()
+def test_limits_stop_a_file_before_it_is_built(layers_dir, name, data, filename, limits, pattern, make_app):
+    client = make_app({"token": TOKEN, "limits": limits}).test_client()
     doc = refused(client, layers_dir, "sites", data, filename, 413, pattern)
     assert doc["code"] == "PayloadTooLarge" and doc["details"]["limit"].startswith("GEO_SERVICE_MAX_")
 
 
+@pytest.mark.files_only  # counts the history folder
 def test_ten_identical_writes_keep_the_original_restorable(writer, layers_dir):
     store = LayerStore(layers_dir)
     original = store.current_version("sites")
@@ -174,12 +175,12 @@ def test_raw_body_with_a_form_content_type_is_read(writer, layers_dir):
     assert response.status_code == 200 and response.get_json()["features"] == 2
 
 
-def test_kml_without_ids_gets_numbered_ids(writer, layers_dir):
+def test_kml_without_ids_gets_numbered_ids(writer, open_test_store):
     response = writer.put("/api/layers/villages", data=hf.kml_without_ids(), query_string={"filename": "v.kml"},
                           headers=AUTH)
     assert response.status_code == 201, response.get_json()
     assert any("numbered 1 to 2" in note for note in response.get_json()["notes"])
-    assert LayerStore(layers_dir).read("villages")["id"].tolist() == ["1", "2"]
+    assert open_test_store().read("villages")["id"].tolist() == ["1", "2"]
 
 
 def test_integers_stay_integers_through_every_download_and_reupload(writer, layers_dir):

@@ -34,8 +34,8 @@ def test_a_5000_character_host_is_a_400_in_both_forms(client, accept):
     assert "Host header" in response.get_data(as_text=True)
 
 
-def test_links_use_the_configured_base_url_not_the_host_header(layers_dir):
-    client = create_app({"layers_dir": layers_dir, "base_url": "https://geo.example.org/service"}).test_client()
+def test_links_use_the_configured_base_url_not_the_host_header(layers_dir, make_app):
+    client = make_app({"base_url": "https://geo.example.org/service"}).test_client()
     headers = {"Host": "evil.example"}
     for url in ("/ogc/collections?f=json", "/ogc/collections/sites/items?f=json", "/api/layers/sites", "/ogc/api"):
         text = client.get(url, headers=headers).get_data(as_text=True)
@@ -43,8 +43,8 @@ def test_links_use_the_configured_base_url_not_the_host_header(layers_dir):
         assert "https://geo.example.org/service" in text, url
 
 
-def test_tokens_in_the_query_string_are_refused(layers_dir):
-    client = create_app({"layers_dir": layers_dir, "token": TOKEN}).test_client()
+def test_tokens_in_the_query_string_are_refused(layers_dir, make_app):
+    client = make_app({"token": TOKEN}).test_client()
     response = client.put(f"/api/layers/sites?filename=x.geojson&token={TOKEN}", data=b"{}")
     doc = assert_error_document(response, 400)
     assert "Authorization: Bearer" in doc["description"] and TOKEN not in doc["description"]
@@ -58,8 +58,8 @@ def test_tokens_in_the_query_string_are_refused(layers_dir):
     ({"Origin": "https://partner.example"}, 200),  # configured
     ({}, 200),  # curl, scripts, GIS clients
 ])
-def test_cross_origin_analyses_are_refused_unless_allowed(layers_dir, headers, status):
-    app = create_app({"layers_dir": layers_dir, "allowed_origins": ("https://partner.example",)})
+def test_cross_origin_analyses_are_refused_unless_allowed(layers_dir, headers, status, make_app):
+    app = make_app({"allowed_origins": ("https://partner.example",)})
     response = app.test_client().post("/api/proximity", data={"communities": "sites", "services": "sites"},
                                       headers=headers)
     assert response.status_code == status, response.get_json()
@@ -67,10 +67,10 @@ def test_cross_origin_analyses_are_refused_unless_allowed(layers_dir, headers, s
         assert "GEO_SERVICE_ALLOWED_ORIGINS" in assert_error_document(response, 403, "Forbidden")["description"]
 
 
-def test_chunked_body_over_the_limit_is_413_not_a_truncated_layer(layers_dir):
+def test_chunked_body_over_the_limit_is_413_not_a_truncated_layer(layers_dir, make_app):
     from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-    app = create_app({"layers_dir": layers_dir, "token": TOKEN, "max_upload_mb": 1})
+    app = make_app({"token": TOKEN, "max_upload_mb": 1})
     before = (layers_dir / "sites.geojson").read_bytes()
     etag = app.test_client().get("/api/layers/sites").headers["ETag"]
     body = hf.long_csv(200_000)  # 4 MB: over the 3 MB body limit (two 1 MB files and the form)
@@ -88,8 +88,8 @@ def test_chunked_body_over_the_limit_is_413_not_a_truncated_layer(layers_dir):
     assert (layers_dir / "sites.geojson").read_bytes() == before
 
 
-def test_anonymous_uploads_have_their_own_smaller_limits(layers_dir):
-    app = create_app({"layers_dir": layers_dir, "token": TOKEN,
+def test_anonymous_uploads_have_their_own_smaller_limits(layers_dir, make_app):
+    app = make_app({"token": TOKEN,
                       "anonymous_limits": InputLimits(features=3)})
     data = {"communities_file": (io.BytesIO(hf.long_csv(10)), "v.csv"), "services": "sites"}
     anonymous = app.test_client().post("/api/proximity", data=data, content_type="multipart/form-data")
@@ -100,8 +100,8 @@ def test_anonymous_uploads_have_their_own_smaller_limits(layers_dir):
     assert holder.status_code == 200
 
 
-def test_no_free_slot_is_a_503_with_retry_after(layers_dir):
-    app = create_app({"layers_dir": layers_dir, "analysis_slots": 1, "slot_wait_seconds": 0.3})
+def test_no_free_slot_is_a_503_with_retry_after(layers_dir, make_app):
+    app = make_app({"analysis_slots": 1, "slot_wait_seconds": 0.3})
     limiter = app.extensions["geo_service.slots"]
     other = SlotLimiter(limiter.directory, limiter.total, limiter.per_client)  # as another worker would
     with other.slot(client="198.51.100.7"):
@@ -112,8 +112,8 @@ def test_no_free_slot_is_a_503_with_retry_after(layers_dir):
                                   ).status_code == 200  # freed when its holder let go
 
 
-def test_one_anonymous_client_holds_one_slot(layers_dir):
-    app = create_app({"layers_dir": layers_dir, "analysis_slots": 4, "client_slots": 1, "slot_wait_seconds": 0.3})
+def test_one_anonymous_client_holds_one_slot(layers_dir, make_app):
+    app = make_app({"analysis_slots": 4, "client_slots": 1, "slot_wait_seconds": 0.3})
     limiter = app.extensions["geo_service.slots"]
     upload = {"communities_file": (io.BytesIO(hf.long_csv(3)), "v.csv"), "services": "sites"}
     with limiter.slot(client="127.0.0.1"):
@@ -123,10 +123,8 @@ def test_one_anonymous_client_holds_one_slot(layers_dir):
         assert layers_only.status_code == 200  # an analysis of the service's own layers needs no client slot
 
 
-def test_an_analysis_of_layers_is_cached_per_layer_version(layers_dir):
-    from geo_service.store import LayerStore
-
-    app = create_app({"layers_dir": layers_dir, "analysis_slots": 1, "slot_wait_seconds": 0.3})
+def test_an_analysis_of_layers_is_cached_per_layer_version(open_test_store, make_app):
+    app = make_app({"analysis_slots": 1, "slot_wait_seconds": 0.3})
     client = app.test_client()
     url = "/api/proximity?communities=sites&services=sites&format=csv"
     first = client.get(url)
@@ -134,7 +132,7 @@ def test_an_analysis_of_layers_is_cached_per_layer_version(layers_dir):
     with SlotLimiter(limiter.directory, 1, 1).slot(client=None):  # every slot taken: only the cache can answer
         again = client.get(url)
         assert again.status_code == 200 and again.data == first.data
-        store = LayerStore(layers_dir)
+        store = open_test_store()
         store.replace("sites", store.read("sites").iloc[:2])  # a new version is a new analysis...
         assert_error_document(client.get(url, headers={"Accept": "application/json"}), 503)  # ...needing a slot
 
@@ -188,11 +186,12 @@ def test_a_catalogue_broken_while_serving_keeps_the_last_good_one(client, layers
     assert client.get("/ogc/collections/sites/items").status_code == 200
 
 
-def test_a_truncated_catalogue_at_start_names_no_server_path(layers_dir):
+@pytest.mark.files_only  # a damaged catalogue file
+def test_a_truncated_catalogue_at_start_names_no_server_path(layers_dir, make_app):
     text = (layers_dir / "catalogue.json").read_text()
     (layers_dir / "catalogue.json").write_text(text[:40])
     with pytest.raises(CatalogueError) as caught:
-        create_app({"layers_dir": layers_dir})
+        make_app()
     assert caught.value.message.startswith("catalogue.json: not valid JSON") and "/" not in caught.value.message
 
 

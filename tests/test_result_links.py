@@ -24,9 +24,9 @@ def saved_link(client, **fields):
     return response.get_json(), links["alternate"].split("localhost")[1], links["self"].split("localhost")[1]
 
 
-def test_a_saved_result_reopens_with_the_same_figures_after_a_restart(layers_dir):
-    first, page, api = saved_link(create_app({"layers_dir": layers_dir}).test_client())
-    restarted = create_app({"layers_dir": layers_dir}).test_client()  # a new process would see the same folder
+def test_a_saved_result_reopens_with_the_same_figures_after_a_restart(layers_dir, make_app):
+    first, page, api = saved_link(make_app().test_client())
+    restarted = make_app().test_client()  # a new process would see the same folder
     again = restarted.get(api).get_json()
     for key in ("summary", "cross_border", "underserved", "results"):
         assert again[key] == first[key], key
@@ -37,10 +37,10 @@ def test_a_saved_result_reopens_with_the_same_figures_after_a_restart(layers_dir
     assert restarted.get(api + "?format=pdf&lang=fr").data.startswith(b"%PDF")
 
 
-def test_a_layer_changed_later_does_not_change_the_saved_result(layers_dir):
-    client = create_app({"layers_dir": layers_dir}).test_client()
+def test_a_layer_changed_later_does_not_change_the_saved_result(open_test_store, make_app):
+    client = make_app().test_client()
     first, _, api = saved_link(client, communities="sites")
-    store = LayerStore(layers_dir)
+    store = open_test_store()
     store.replace("sites", store.read("sites").iloc[:1])  # the services layer loses three of its four points
     assert client.get(api).get_json()["summary"] == first["summary"]
     fresh = client.post("/api/proximity", data={"communities": "sites", "services": "sites"}).get_json()
@@ -53,8 +53,8 @@ def test_unknown_or_malformed_ids_are_404(client, result_id):
     assert client.get(f"/proximity/r/{result_id}").status_code == 404
 
 
-def test_expired_results_are_404_and_removed(layers_dir):
-    client = create_app({"layers_dir": layers_dir, "results_max_days": 1}).test_client()
+def test_expired_results_are_404_and_removed(layers_dir, make_app):
+    client = make_app({"results_max_days": 1}).test_client()
     _, page, api = saved_link(client)
     result_id = api.rsplit("/", 1)[1]
     meta_path = layers_dir / ".results" / result_id / "result.json"
@@ -77,8 +77,8 @@ def test_the_results_folder_keeps_within_its_size(tmp_path):
     assert store.open(ids[-1]).parameters == {"n": "3"}
 
 
-def test_cli_usage_and_purge(runner, layers_dir):
-    saved_link(create_app({"layers_dir": layers_dir}).test_client())
+def test_cli_usage_and_purge(runner, layers_dir, make_app):
+    saved_link(make_app().test_client())
     assert "1 saved results" in runner(["results", "usage"]).output
     assert "removed 0" in runner(["results", "purge"]).output  # nothing expired
     assert "removed 1" in runner(["results", "purge", "--all"]).output

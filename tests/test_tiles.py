@@ -58,8 +58,8 @@ def test_a_tile_holds_the_features_inside_it_in_tile_units(client):
     assert client.get(f"{TILES}/{z}/{y}/{x}?colour=red").status_code == 400
 
 
-def test_tiles_follow_the_layer_version(layers_dir):
-    app = create_app({"layers_dir": layers_dir})
+def test_tiles_follow_the_layer_version(layers_dir, make_app):
+    app = make_app()
     client = app.test_client()
     store = app.extensions["geo_service.store"]
     z = 6
@@ -89,8 +89,8 @@ def test_dense_points_are_thinned_at_low_zoom_and_kept_when_zoomed_in():
     assert [f["properties"]["id"] for f in kept] == ["p0"]  # the others lie in other tiles at this zoom
 
 
-def test_the_map_draws_a_big_layer_from_tiles_and_a_click_opens_its_popup(browser, layers_dir):
-    server = LiveServer(create_app({"layers_dir": layers_dir, "map_tiles_above": 3}))  # sites (4) is "big"
+def test_the_map_draws_a_big_layer_from_tiles_and_a_click_opens_its_popup(browser, layers_dir, make_app):
+    server = LiveServer(make_app({"map_tiles_above": 3}))  # sites (4) is "big"
     try:
         w = Watched(browser, viewport=(1366, 768))
         w.open(server.url + "/")

@@ -90,8 +90,8 @@ def test_field_workflow_errors_follow_the_readers_language():
     assert "indiquez les localités" in page.get_data(as_text=True)
 
 
-def test_the_chosen_language_is_remembered_for_the_pages_that_follow(layers_dir):
-    client = create_app({"layers_dir": layers_dir}).test_client()
+def test_the_chosen_language_is_remembered_for_the_pages_that_follow(layers_dir, make_app):
+    client = make_app().test_client()
     first = client.get("/?lang=fr", headers={"Accept-Language": "en"})
     assert "lang=fr" in first.headers["Set-Cookie"] and "HttpOnly" in first.headers["Set-Cookie"]
     assert {"Cookie", "Accept-Language"} <= set(first.vary)
@@ -108,13 +108,13 @@ def test_the_exported_map_declares_its_language(runner, tmp_path):
     assert '<html lang="fr">' in out.read_text(encoding="utf-8")[:300]
 
 
-def test_busy_and_refused_answers_follow_the_readers_language(layers_dir):
+def test_busy_and_refused_answers_follow_the_readers_language(layers_dir, make_app):
     from geo_service.config import Settings
 
     late = create_app(Settings(layers_dir=layers_dir, analysis_seconds=-1.0)).test_client()
     doc = late.post("/api/proximity?lang=fr", data={"communities": "sites", "services": "sites"}).get_json()
     assert doc["description"].startswith("la requête a dépassé son temps imparti de -1 s (lecture des localités)")
-    foreign = create_app({"layers_dir": layers_dir}).test_client().post(
+    foreign = make_app().test_client().post(
         "/api/proximity?lang=fr", data={"communities": "sites", "services": "sites"},
         headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403 and "depuis les pages d'autres sites" in foreign.get_json()["description"]

@@ -39,8 +39,8 @@ def test_html_error_page_for_browsers(client):
     assert b"Error 404" in response.data
 
 
-def test_unexpected_errors_hide_traces_and_paths(layers_dir):
-    app = create_app({"layers_dir": layers_dir})
+def test_unexpected_errors_hide_traces_and_paths(layers_dir, make_app):
+    app = make_app()
 
     @app.get("/api/boom")
     def boom():
@@ -73,13 +73,14 @@ def test_index_language(client, headers, query, expected):
     assert f"<h2>{expected}</h2>" in response.get_data(as_text=True)
 
 
-def test_index_lists_layers_with_sources_and_escapes_text(layers_dir):
+@pytest.mark.files_only  # edits catalogue.json
+def test_index_lists_layers_with_sources_and_escapes_text(layers_dir, make_app):
     import json
 
     cat = json.loads((layers_dir / "catalogue.json").read_text())
     cat["layers"][0]["title"]["en"] = HOSTILE_NAME
     (layers_dir / "catalogue.json").write_text(json.dumps(cat))
-    html = create_app({"layers_dir": layers_dir}).test_client().get("/").get_data(as_text=True)
+    html = make_app().test_client().get("/").get_data(as_text=True)
     assert HOSTILE_NAME not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "hand-made test data (tests/conftest.py)" in html and "CC0-1.0" in html
 

@@ -46,8 +46,8 @@ def test_writes_are_off_without_a_token(client, layers_dir):
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
-def test_wrong_or_missing_token(layers_dir, headers):
-    client = create_app({"layers_dir": layers_dir, "token": TOKEN}).test_client()
+def test_wrong_or_missing_token(layers_dir, headers, make_app):
+    client = make_app({"token": TOKEN}).test_client()
     response = client.put("/api/layers/sites?filename=x.geojson", data=geojson("a"), headers=headers)
     assert_error_document(response, 401, "Unauthorized")
 

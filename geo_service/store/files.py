@@ -26,7 +26,7 @@ import pandas as pd
 from shapely.geometry import box
 
 from geo_service import tiles
-from geo_service.catalogue import Catalogue, Layer, load_catalogue
+from geo_service.catalogue import Catalogue, load_catalogue
 from geo_service.i18n import Text
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
                                 VersionConflictError)

@@ -1,0 +1,161 @@
+"""National-size layers on both store backends: the production server (gunicorn, 2 workers) on a synthetic
+point layer of N features, files backend and PostGIS side by side in one run.
+
+    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--requests 300]
+
+Per backend and size it prints: loading the layer (files: the store's atomic GeoJSON write, as `layers
+import` ends; PostGIS: `db init`'s load of that file: parse, COPY, index), the time from starting the
+server to the first answer of an items page of the big layer (cold), each worker's resident memory after
+the run, the median and p99 latency and throughput of varied items pages (offsets across the layer), bbox
+queries, a deep offset and features by id (4 client threads; each request is a different one, so the
+response cache does not answer them), the full GeoJSON download (first and second time), and a z8 tile
+(cold, then warm). The points are seeded random positions over the border area with 12 properties
+(integers, reals, text, a boolean). PostgreSQL is a throwaway cluster started here (tests/pg_cluster.py).
+
+Goals (issue 12), for the 1M layer: cold first request <= 2 s and <= 400 MB a worker on files, <= 1 s and
+<= 200 MB on PostGIS; a z8 tile <= 50 ms warm; warm items and bbox at least as fast as before.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from geo_service.store import LayerStore  # noqa: E402
+from tests.conftest import BUNDLED_LAYERS, catalogue_entry  # noqa: E402
+from tests.pg_cluster import Cluster  # noqa: E402
+from tests.production import production_server  # noqa: E402
+
+WEST, SOUTH, EAST, NORTH = -12.8, 12.3, -10.6, 15.2
+
+
+def synthetic(count: int, seed: int = 12) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    frame = gpd.GeoDataFrame({
+        "id": [f"p{i}" for i in range(count)],
+        "name": [f"Point {i}" for i in range(count)],
+        "country": rng.choice(["ML", "SN"], count),
+        "population": rng.integers(50, 20000, count),
+        "households": rng.integers(5, 3000, count),
+        "distance_km": rng.uniform(0, 120, count).round(2),
+        "elevation_m": rng.uniform(20, 600, count).round(1),
+        "surveyed": rng.random(count) < 0.5,
+        "source": "bench/scale.py synthetic points",
+        "category": rng.choice(["village", "hamlet", "camp"], count),
+        "code": [f"C{i % 997:03d}" for i in range(count)],
+        "year": rng.integers(1990, 2026, count),
+    }, geometry=gpd.points_from_xy(rng.uniform(WEST, EAST, count), rng.uniform(SOUTH, NORTH, count)),
+        crs="EPSG:4326")
+    return frame
+
+
+def timed(server, paths: list[str], threads: int = 4) -> dict:
+    def one(path):
+        status, body, seconds = server.get(path, timeout=300)
+        assert status == 200, (path, status, body[:300])
+        return seconds
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        times = sorted(pool.map(one, paths))
+    wall = time.monotonic() - started
+    return {"median_ms": statistics.median(times) * 1000, "p99_ms": times[int(len(times) * 0.99) - 1] * 1000,
+            "per_s": len(paths) / wall}
+
+
+def workload(count: int, requests: int) -> dict[str, list[str]]:
+    rng = random.Random(5)
+    base = "/ogc/collections/big/items"
+    boxes = []
+    for _ in range(requests):
+        lon, lat = rng.uniform(WEST, EAST - 0.1), rng.uniform(SOUTH, NORTH - 0.1)
+        boxes.append(f"{base}?bbox={lon:.4f},{lat:.4f},{lon + 0.1:.4f},{lat + 0.1:.4f}&limit=50")
+    return {
+        "items": [f"{base}?limit=100&offset={rng.randrange(0, max(1, count - 100))}" for _ in range(requests)],
+        "bbox": boxes,
+        "deep offset": [f"{base}?limit=10&offset={count - 10 - i}" for i in range(requests)],
+        "by id": [f"{base}/p{rng.randrange(count)}" for _ in range(requests)],
+    }
+
+
+def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
+    figures: dict = {}
+    started = time.monotonic()
+    with production_server(layers, workers=2, **env) as server:
+        ready = time.monotonic() - started
+        status, _, first = server.get("/ogc/collections/big/items?limit=10", timeout=600)
+        assert status == 200
+        figures["start to first items"] = f"{ready + first:.1f} s (server up {ready:.1f} s, first page {first:.2f} s)"
+        seconds = [server.get(f"/ogc/collections/big/items?limit=10&offset={i + 1}", timeout=600)[2]
+                   for i in range(4)]  # the other worker's first page comes among these
+        figures["other worker's first page"] = f"{max(seconds):.2f} s"
+        for name, paths in workload(count, requests).items():
+            result = timed(server, paths)
+            figures[name] = f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, " \
+                            f"{result['per_s']:.0f}/s"
+        downloads = [server.get("/layers/big.geojson", timeout=900)[2] for _ in range(2)]
+        figures["full download"] = f"{downloads[0]:.1f} s, then {downloads[1]:.1f} s"
+        tile = "/ogc/collections/big/tiles/WebMercatorQuad/8/117/119"
+        tiles = [server.get(tile, timeout=600)[2] for _ in range(3)]
+        figures["z8 tile"] = f"{tiles[0] * 1000:.0f} ms cold, {min(tiles[1:]) * 1000:.1f} ms warm"
+        rss = server.peak_rss_mb()
+        figures["worker peak memory"] = ", ".join(f"{mb:.0f} MB" for mb in sorted(rss.values()))
+    return figures
+
+
+@click.command()
+@click.option("--sizes", default="10000,100000,1000000", show_default=True)
+@click.option("--requests", default=300, show_default=True, help="requests per query kind")
+def main(sizes: str, requests: int) -> None:
+    cluster = Cluster().start()
+    try:
+        for count in [int(s) for s in sizes.split(",")]:
+            work = Path(tempfile.mkdtemp(prefix="geo-scale-"))
+            layers = work / "layers"
+            shutil.copytree(BUNDLED_LAYERS, layers, ignore=shutil.ignore_patterns(".*"))
+            frame = synthetic(count)
+            started = time.monotonic()
+            LayerStore(layers).add_layer(catalogue_entry("big", "Point"), frame)
+            files_load = time.monotonic() - started
+            del frame
+            url = cluster.new_database()
+            from geo_service.store.postgis import PostGISStore
+            from geo_service.store.transfer import load_folder
+
+            started = time.monotonic()
+            store = PostGISStore(url, create=True)
+            load_folder(store, layers)
+            store.close()
+            pg_load = time.monotonic() - started
+            env = {"GEO_SERVICE_DOWNLOADS_DIR": str(work / "downloads"), "GEO_SERVICE_MAX_LAYER_MB": "4096"}
+            results = {
+                "files": {"load the layer": f"{files_load:.1f} s", **measure(layers, count, requests, env)},
+                "postgis": {"load the layer": f"{pg_load:.1f} s (db init of all layers)",
+                            **measure(layers, count, requests, {**env, "GEO_SERVICE_DATABASE_URL": url})},
+            }
+            print(f"\n## {count:,} points")
+            print("| | files | PostGIS |\n|---|---|---|")
+            for key in results["files"]:
+                print(f"| {key} | {results['files'][key]} | {results['postgis'][key]} |")
+            sys.stdout.flush()
+            cluster.drop_database(url)
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
