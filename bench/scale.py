@@ -94,7 +94,7 @@ def workload(count: int, requests: int) -> dict[str, list[str]]:
 def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
     figures: dict = {}
     started = time.monotonic()
-    with production_server(layers, workers=2, **env) as server:
+    with production_server(layers, workers=2, health_timeout=900, **env) as server:
         ready = time.monotonic() - started
         status, _, first = server.get("/ogc/collections/big/items?limit=10", timeout=600)
         assert status == 200
@@ -140,11 +140,13 @@ def main(sizes: str, requests: int) -> None:
             load_folder(store, layers)
             store.close()
             pg_load = time.monotonic() - started
-            env = {"GEO_SERVICE_DOWNLOADS_DIR": str(work / "downloads"), "GEO_SERVICE_MAX_LAYER_MB": "4096"}
+            env = {"GEO_SERVICE_MAX_LAYER_MB": "4096"}  # each backend its own download cache (same versions)
             results = {
-                "files": {"load the layer": f"{files_load:.1f} s", **measure(layers, count, requests, env)},
+                "files": {"load the layer": f"{files_load:.1f} s",
+                          **measure(layers, count, requests, {**env, "GEO_SERVICE_DOWNLOADS_DIR": str(work / "f")})},
                 "postgis": {"load the layer": f"{pg_load:.1f} s (db init of all layers)",
-                            **measure(layers, count, requests, {**env, "GEO_SERVICE_DATABASE_URL": url})},
+                            **measure(layers, count, requests, {**env, "GEO_SERVICE_DOWNLOADS_DIR": str(work / "p"),
+                                                                "GEO_SERVICE_DATABASE_URL": url})},
             }
             print(f"\n## {count:,} points")
             print("| | files | PostGIS |\n|---|---|---|")

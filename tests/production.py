@@ -51,8 +51,9 @@ def _read_output(stream, lines: list[str]) -> None:
 
 
 @contextmanager
-def production_server(layers_dir: Path, workers: int = 2, **env: str):
-    """Start gunicorn on a free port; yield the Server once /api/health has answered; stop it after."""
+def production_server(layers_dir: Path, workers: int = 2, health_timeout: float = 30, **env: str):
+    """Start gunicorn on a free port; yield the Server once /api/health has answered (each answer within
+    ``health_timeout`` seconds: a large layer is loaded by the first); stop it after."""
     environment = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers_dir), **env}
     command = [str(Path(sys.executable).with_name("geo-service")), "serve", "--production", "--host", "127.0.0.1",
                "--port", "0", "--workers", str(workers)]
@@ -69,11 +70,11 @@ def production_server(layers_dir: Path, workers: int = 2, **env: str):
             found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", "".join(server.log))
             server.url = found.group(1) if found else ""
             time.sleep(0.1)
-        while len(server.worker_pids()) < workers or server.get("/api/health")[0] not in (200, 503):
+        while len(server.worker_pids()) < workers or server.get("/api/health", health_timeout)[0] not in (200, 503):
             assert time.monotonic() - started < START_LIMIT_S, "".join(server.log)[-3000:]
             time.sleep(0.2)
         for _ in range(workers * 4):  # every worker has built its app before a test measures anything
-            server.get("/api/health")
+            server.get("/api/health", health_timeout)
         yield server
     finally:
         process.terminate()

@@ -286,3 +286,11 @@ def test_tiles_drawn_by_postgis_hold_what_the_files_backend_draws(database_url, 
         assert pg._frames == {}
     finally:
         pg.close()
+
+
+def test_plain_pages_are_the_files_backends(pg, tmp_path):
+    files = LayerStore(write_layers(tmp_path / "files"))
+    for limit, offset in ((None, 0), (None, 3), (2, 0), (2, 3), (0, 1), (10, 4), (10, 99)):
+        expected = files.query_positions("sites", limit=limit, offset=offset)
+        got = pg.query_positions("sites", limit=limit, offset=offset)
+        assert (list(got[0]), got[1]) == (list(expected[0]), expected[1]), (limit, offset)

@@ -208,11 +208,9 @@ def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: 
     names = [sql.Identifier(name) for name, _ in row["columns"] if name in properties]
     props = sql.SQL("").join(sql.SQL("{}, ").format(n) for n in names)
     finest = _GRIDS[0]  # coarser grids' cells are the finest grid's cells divided: counted from those
-    cells = sql.SQL(", ").join(
-        sql.SQL("(SELECT count(DISTINCT (floor(cx / {k}), floor(cy / {k}))) FROM cells) AS {c}").format(
-            k=sql.Literal(finest // n), c=sql.Identifier(f"c{n}")) for n in _GRIDS)
-    choices = sql.SQL(" ").join(sql.SQL("WHEN {c} <= {m} THEN {n}").format(
-        c=sql.Identifier(f"c{n}"), m=sql.Literal(max_points), n=sql.Literal(n)) for n in _GRIDS)
+    choices = sql.SQL(" ").join(sql.SQL(
+        "WHEN (SELECT count(*) FROM (SELECT DISTINCT floor(cx / {k}), floor(cy / {k}) FROM cells) s) <= {m} "
+        "THEN {n}").format(k=sql.Literal(finest // n), m=sql.Literal(max_points), n=sql.Literal(n)) for n in _GRIDS)
     query = sql.SQL("""
         WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
                             ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326) AS near),
@@ -224,8 +222,9 @@ def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: 
                  FROM drawn WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)),
         cells AS (SELECT DISTINCT floor(gx * {finest} / %(extent)s) AS cx, floor(gy * {finest} / %(extent)s) AS cy
                   FROM kept WHERE gx IS NOT NULL),
-        stats AS (SELECT (SELECT bool_and(gx IS NOT NULL) FROM kept) AS points, {cells}),
-        grid AS (SELECT CASE WHEN NOT points THEN 0 {choices} ELSE 16 END AS n FROM stats),
+        grid AS MATERIALIZED (  -- evaluated once; the coarser grids are counted only when the finer ones hold too many
+            SELECT CASE WHEN NOT coalesce((SELECT bool_and(gx IS NOT NULL) FROM kept), false) THEN 0
+                        {choices} ELSE 16 END AS n),
         celled AS (SELECT kept.*, CASE WHEN n = 0 THEN pos ELSE floor(gx * n / %(extent)s) END AS cx,
                                   CASE WHEN n = 0 THEN 0 ELSE floor(gy * n / %(extent)s) END AS cy
                    FROM kept, grid),
@@ -233,7 +232,7 @@ def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: 
         SELECT ST_AsMVT(m, %(layer)s, %(extent)s, 'g') AS tile
         FROM (SELECT {props} g FROM thinned ORDER BY pos) m
     """).format(pos=sql.Identifier(POSITION), props=props, geometry=sql.Identifier(row["geometry_column"]),
-                table=sql.Identifier(LAYERS, row["table_name"]), cells=cells, choices=choices,
+                table=sql.Identifier(LAYERS, row["table_name"]), choices=choices,
                 finest=sql.Literal(finest))
     return query, {"z": z, "x": x, "y": y, "margin": buffer / extent, "extent": extent, "buffer": buffer,
                    "layer": layer_id}
