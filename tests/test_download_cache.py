@@ -14,17 +14,26 @@ def test_a_download_is_built_once_per_version_and_then_streamed(layers_dir, tmp_
     real_write = formats.write
     monkeypatch.setattr(formats, "write", lambda *a, **k: builds.append(a[2]) or real_write(*a, **k))
     client = make_app({"downloads_dir": tmp_path / "dl"}).test_client()
-    first = client.get("/layers/sites.geojson")
-    again = client.get("/layers/sites.geojson", headers={"Accept-Encoding": "gzip"})
-    assert builds == ["geojson"] and first.status_code == again.status_code == 200
+    first = client.get("/layers/sites.csv")
+    again = client.get("/layers/sites.csv", headers={"Accept-Encoding": "gzip"})
+    assert builds == ["csv"] and first.status_code == again.status_code == 200
     assert again.headers["Content-Encoding"] == "gzip" and gzip.decompress(again.data) == first.data
     assert first.headers["ETag"] != again.headers["ETag"]  # two representations, two tags
-    part = client.get("/layers/sites.geojson", headers={"Range": "bytes=10-19"})
+    part = client.get("/layers/sites.csv", headers={"Range": "bytes=10-19"})
     assert part.status_code == 206 and part.data == first.data[10:20]  # an interrupted download resumes
-    assert client.get("/layers/sites.geojson", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    client.get("/layers/sites.geojson?bbox=-13,14,-12,15")  # an extract is built in memory, not kept
+    assert client.get("/layers/sites.csv", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    client.get("/layers/sites.csv?bbox=-13,14,-12,15")  # an extract is built in memory, not kept
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "dl").glob("*") if not p.name.startswith(".")) == [
         "sites", "sites"]
+
+
+def test_the_geojson_download_is_the_stored_document(open_test_store, tmp_path, make_app):
+    """No re-writing of a whole layer: the RFC 7946 document the store keeps is sent as it is (integers as
+    integers, the same bytes on both backends)."""
+    client = make_app({"downloads_dir": tmp_path / "dl"}).test_client()
+    body = client.get("/layers/sites.geojson").data
+    assert body == open_test_store().file_bytes("sites")
+    assert '"population": 13551,' in body.decode() or '"population":13551,' in body.decode()
 
 
 def test_a_new_version_gets_a_new_file(layers_dir, tmp_path, make_app):

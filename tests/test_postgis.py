@@ -153,7 +153,7 @@ def test_an_unreachable_database_answers_503_without_its_address(database_url, t
     client = app.test_client()
     assert client.get("/ogc/collections/sites/items").status_code == 200
     pg_cluster.drop_database(database_url)  # the database is gone (its connections too)
-    for path in ("/ogc/collections/sites/items", "/api/layers/sites", "/layers/sites.geojson", "/"):
+    for path in ("/ogc/collections/sites/items", "/api/layers/sites", "/layers/sites.geojson", "/", "/api/health"):
         response = client.get(path, headers={"Accept": "application/json"})
         document = assert_error_document(response, 503)
         assert str(pg_cluster.port) not in document["description"] and "127.0.0.1" not in document["description"]

@@ -33,6 +33,8 @@ def download(layer_id: str, fmt: str):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
 
     def build() -> bytes:
+        if fmt == "geojson" and bbox is None and options == formats.WriteOptions():
+            return store.file_bytes(layer_id)  # the stored RFC 7946 document is this download: no re-writing
         frame = store.query(layer_id, bbox=bbox).features if bbox else store.read(layer_id)
         return formats.write(frame, layer_id, fmt, options)
 
