@@ -196,8 +196,10 @@ class PostGISStore:
         return self._row(layer_id)["version"]
 
     def _document(self, layer_id: str, version: str) -> bytes:
-        row = self._one(f"SELECT document FROM {META}.documents WHERE layer_id = %s AND version = %s",
-                        (layer_id, version))
+        with self._connection() as conn:  # in binary: a text answer would be the document hex-encoded, twice its size
+            row = conn.cursor(binary=True).execute(
+                f"SELECT document FROM {META}.documents WHERE layer_id = %s AND version = %s",
+                (layer_id, version)).fetchone()
         if row is None:
             raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
                                              "`geo-service layers rollback` or a backup", {"layer": layer_id}))
