@@ -6,6 +6,7 @@ from shapely.geometry import Point, Polygon
 
 from geo_service.errors import InvalidParameterError, LayerDataError, LayerNotFoundError, LayerUnavailableError
 from geo_service.store import LayerStore
+from tests.conftest import write_layers
 
 
 @pytest.fixture
@@ -150,3 +151,34 @@ def test_temporaries_of_dead_writers_are_removed_by_the_next_writer(layers_dir):
     assert all(path.exists() for path in litter)  # starting a store removes nothing
     store.replace("sites", store.read("sites").iloc[:2])
     assert not any(path.exists() for path in litter) and other.exists()
+
+
+def test_a_large_layer_is_read_back_from_its_parsed_copy_per_version(tmp_path, monkeypatch, caplog):
+    """Above the size threshold, a layer's first parse is kept as GeoParquet named by its version; another
+    process reads that instead of the GeoJSON, a new version gets a new copy, and a damaged copy is ignored."""
+    from geo_service.store import files as files_module
+    from geo_service.store.sidecar import FrameSidecars
+
+    layers = write_layers(tmp_path / "layers")
+    frames = tmp_path / "frames"
+    first = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    expected = first.read("sites")
+    version = first.version("sites")
+    assert (frames / f"sites-{version}.parquet").is_file()
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed the GeoJSON")
+
+    monkeypatch.setattr(files_module, "read_geojson", no_parsing)
+    other = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    got = other.read("sites")
+    assert got.equals(expected) and got.dtypes.equals(expected.dtypes) and other.version("sites") == version
+    monkeypatch.undo()
+
+    changed, _ = other.write("sites", expected.iloc[:2])
+    assert LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).summary("sites").feature_count == 2
+    assert sorted(p.name for p in frames.glob("sites-*")) == [f"sites-{changed}.parquet"]  # the old one is gone
+
+    (frames / f"sites-{changed}.parquet").write_bytes(b"PAR1 damaged")
+    assert len(LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).read("sites")) == 2
+    assert "cannot be read" in caplog.text

@@ -35,6 +35,7 @@ from geo_service.store.geojson_file import (commit, copy_temporary, digest, file
 from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page, unknown_property
 from geo_service.store.features import SerialisedLayer, serialise
 from geo_service.store.history import History, SavedVersion
+from geo_service.store.sidecar import FrameSidecars
 
 DEFAULT_MAX_LAYER_MB = 512
 
@@ -59,8 +60,10 @@ class LayerStore:
     """
 
     def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10,
-                 max_layer_mb: int = DEFAULT_MAX_LAYER_MB) -> None:
+                 max_layer_mb: int = DEFAULT_MAX_LAYER_MB, sidecars: FrameSidecars | None = None) -> None:
         self.layers_dir = Path(layers_dir)
+        # parsed copies of large layers, per version (GeoParquet): a restarted worker reads, not parses
+        self.sidecars = sidecars or FrameSidecars(self.layers_dir / ".cache" / "frames")
         self.history_keep = history_keep
         self.max_layer_bytes = max_layer_mb * 2**20
         self._fixed_catalogue = catalogue
@@ -128,13 +131,17 @@ class LayerStore:
                                              {"layer": layer_id, "mb": f"{size / 2**20:,.0f}",
                                               "limit": self.max_layer_bytes // 2**20}))
         data = path.read_bytes()
-        try:
-            frame = read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
-        except GeoServiceError:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON (damaged or "
-                                             "truncated); restore it with `geo-service layers rollback`",
-                                             {"layer": layer_id})) from None
-        return frame, digest(data)
+        version = digest(data)
+
+        def parse() -> gpd.GeoDataFrame:
+            try:
+                return read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
+            except GeoServiceError:
+                raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON "
+                                                 "(damaged or truncated); restore it with `geo-service layers "
+                                                 "rollback`", {"layer": layer_id})) from None
+
+        return self.sidecars.frame(layer_id, version, size, parse), version
 
     def _load(self, layer_id: str) -> _Cached:
         path = self.path_for(layer_id)
