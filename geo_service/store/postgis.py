@@ -297,9 +297,12 @@ class PostGISStore:
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
         return self.write(layer_id, frame, expected_version)[0]
 
-    def _commit(self, layer_id: str, data: bytes, expected_version: str | None, conn=None) -> tuple[str, bool]:
-        """Make ``data`` the layer's current document and table, if still at ``expected_version``."""
-        new, frame = digest(data), read_geojson(Path(f"{layer_id}.geojson"), data)
+    def _commit(self, layer_id: str, data: bytes, expected_version: str | None, conn=None,
+                parsed: gpd.GeoDataFrame | None = None) -> tuple[str, bool]:
+        """Make ``data`` the layer's current document and table, if still at ``expected_version``
+        (``parsed``: ``data`` already parsed by the files backend, which reads it the same way)."""
+        new = digest(data)
+        frame = parsed if parsed is not None else read_geojson(Path(f"{layer_id}.geojson"), data)
         with self._transaction(conn) as cur:
             current = cur.execute(f"SELECT version FROM {META}.layers WHERE id = %s FOR UPDATE",
                                   (layer_id,)).fetchone()["version"]

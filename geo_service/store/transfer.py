@@ -38,7 +38,10 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
                 conn.execute(f"INSERT INTO {META}.documents (layer_id, version, document, saved_at, pinned) "
                              "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                              (layer_id, digest(data), data, datetime.fromisoformat(saved.saved_at), saved.pinned))
-            store._commit(layer_id, files.file_bytes(layer_id), None, conn)
+            data = files.file_bytes(layer_id)
+            # the files backend's parse of these bytes (from its parsed copy when it has one: no second parse)
+            parsed = files.read(layer_id) if files.version(layer_id) == digest(data) else None
+            store._commit(layer_id, data, None, conn, parsed)
         loaded.append(layer_id)
     return loaded, kept
 
