@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -99,6 +100,13 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def document_bytes(layer_id: str, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> bytes:
+    """The frame as a layer file's bytes, written and checked exactly as a layer file is (for stores that keep
+    the document elsewhere)."""
+    with tempfile.TemporaryDirectory(prefix="geo-service-") as folder:
+        return write_temporary(Path(folder) / f"{layer_id}.geojson", frame, allowed_types).read_bytes()
 
 
 def copy_temporary(source: Path, path: Path, allowed_types: frozenset[str] | None = None) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -28,14 +27,15 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, parse_catalogue
-from geo_service.errors import (ConfigError, GeoServiceError, InvalidParameterError, LayerNotFoundError,
+from geo_service.errors import (ConfigError, GeoServiceError, LayerNotFoundError,
                                 LayerUnavailableError, VersionConflictError)
 from geo_service.i18n import Text
 from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page
-from geo_service.store.geojson_file import digest, read_geojson, write_temporary
+from geo_service.store.geojson_file import digest, document_bytes, read_geojson
 from geo_service.store.history import SavedVersion, choose
 from geo_service.store.postgis_features import SQLFeatures
-from geo_service.store.postgis_tables import DDL, LAYERS, META, page_query, table_name, tile_query, write_table
+from geo_service.store.postgis_tables import (DDL, LAYERS, META, insert_catalogue_entry, page_query, table_name,
+                                              tile_query, write_table)
 
 _ROW = f"SELECT * FROM {META}.layers WHERE id = %s"
 _CATALOGUE_CHECK_S = 1.0
@@ -283,15 +283,9 @@ class PostGISStore:
         return QueryResult(self._frame(layer_id, version).iloc[positions].copy(), matched)
 
     # --- writing
-    def _document_of(self, layer_id: str, frame: gpd.GeoDataFrame, allowed) -> bytes:
-        """The frame as the files backend would write it (the same checks, the same bytes)."""
-        with tempfile.TemporaryDirectory(prefix="geo-service-") as folder:
-            tmp = write_temporary(Path(folder) / f"{layer_id}.geojson", frame, allowed)
-            return tmp.read_bytes()
-
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
         layer = self._layer(layer_id)
-        return self._commit(layer.id, self._document_of(layer.id, frame, layer.allowed_geometry_types),
+        return self._commit(layer.id, document_bytes(layer.id, frame, layer.allowed_geometry_types),
                             expected_version)
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
@@ -353,25 +347,14 @@ class PostGISStore:
         catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self._entries(), entry]},
                                     origin="new catalogue entry")
         layer = catalogue.get(entry["id"])
-        data = self._document_of(layer.id, frame, layer.allowed_geometry_types)
+        data = document_bytes(layer.id, frame, layer.allowed_geometry_types)
         with self._connection() as conn, conn.transaction():
-            self.insert_entry(conn, entry)
+            insert_catalogue_entry(conn, entry)
             self._commit(layer.id, data, None, conn)
 
     def _entries(self) -> list[dict]:
         with self._connection() as conn:
             return [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
-
-    @staticmethod
-    def insert_entry(conn, entry: dict) -> None:
-        """A catalogue row without data (inside the caller's transaction); the catalogue's generation goes up."""
-        conn.execute(f"SELECT generation FROM {META}.state FOR UPDATE")
-        if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (entry["id"],)).fetchone():
-            raise InvalidParameterError(f"a layer {entry['id']!r} exists already")
-        conn.execute(f"INSERT INTO {META}.layers (id, position, entry, table_name) VALUES "
-                     f"(%s, (SELECT coalesce(max(position), 0) + 1 FROM {META}.layers), %s, %s)",
-                     (entry["id"], psycopg.types.json.Jsonb(entry), table_name(entry["id"])))
-        conn.execute(f"UPDATE {META}.state SET generation = generation + 1")
 
     # --- history
     def history(self, layer_id: str) -> list[SavedVersion]:

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 import geopandas as gpd
 import pandas as pd
 import shapely
+import psycopg
 from psycopg import sql
 
+from geo_service.errors import InvalidParameterError
 from geo_service.store.base import unknown_property
 from geo_service.store.features import usable_ids
 
@@ -166,6 +168,17 @@ def page_query(row: Mapping, bbox, limit, offset, filters) -> tuple[sql.Composab
                     ).format(pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]),
                              where=sql.SQL(" AND ").join(conditions))
     return query, [*params, limit, offset]
+
+
+def insert_catalogue_entry(conn, entry: dict) -> None:
+    """A catalogue row without data (inside the caller's transaction); the catalogue's generation goes up."""
+    conn.execute(f"SELECT generation FROM {META}.state FOR UPDATE")
+    if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (entry["id"],)).fetchone():
+        raise InvalidParameterError(f"a layer {entry['id']!r} exists already")
+    conn.execute(f"INSERT INTO {META}.layers (id, position, entry, table_name) VALUES "
+                 f"(%s, (SELECT coalesce(max(position), 0) + 1 FROM {META}.layers), %s, %s)",
+                 (entry["id"], psycopg.types.json.Jsonb(entry), table_name(entry["id"])))
+    conn.execute(f"UPDATE {META}.state SET generation = generation + 1")
 
 
 def feature_texts_query(row: Mapping) -> sql.Composable:

@@ -16,7 +16,7 @@ from geo_service.store.files import LayerStore
 from geo_service.store.geojson_file import digest, fsync_dir
 from geo_service.store.history import _PINNED, _STAMP
 from geo_service.store.postgis import PostGISStore
-from geo_service.store.postgis_tables import META
+from geo_service.store.postgis_tables import META, insert_catalogue_entry
 
 
 def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[str]]:
@@ -32,7 +32,7 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
             if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone():
                 kept.append(layer_id)
                 continue
-            store.insert_entry(conn, entry)
+            insert_catalogue_entry(conn, entry)
             for saved in reversed(files.history(layer_id)):  # oldest first
                 data = saved.path.read_bytes()
                 conn.execute(f"INSERT INTO {META}.documents (layer_id, version, document, saved_at, pinned) "
