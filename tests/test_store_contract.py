@@ -79,6 +79,8 @@ def test_history_and_rollback_restore_exactly(store):
     restored = store.rollback("sites")
     assert restored.version == original_version and store.version("sites") == original_version
     assert store.file_bytes("sites") == original and store.summary("sites").feature_count == 4
+    chunks = list(store.document_chunks("sites", original_version, size=100))
+    assert b"".join(chunks) == original and len(chunks) == -(-len(original) // 100)
     assert store.history("sites")[0].version == shorter  # the replaced version is kept in turn
     assert store.pin("sites", shorter).pinned
 

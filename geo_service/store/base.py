@@ -9,7 +9,7 @@ exactly when a layer's content does; they are the ETags of the HTTP layer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -115,6 +115,9 @@ class Store(Protocol):
 
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""
+
+    def document_chunks(self, layer_id: str, version: str, size: int = 8 * 2**20) -> Iterator[bytes]:
+        """``file_bytes`` of that version in chunks, for a download written to disk without holding it whole."""
 
     def read_document(self, layer_id: str) -> dict:
         """The layer as a parsed GeoJSON document, for checks that a GIS reader would hide."""

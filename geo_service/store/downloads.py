@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ class DownloadCache:
         self.directory = directory
         self.max_bytes = max_bytes
 
-    def get(self, key: str, build: Callable[[], bytes], gzip_too: bool) -> CachedDownload | None:
+    def get(self, key: str, build: Callable[[], bytes | Iterable[bytes]], gzip_too: bool) -> CachedDownload | None:
         """The cached file for ``key`` (a layer version and the request's options), built if missing.
 
         None when the folder cannot be written (full disk, read-only): the caller then answers from memory.
@@ -65,14 +65,19 @@ class DownloadCache:
         return path.is_file() and (zipped is None or zipped.is_file())
 
     @staticmethod
-    def _write(path: Path, zipped: Path | None, data: bytes) -> None:
+    def _write(path: Path, zipped: Path | None, data: bytes | Iterable[bytes]) -> None:
+        """Write the file (and its gzipped copy) from bytes or from chunks, so a large layer's document
+        goes from the store to the disk without being held whole."""
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        ztmp = tmp.with_name(tmp.name + ".gz")
         try:
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as plain, open(ztmp, "wb") as raw, \
+                    gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as packed:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    plain.write(chunk)
+                    if zipped is not None:
+                        packed.write(chunk)
             if zipped is not None:
-                ztmp = tmp.with_name(tmp.name + ".gz")
-                with open(ztmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as out:
-                    out.write(data)
                 os.replace(ztmp, zipped)
             os.replace(tmp, path)
         finally:

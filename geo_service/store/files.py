@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +192,15 @@ class LayerStore:
             return path.read_bytes()
         except FileNotFoundError:
             raise LayerUnavailableError(f"layer {layer_id}: its file is missing") from None
+
+    def document_chunks(self, layer_id: str, version: str, size: int = 8 * 2**20) -> Iterator[bytes]:
+        """The layer's file in chunks (an open file keeps its content if the layer is replaced meanwhile)."""
+        try:
+            handle = open(self.path_for(layer_id), "rb")
+        except FileNotFoundError:
+            raise LayerUnavailableError(f"layer {layer_id}: its file is missing") from None
+        with handle:
+            yield from iter(lambda: handle.read(size), b"")
 
     def read_document(self, layer_id: str) -> dict:
         """The layer file parsed as plain JSON (for checks that GDAL would hide)."""

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -204,6 +204,26 @@ class PostGISStore:
             raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
                                              "`geo-service layers rollback` or a backup", {"layer": layer_id}))
         return bytes(row["document"])
+
+    def document_chunks(self, layer_id: str, version: str, size: int = 64 * 2**20) -> Iterator[bytes]:
+        """A version's document in chunks read from the database one at a time (a version never changes).
+
+        The document is stored compressed, so each chunk decompresses it from the start: large chunks keep
+        that to a few passes (a 357 MB document: 64 MB chunks, 6 queries)."""
+        offset = 1
+        while True:
+            with self._connection() as conn:
+                row = conn.cursor(binary=True).execute(
+                    f"SELECT substring(document FROM %s FOR %s) AS chunk FROM {META}.documents "
+                    "WHERE layer_id = %s AND version = %s", (offset, size, layer_id, version)).fetchone()
+            if row is None:
+                raise _unreachable() if offset > 1 else LayerUnavailableError(Text(
+                    "error", "layer {layer}: its file is missing; restore it with `geo-service layers rollback` "
+                    "or a backup", {"layer": layer_id}))
+            if not row["chunk"]:
+                return
+            yield row["chunk"]
+            offset += size
 
     def _frame(self, layer_id: str, version: str | None = None) -> gpd.GeoDataFrame:
         """The layer at ``version`` (the current one by default), parsed once per version in this process."""

@@ -28,17 +28,21 @@ def download(layer_id: str, fmt: str):
     bbox = parse_bbox(args["bbox"]) if "bbox" in args else None
     options = formats.WriteOptions(precision=formats.parse_precision(args.get("precision")),
                                    excel=parse_flag(args.get("excel"), "excel"))
-    etag = response_tag(store.version(layer_id), fmt, bbox, options)
+    version = store.version(layer_id)
+    etag = response_tag(version, fmt, bbox, options)
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})
+    as_stored = fmt == "geojson" and bbox is None and options == formats.WriteOptions()
 
     def build() -> bytes:
-        if fmt == "geojson" and bbox is None and options == formats.WriteOptions():
-            return store.file_bytes(layer_id)  # the stored RFC 7946 document is this download: no re-writing
+        if as_stored:
+            return b"".join(store.document_chunks(layer_id, version))
         frame = store.query(layer_id, bbox=bbox).features if bbox else store.read(layer_id)
         return formats.write(frame, layer_id, fmt, options)
 
-    cached = None if bbox else get_downloads().get(f"{layer_id}-{etag}.{fmt}", build, fmt in TEXT_FORMATS)
+    # the stored RFC 7946 document is the whole-layer GeoJSON: copied to the cache in chunks, never re-written
+    to_disk = (lambda: store.document_chunks(layer_id, version)) if as_stored else build
+    cached = None if bbox else get_downloads().get(f"{layer_id}-{etag}.{fmt}", to_disk, fmt in TEXT_FORMATS)
     if cached is not None:  # the whole layer: built once per version, then sent from disk, resumable
         zipped = cached.gzipped is not None and "gzip" in request.accept_encodings
         response = _file_response(cached.gzipped if zipped else cached.path, out.media_type,
