@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,11 +72,13 @@ class DownloadCache:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         ztmp = tmp.with_name(tmp.name + ".gz")
         try:
-            with open(tmp, "wb") as plain, open(ztmp, "wb") as raw, \
-                    gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as packed:
+            with ExitStack() as files:
+                plain = files.enter_context(open(tmp, "wb"))
+                packed = None if zipped is None else files.enter_context(gzip.GzipFile(
+                    fileobj=files.enter_context(open(ztmp, "wb")), mode="wb", compresslevel=6, mtime=0))
                 for chunk in [data] if isinstance(data, bytes) else data:
                     plain.write(chunk)
-                    if zipped is not None:
+                    if packed is not None:
                         packed.write(chunk)
             if zipped is not None:
                 os.replace(ztmp, zipped)
