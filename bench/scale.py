@@ -18,7 +18,6 @@ Goals (issue 12), for the 1M layer: cold first request <= 2 s and <= 400 MB a wo
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import statistics

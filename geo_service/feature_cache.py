@@ -7,8 +7,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from geo_service.store import Store
-from geo_service.store.features import FeatureSource
 
 
 def response_tag(version: str, *parts: object) -> str:
@@ -21,17 +19,12 @@ def response_tag(version: str, *parts: object) -> str:
 class ResponseCache:
     """Thread-safe LRU of serialised responses, bounded in entries and bytes."""
 
-    def __init__(self, store: Store, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
-        self.store = store
+    def __init__(self, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._responses: OrderedDict[Hashable, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-
-    def layer(self, layer_id: str) -> FeatureSource:
-        """The layer's features as the OGC API sends them (the store keeps them per version)."""
-        return self.store.features(layer_id)
 
     def response(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         """The cached bytes for ``key`` (which must include the layer version), built once."""

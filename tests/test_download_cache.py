@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-from geo_service.app import create_app
 from geo_service.io import formats
 from geo_service.store.downloads import DownloadCache
 

@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from geo_service.app import create_app
 from geo_service.config import InputLimits
 from geo_service.store import LayerStore
 from tests import hostile_files as hf

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from geo_service.app import create_app
-from geo_service.store import LayerStore, ResultStore
+from geo_service.store import ResultStore
 from tests.conftest import assert_error_document
 from tests.test_field_exports import csv_bytes, kobo_rows
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from geo_service.app import create_app
 from geo_service.tiles import EXTENT, MAX_TILE_POINTS, encode_tile
 from tests.test_browser import LiveServer, Watched, browser, local_only  # noqa: F401  (fixture)
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from geo_service.app import create_app
 from tests.conftest import HOSTILE_NAME, assert_error_document
 
 

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo_service.catalogue import Catalogue, Layer
-from geo_service.errors import InvalidParameterError
+from geo_service.errors import InvalidParameterError, LayerUnavailableError
 from geo_service.i18n import Text
 from geo_service.store.features import FeatureSource
 from geo_service.store.history import SavedVersion
@@ -62,6 +62,22 @@ def check_page(bbox: Bbox | None, limit: int | None, offset: int) -> None:
         raise InvalidParameterError(f"limit must be 0 or more, got {limit}")
     if bbox is not None and (bbox[0] > bbox[2] or bbox[1] > bbox[3]):
         raise InvalidParameterError(f"bbox {bbox} has its minimum above its maximum")
+
+
+def missing_layer(layer_id: str) -> LayerUnavailableError:
+    return LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
+                                      "`geo-service layers rollback` or a backup", {"layer": layer_id}))
+
+
+def unreadable_layer(layer_id: str) -> LayerUnavailableError:
+    return LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON (damaged or "
+                                      "truncated); restore it with `geo-service layers rollback`", {"layer": layer_id}))
+
+
+def oversized_layer(layer_id: str, size: int, limit: int) -> LayerUnavailableError:
+    return LayerUnavailableError(Text("error", "layer {layer}: its file is {mb} MB, over the {limit} MB this "
+                                      "server loads (GEO_SERVICE_MAX_LAYER_MB)",
+                                      {"layer": layer_id, "mb": f"{size / 2**20:,.0f}", "limit": limit // 2**20}))
 
 
 def unknown_property(name: str, allowed: list[str]) -> InvalidParameterError:

@@ -27,12 +27,12 @@ from shapely.geometry import box
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, load_catalogue
-from geo_service.i18n import Text
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
                                 VersionConflictError)
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
                                             storage_error, write_geojson_atomic, write_temporary)
-from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page, unknown_property
+from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
+                                   oversized_layer, unknown_property, unreadable_layer)
 from geo_service.store.features import SerialisedLayer, serialise
 from geo_service.store.history import History, SavedVersion
 from geo_service.store.sidecar import FrameSidecars
@@ -126,10 +126,7 @@ class LayerStore:
 
     def _read_checked(self, layer_id: str, path: Path, size: int) -> tuple[gpd.GeoDataFrame, str]:
         if size > self.max_layer_bytes:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is {mb} MB, over the {limit} MB this "
-                                             "server loads (GEO_SERVICE_MAX_LAYER_MB)",
-                                             {"layer": layer_id, "mb": f"{size / 2**20:,.0f}",
-                                              "limit": self.max_layer_bytes // 2**20}))
+            raise oversized_layer(layer_id, size, self.max_layer_bytes)
         data = path.read_bytes()
         version = digest(data)
 
@@ -137,9 +134,7 @@ class LayerStore:
             try:
                 return read_geojson(path, data)  # parse the bytes that are hashed: version and content agree
             except GeoServiceError:
-                raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON "
-                                                 "(damaged or truncated); restore it with `geo-service layers "
-                                                 "rollback`", {"layer": layer_id})) from None
+                raise unreadable_layer(layer_id) from None
 
         return self.sidecars.frame(layer_id, version, size, parse), version
 
@@ -148,8 +143,7 @@ class LayerStore:
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
-                                             "`geo-service layers rollback` or a backup", {"layer": layer_id})) from None
+            raise missing_layer(layer_id) from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._cache.get(layer_id)
@@ -191,14 +185,14 @@ class LayerStore:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise LayerUnavailableError(f"layer {layer_id}: its file is missing") from None
+            raise missing_layer(layer_id) from None
 
     def document_chunks(self, layer_id: str, version: str, size: int = 8 * 2**20) -> Iterator[bytes]:
         """The layer's file in chunks (an open file keeps its content if the layer is replaced meanwhile)."""
         try:
             handle = open(self.path_for(layer_id), "rb")
         except FileNotFoundError:
-            raise LayerUnavailableError(f"layer {layer_id}: its file is missing") from None
+            raise missing_layer(layer_id) from None
         with handle:
             yield from iter(lambda: handle.read(size), b"")
 

@@ -41,6 +41,11 @@ def choose(saved: list[SavedVersion], version: str | None, layer_id: str) -> Sav
     return chosen
 
 
+def saved_file_name(version: str, saved_at: datetime, pinned: bool) -> str:
+    """The name a saved version has in the history folder (what ``_parse`` reads back)."""
+    return f"{saved_at.astimezone(timezone.utc).strftime(_STAMP)}-{version}{_PINNED if pinned else ''}.geojson"
+
+
 def _parse(path: Path) -> SavedVersion:
     stem, pinned = path.stem, path.stem.endswith(_PINNED)
     stamp, _, version = stem.removesuffix(_PINNED).partition("-")
@@ -77,9 +82,7 @@ class History:
         existing = self.versions()
         if any(v.version == version for v in existing):
             return  # that content is kept already
-        stamp = datetime.now(timezone.utc).strftime(_STAMP)
-        name = f"{stamp}-{version}{'' if existing else _PINNED}.geojson"
-        target = self.directory / name
+        target = self.directory / saved_file_name(version, datetime.now(timezone.utc), pinned=not existing)
         tmp = target.with_suffix(".tmp")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

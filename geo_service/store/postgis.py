@@ -30,7 +30,8 @@ from geo_service.catalogue import Catalogue, parse_catalogue
 from geo_service.errors import (ConfigError, GeoServiceError, LayerNotFoundError,
                                 LayerUnavailableError, VersionConflictError)
 from geo_service.i18n import Text
-from geo_service.store.base import LayerState, LayerSummary, QueryResult, check_page
+from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
+                                   oversized_layer, unreadable_layer)
 from geo_service.store.geojson_file import digest, document_bytes, read_geojson
 from geo_service.store.history import SavedVersion, choose
 from geo_service.store.postgis_features import SQLFeatures
@@ -75,7 +76,7 @@ class PostGISStore:
 
     # --- connections
     @contextmanager
-    def _connection(self):
+    def connection(self):
         """A pooled connection (autocommit; writes open their own transaction). A forked worker gets its own pool."""
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
@@ -98,11 +99,11 @@ class PostGISStore:
             self._pool = None
 
     def _one(self, query, params=()) -> dict | None:
-        with self._connection() as conn:
+        with self.connection() as conn:
             return conn.execute(query, params).fetchone()
 
     def create_schema(self) -> None:
-        with self._connection() as conn, conn.transaction():
+        with self.connection() as conn, conn.transaction():
             conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{META}'))")  # two hosts initialising at once
             conn.execute(DDL)
 
@@ -128,8 +129,7 @@ class PostGISStore:
         if cached is not None and cached[0] == state["generation"]:
             self._catalogue = (cached[0], cached[1], time.monotonic())
             return cached[1]
-        with self._connection() as conn:
-            entries = [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
+        entries = self.entries()
         if not entries:
             raise ConfigError("the database has no layers: run `geo-service db init` to load the bundled ones")
         catalogue = parse_catalogue({"catalogue_version": 1, "layers": entries}, origin="database catalogue")
@@ -150,13 +150,9 @@ class PostGISStore:
     def _summary_of(self, row: dict) -> LayerSummary:
         layer = self._layer(row["id"])
         if row["version"] is None:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
-                                             "`geo-service layers rollback` or a backup", {"layer": layer.id}))
+            raise missing_layer(layer.id)
         if row["size"] > self.max_layer_bytes:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is {mb} MB, over the {limit} MB this "
-                                             "server loads (GEO_SERVICE_MAX_LAYER_MB)",
-                                             {"layer": layer.id, "mb": f"{row['size'] / 2**20:,.0f}",
-                                              "limit": self.max_layer_bytes // 2**20}))
+            raise oversized_layer(layer.id, row["size"], self.max_layer_bytes)
         bounds = tuple(row["bounds"]) if row["bounds"] else (np.nan,) * 4
         return LayerSummary(layer, row["feature_count"], bounds, row["version"])
 
@@ -165,8 +161,7 @@ class PostGISStore:
         row = self._one(_ROW, (layer.id,))
         if row is None:  # gone since the catalogue was read
             self._reload_catalogue().get(layer_id)
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
-                                             "`geo-service layers rollback` or a backup", {"layer": layer_id}))
+            raise missing_layer(layer_id)
         return row
 
     def summary(self, layer_id: str) -> LayerSummary:
@@ -174,7 +169,7 @@ class PostGISStore:
 
     def states(self) -> list[LayerState]:
         catalogue = self.catalogue
-        with self._connection() as conn:
+        with self.connection() as conn:
             rows = {r["id"]: r for r in conn.execute(f"SELECT * FROM {META}.layers")}
         if set(rows) != set(catalogue.ids):  # a layer added through another process
             catalogue = self._reload_catalogue()
@@ -196,13 +191,12 @@ class PostGISStore:
         return self._row(layer_id)["version"]
 
     def _document(self, layer_id: str, version: str) -> bytes:
-        with self._connection() as conn:  # in binary: a text answer would be the document hex-encoded, twice its size
+        with self.connection() as conn:  # in binary: a text answer would be the document hex-encoded, twice its size
             row = conn.cursor(binary=True).execute(
                 f"SELECT document FROM {META}.documents WHERE layer_id = %s AND version = %s",
                 (layer_id, version)).fetchone()
         if row is None:
-            raise LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
-                                             "`geo-service layers rollback` or a backup", {"layer": layer_id}))
+            raise missing_layer(layer_id)
         return bytes(row["document"])
 
     def document_chunks(self, layer_id: str, version: str, size: int = 64 * 2**20) -> Iterator[bytes]:
@@ -212,14 +206,12 @@ class PostGISStore:
         that to a few passes (a 357 MB document: 64 MB chunks, 6 queries)."""
         offset = 1
         while True:
-            with self._connection() as conn:
+            with self.connection() as conn:
                 row = conn.cursor(binary=True).execute(
                     f"SELECT substring(document FROM %s FOR %s) AS chunk FROM {META}.documents "
                     "WHERE layer_id = %s AND version = %s", (offset, size, layer_id, version)).fetchone()
             if row is None:
-                raise _unreachable() if offset > 1 else LayerUnavailableError(Text(
-                    "error", "layer {layer}: its file is missing; restore it with `geo-service layers rollback` "
-                    "or a backup", {"layer": layer_id}))
+                raise _unreachable() if offset > 1 else missing_layer(layer_id)
             if not row["chunk"]:
                 return
             yield row["chunk"]
@@ -234,9 +226,7 @@ class PostGISStore:
             try:
                 frame = read_geojson(Path(f"{layer_id}.geojson"), data)
             except GeoServiceError:
-                raise LayerUnavailableError(Text("error", "layer {layer}: its file cannot be read as GeoJSON "
-                                                 "(damaged or truncated); restore it with `geo-service layers "
-                                                 "rollback`", {"layer": layer_id})) from None
+                raise unreadable_layer(layer_id) from None
             cached = (version, frame)
             self._frames[layer_id] = cached
         return cached[1]
@@ -275,7 +265,7 @@ class PostGISStore:
             stop = count if limit is None else min(count, offset + limit)
             return row["version"], np.arange(min(offset, stop), stop, dtype=np.int64), count
         query, params = page_query(row, bbox, limit, offset, filters)
-        with self._connection() as conn, conn.transaction():  # the version and the page from one snapshot
+        with self.connection() as conn, conn.transaction():  # the version and the page from one snapshot
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             version = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone()
             if version["version"] != row["version"]:  # replaced in between: its table may have new columns
@@ -283,11 +273,11 @@ class PostGISStore:
             answer = conn.execute(query, params).fetchone()
         return row["version"], np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
 
-    def _retrying(self, layer_id: str, **kwargs) -> tuple[str, np.ndarray, int]:
+    def _retrying(self, layer_id: str, bbox=None, limit: int | None = None, offset: int = 0,
+                  filters: Mapping[str, str] | None = None) -> tuple[str, np.ndarray, int]:
         for _ in range(3):
             try:
-                return self._page(layer_id, kwargs.get("bbox"), kwargs.get("limit"), kwargs.get("offset", 0),
-                                  kwargs.get("filters"))
+                return self._page(layer_id, bbox, limit, offset, filters)
             except _Replaced:
                 continue
         raise _unreachable()
@@ -295,7 +285,7 @@ class PostGISStore:
     def query_positions(self, layer_id: str, *, bbox=None, limit: int | None = None, offset: int = 0,
                         filters: Mapping[str, str] | None = None) -> tuple[np.ndarray, int]:
         """Bbox (GiST index), property filters and the page are answered by one SQL statement."""
-        _, positions, matched = self._retrying(layer_id, bbox=bbox, limit=limit, offset=offset, filters=filters)
+        _, positions, matched = self._retrying(layer_id, bbox, limit, offset, filters)
         return positions, matched
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
@@ -305,14 +295,14 @@ class PostGISStore:
     # --- writing
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
         layer = self._layer(layer_id)
-        return self._commit(layer.id, document_bytes(layer.id, frame, layer.allowed_geometry_types),
+        return self.commit_document(layer.id, document_bytes(layer.id, frame, layer.allowed_geometry_types),
                             expected_version)
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
         return self.write(layer_id, frame, expected_version)[0]
 
-    def _commit(self, layer_id: str, data: bytes, expected_version: str | None, conn=None,
-                parsed: gpd.GeoDataFrame | None = None) -> tuple[str, bool]:
+    def commit_document(self, layer_id: str, data: bytes, expected_version: str | None, conn=None,
+                        parsed: gpd.GeoDataFrame | None = None) -> tuple[str, bool]:
         """Make ``data`` the layer's current document and table, if still at ``expected_version``
         (``parsed``: ``data`` already parsed by the files backend, which reads it the same way)."""
         new = digest(data)
@@ -348,7 +338,7 @@ class PostGISStore:
             with conn.cursor() as cur:
                 yield cur
             return
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with self.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
     def _prune(self, cur, layer_id: str, current: str) -> None:
@@ -364,22 +354,23 @@ class PostGISStore:
                 cur.execute(f"DELETE FROM {META}.documents WHERE layer_id = %s AND version = %s", (layer_id, version))
 
     def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
-        catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self._entries(), entry]},
+        catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self.entries(), entry]},
                                     origin="new catalogue entry")
         layer = catalogue.get(entry["id"])
         data = document_bytes(layer.id, frame, layer.allowed_geometry_types)
-        with self._connection() as conn, conn.transaction():
+        with self.connection() as conn, conn.transaction():
             insert_catalogue_entry(conn, entry)
-            self._commit(layer.id, data, None, conn)
+            self.commit_document(layer.id, data, None, conn)
 
-    def _entries(self) -> list[dict]:
-        with self._connection() as conn:
+    def entries(self) -> list[dict]:
+        """The catalogue entries, in order, as written in catalogue.json."""
+        with self.connection() as conn:
             return [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
 
     # --- history
     def history(self, layer_id: str) -> list[SavedVersion]:
         layer = self._layer(layer_id)
-        with self._connection() as conn:
+        with self.connection() as conn:
             rows = conn.execute(f"SELECT version, saved_at, pinned FROM {META}.documents WHERE layer_id = %s "
                                 "AND saved_at IS NOT NULL ORDER BY saved_at DESC, version DESC", (layer.id,)).fetchall()
         return [SavedVersion(r["version"], r["saved_at"].isoformat(timespec="seconds"), None, r["pinned"])
@@ -387,7 +378,7 @@ class PostGISStore:
 
     def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
         chosen = choose(self.history(layer_id), version, layer_id)
-        self._commit(layer_id, self._document(layer_id, chosen.version), None)
+        self.commit_document(layer_id, self._document(layer_id, chosen.version), None)
         return chosen
 
     def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion:

@@ -19,7 +19,7 @@ class SQLFeatures:
 
     def _run(self, query, params) -> list[dict] | None:
         """Rows of ``query`` if the layer is still at this version (one snapshot), else None."""
-        with self.store._connection() as conn, conn.transaction():
+        with self.store.connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             now = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (self.row["id"],)).fetchone()
             if now is None or now["version"] != self.version:

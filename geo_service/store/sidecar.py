@@ -43,7 +43,7 @@ class FrameSidecars:
             frame = self.load(layer_id, version)
             if frame is None:
                 frame = parse()
-                self.save(layer_id, version, frame, size)
+                self.save(layer_id, version, frame)
             return frame
 
     def _path(self, layer_id: str, version: str) -> Path:
@@ -60,11 +60,9 @@ class FrameSidecars:
                         path.name, exc)
             return None
 
-    def save(self, layer_id: str, version: str, frame: gpd.GeoDataFrame, file_size: int) -> None:
+    def save(self, layer_id: str, version: str, frame: gpd.GeoDataFrame) -> None:
         """Keep ``frame`` for this version (written to a temporary file, renamed into place) and remove the
         layer's older ones. Never fails: without a sidecar the layer is parsed as before."""
-        if file_size < self.min_bytes:
-            return
         path = self._path(layer_id, version)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:

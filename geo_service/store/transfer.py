@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from geo_service.errors import InvalidParameterError
 from geo_service.store.files import LayerStore
 from geo_service.store.geojson_file import digest, fsync_dir
-from geo_service.store.history import _PINNED, _STAMP
+from geo_service.store.history import saved_file_name
 from geo_service.store.postgis import PostGISStore
 from geo_service.store.postgis_tables import META, insert_catalogue_entry
 
@@ -28,7 +28,7 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
     loaded, kept = [], []
     for entry in document["layers"]:
         layer_id = entry["id"]
-        with store._connection() as conn, conn.transaction():
+        with store.connection() as conn, conn.transaction():
             if conn.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone():
                 kept.append(layer_id)
                 continue
@@ -41,7 +41,7 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
             data = files.file_bytes(layer_id)
             # the files backend's parse of these bytes (from its parsed copy when it has one: no second parse)
             parsed = files.read(layer_id) if files.version(layer_id) == digest(data) else None
-            store._commit(layer_id, data, None, conn, parsed)
+            store.commit_document(layer_id, data, None, conn, parsed)
         loaded.append(layer_id)
     return loaded, kept
 
@@ -52,10 +52,10 @@ def export_folder(store: PostGISStore, target: Path) -> list[str]:
     if target.exists() and any(target.iterdir()):
         raise InvalidParameterError(f"{target} is not empty: export into a new or empty folder")
     target.mkdir(parents=True, exist_ok=True)
-    entries = store._entries()
+    entries = store.entries()
     for entry in entries:
         layer_id = entry["id"]
-        with store._connection() as conn:
+        with store.connection() as conn:
             rows = conn.execute(f"SELECT d.version, d.document, d.saved_at, d.pinned, d.version = l.version AS current "
                                 f"FROM {META}.documents d JOIN {META}.layers l ON l.id = d.layer_id "
                                 "WHERE d.layer_id = %s", (layer_id,)).fetchall()
@@ -66,8 +66,7 @@ def export_folder(store: PostGISStore, target: Path) -> list[str]:
             if row["saved_at"] is not None:
                 folder = target / ".history" / layer_id
                 folder.mkdir(parents=True, exist_ok=True)
-                stamp = row["saved_at"].astimezone(timezone.utc).strftime(_STAMP)
-                (folder / f"{stamp}-{row['version']}{_PINNED if row['pinned'] else ''}.geojson").write_bytes(data)
+                (folder / saved_file_name(row["version"], row["saved_at"], row["pinned"])).write_bytes(data)
     catalogue = target / "catalogue.json"
     catalogue.write_text(json.dumps({"catalogue_version": 1, "layers": entries}, ensure_ascii=False, indent=2) + "\n",
                          encoding="utf-8")

@@ -98,7 +98,7 @@ def items(layer_id: str):
     lang = request_language()
     if fmt == "html":  # the page's links keep its language
         query = dataclasses.replace(query, lang=lang)
-    serialised = cache.layer(layer_id)
+    serialised = store.features(layer_id)
     base = ogc_base()
 
     def page():
@@ -127,7 +127,7 @@ def items(layer_id: str):
 @bp.get("/collections/<layer:layer_id>/items/<feature_id>")
 def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
-    serialised = get_cache().layer(layer_id)
+    serialised = get_store().features(layer_id)
     text = serialised.texts([serialised.position(feature_id)])[0]
     document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
