@@ -182,3 +182,30 @@ def test_a_large_layer_is_read_back_from_its_parsed_copy_per_version(tmp_path, m
     (frames / f"sites-{changed}.parquet").write_bytes(b"PAR1 damaged")
     assert len(LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).read("sites")) == 2
     assert "cannot be read" in caplog.text
+
+
+def test_a_write_is_parsed_once_its_check_gives_the_next_read_and_the_parsed_copy(tmp_path, monkeypatch):
+    """The written file is read back to be checked; that frame is what the layer's readers get (the same as
+    parsing the file afresh), kept as the parsed copy, so neither this process nor another parses it again."""
+    from geo_service.store import files as files_module
+    from geo_service.store.sidecar import FrameSidecars
+
+    layers = write_layers(tmp_path / "layers")
+    frames = tmp_path / "frames"
+    store = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    new = store.read("sites").iloc[::-1]
+    new.loc[new.index[0], "name"] = "Renamed"
+    version, changed = store.write("sites", new)
+    assert changed
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed the GeoJSON")
+
+    monkeypatch.setattr(files_module, "read_geojson", no_parsing)
+    kept = store.read("sites")
+    from_copy = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).read("sites")
+    monkeypatch.undo()
+    fresh = LayerStore(layers, sidecars=FrameSidecars(tmp_path / "none", min_bytes=10**9)).read("sites")
+    assert kept["name"].iloc[0] == "Renamed" and store.version("sites") == version
+    for got in (kept, from_copy):
+        assert got.equals(fresh) and got.dtypes.equals(fresh.dtypes)

@@ -285,7 +285,7 @@ class LayerStore:
                 raise VersionConflictError(
                     f"{layer_id} is at version {current}, not {expected_version}: reload it and apply your change again",
                     details={"current_version": current})
-            tmp = make_temporary()
+            tmp, parsed = make_temporary()
             try:
                 new = file_digest(tmp)
                 if new == current:
@@ -295,9 +295,17 @@ class LayerStore:
                 commit(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
-        with self._lock:
-            self._cache.pop(layer_id, None)
+            self._keep_parsed(layer_id, path, new, parsed)
         return new, True
+
+    def _keep_parsed(self, layer_id: str, path: Path, version: str, parsed: gpd.GeoDataFrame) -> None:
+        """A file just written was read back to check it: that parse is what the next read needs (and, for a
+        large layer, its parsed copy), so the layer is not parsed again."""
+        st = path.stat()
+        if st.st_size >= self.sidecars.min_bytes:
+            self.sidecars.save(layer_id, version, parsed)
+        with self._lock:
+            self._cache[layer_id] = _Cached((st.st_ino, st.st_mtime_ns, st.st_size), parsed, version)
 
     def _history(self, layer_id: str) -> History:
         return History(self.layers_dir / ".history" / self.catalogue.get(layer_id).id, self.history_keep)
@@ -332,7 +340,8 @@ class LayerStore:
             document["layers"].append(entry)
             catalogue = parse_catalogue(document, origin="new catalogue entry")
             layer = catalogue.get(entry["id"])
-            write_geojson_atomic(self.layers_dir / layer.filename, frame, layer.allowed_geometry_types)
+            path = self.layers_dir / layer.filename
+            parsed = write_geojson_atomic(path, frame, layer.allowed_geometry_types)
             tmp = self.catalogue_path.with_name(f".catalogue.{os.getpid()}.{secrets.token_hex(4)}.tmp")
             try:
                 tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -344,6 +353,7 @@ class LayerStore:
                 raise storage_error(exc, "catalogue") from None
             finally:
                 tmp.unlink(missing_ok=True)
+            self._keep_parsed(layer.id, path, file_digest(path), parsed)
 
     def summary(self, layer_id: str) -> LayerSummary:
         cached = self._load(layer_id)

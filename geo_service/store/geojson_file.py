@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import json
 import os
 import secrets
 import shutil
@@ -17,7 +16,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo_service.errors import InvalidParameterError, LayerDataError, StorageError
-from geo_service.io.geojson_rules import document_problems
+from geo_service.io.geojson_rules import frame_problems
 from geo_service.io.ogr import read_frame
 
 WGS84 = "EPSG:4326"
@@ -68,8 +67,25 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> Path:
-    """Write ``frame`` beside ``path`` as checked, fsynced RFC 7946 GeoJSON; return the temporary file.
+def _checked(tmp: Path, shown: Path, allowed_types: frozenset[str] | None, refusal: str) -> gpd.GeoDataFrame:
+    """The temporary file read back as every reader will read it, checked against RFC 7946 and the layer's
+    geometry types, and fsynced; the parsed frame is returned so the store need not parse the file again."""
+    try:
+        parsed = read_geojson(tmp)
+    except LayerDataError:
+        raise LayerDataError(f"{shown.name}: {refusal}: GDAL cannot read it back") from None
+    problems = [str(p) for p in frame_problems(parsed, allowed_types=allowed_types)]
+    if problems:
+        raise LayerDataError(f"{shown.name}: {refusal}: {'; '.join(problems[:5])}", details={"problems": problems})
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    return parsed
+
+
+def write_temporary(path: Path, frame: gpd.GeoDataFrame,
+                    allowed_types: frozenset[str] | None = None) -> tuple[Path, gpd.GeoDataFrame]:
+    """Write ``frame`` beside ``path`` as checked, fsynced RFC 7946 GeoJSON; return the temporary file and
+    the frame read back from it (what a reader of the file gets).
 
     On any failure the temporary file is removed and ``path`` is untouched.
     """
@@ -81,14 +97,9 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
     if "id" in frame.columns:
         options["ID_FIELD"] = "id"
     try:
-        pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options)
-        with open(tmp, "rb+") as handle:
-            problems = [str(p) for p in document_problems(json.load(handle), allowed_types=allowed_types)]
-            if problems:
-                raise LayerDataError(f"{path.name}: refused to write: {'; '.join(problems[:5])}",
-                                     details={"problems": problems})
-            os.fsync(handle.fileno())
-        return tmp
+        # through Arrow: the same bytes as the row-by-row writer (checked on every bundled layer), in half the time
+        pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options, use_arrow=True)
+        return tmp, _checked(tmp, path, allowed_types, "refused to write")
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise storage_error(exc, path.stem) from None
@@ -102,24 +113,23 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozense
         raise
 
 
-def document_bytes(layer_id: str, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> bytes:
+def document_bytes(layer_id: str, frame: gpd.GeoDataFrame,
+                   allowed_types: frozenset[str] | None = None) -> tuple[bytes, gpd.GeoDataFrame]:
     """The frame as a layer file's bytes, written and checked exactly as a layer file is (for stores that keep
-    the document elsewhere)."""
+    the document elsewhere), and the frame read back from them."""
     with tempfile.TemporaryDirectory(prefix="geo-service-") as folder:
-        return write_temporary(Path(folder) / f"{layer_id}.geojson", frame, allowed_types).read_bytes()
+        tmp, parsed = write_temporary(Path(folder) / f"{layer_id}.geojson", frame, allowed_types)
+        return tmp.read_bytes(), parsed
 
 
-def copy_temporary(source: Path, path: Path, allowed_types: frozenset[str] | None = None) -> Path:
-    """A checked, fsynced copy of a saved version beside ``path``, byte for byte (for a rollback)."""
+def copy_temporary(source: Path, path: Path,
+                   allowed_types: frozenset[str] | None = None) -> tuple[Path, gpd.GeoDataFrame]:
+    """A checked, fsynced copy of a saved version beside ``path``, byte for byte (for a rollback), and its
+    parsed frame."""
     tmp = temporary_path(Path(path))
     try:
         shutil.copyfile(source, tmp)
-        with open(tmp, "rb+") as handle:
-            problems = [str(p) for p in document_problems(json.load(handle), allowed_types=allowed_types)]
-            if problems:
-                raise LayerDataError(f"{source.name}: the saved version is not a valid layer: {problems[0]}")
-            os.fsync(handle.fileno())
-        return tmp
+        return tmp, _checked(tmp, source, allowed_types, "the saved version is not a valid layer")
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise storage_error(exc, path.stem) from None
@@ -155,9 +165,13 @@ def commit(tmp: Path, path: Path) -> None:
         raise storage_error(exc, path.stem) from None
 
 
-def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame, allowed_types: frozenset[str] | None = None) -> None:
-    """Write ``frame`` as RFC 7946 GeoJSON at ``path``, replacing any old file atomically."""
-    commit(write_temporary(Path(path), frame, allowed_types), Path(path))
+def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame,
+                         allowed_types: frozenset[str] | None = None) -> gpd.GeoDataFrame:
+    """Write ``frame`` as RFC 7946 GeoJSON at ``path``, replacing any old file atomically; return the frame
+    read back from it."""
+    tmp, parsed = write_temporary(Path(path), frame, allowed_types)
+    commit(tmp, Path(path))
+    return parsed
 
 
 def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:

@@ -295,8 +295,8 @@ class PostGISStore:
     # --- writing
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
         layer = self._layer(layer_id)
-        return self.commit_document(layer.id, document_bytes(layer.id, frame, layer.allowed_geometry_types),
-                            expected_version)
+        data, parsed = document_bytes(layer.id, frame, layer.allowed_geometry_types)
+        return self.commit_document(layer.id, data, expected_version, parsed=parsed)
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
         return self.write(layer_id, frame, expected_version)[0]
@@ -357,10 +357,10 @@ class PostGISStore:
         catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self.entries(), entry]},
                                     origin="new catalogue entry")
         layer = catalogue.get(entry["id"])
-        data = document_bytes(layer.id, frame, layer.allowed_geometry_types)
+        data, parsed = document_bytes(layer.id, frame, layer.allowed_geometry_types)
         with self.connection() as conn, conn.transaction():
             insert_catalogue_entry(conn, entry)
-            self.commit_document(layer.id, data, None, conn)
+            self.commit_document(layer.id, data, None, conn, parsed)
 
     def entries(self) -> list[dict]:
         """The catalogue entries, in order, as written in catalogue.json."""
