@@ -173,7 +173,8 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
     from geo_service.analysis.pdf_report import pdf_bytes
     from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
     from geo_service.analysis.coverage import parse_bands
-    from geo_service.analysis.report import csv_bytes, geojson_result_bytes, run_analysis, summary_lines, table
+    from geo_service.analysis.report import (csv_bytes, geojson_result_bytes, parquet_result_bytes, run_analysis,
+                                             summary_lines)
 
     store = _store(settings)
     writers = {".csv": lambda r: out_path.write_bytes(excel_csv_bytes(r, lang, walk_kmh) if excel else csv_bytes(r)),
@@ -181,7 +182,7 @@ def proximity(settings: Settings, communities: str, services: str, out_path: Pat
                ".pdf": lambda r: out_path.write_bytes(pdf_bytes(r, store, lang, walk_kmh)),
                ".geojson": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
                ".json": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
-               ".parquet": lambda r: table(r.results, r.community_columns).to_parquet(out_path)}
+               ".parquet": lambda r: out_path.write_bytes(parquet_result_bytes(r))}
     if out_path.suffix.lower() not in writers:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
     columns = _columns(**column_choice)

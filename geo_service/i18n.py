@@ -116,6 +116,7 @@ MESSAGES: Mapping[str, str] = dict([  # key → English; French in translations/
     N_('prox_download_csv', "Download CSV"),
     N_('prox_download_geojson', "Download GeoJSON"),
     N_('prox_download_xlsx', "Workbook (XLSX)"),
+    N_('prox_partial', "The map shows the first {shown} of {total} communities; the tables count all of them and the downloads hold every row."),
     N_('prox_permalink', "Permanent link to this result (to share or reopen):"),
     N_('prox_pick_title', "Where is the location in your file?"),
     N_('prox_pick_intro', 'The file has no clear latitude and longitude, or more than one place that could be the location. Choose its columns: a latitude and a longitude column, or one geopoint column ("lat lon altitude accuracy", as KoboToolbox and ODK export it).'),

@@ -162,3 +162,34 @@ def test_cli_proximity_with_a_file_and_errors(runner, tmp_path):
     assert bad.exit_code == 2 and "neither a layer" in bad.output
     suffix = runner(["proximity", "--communities", "sites", "--services", "sites", "--out", str(tmp_path / "r.docx")])
     assert suffix.exit_code == 2 and "--out must end in" in suffix.output
+
+
+def test_the_json_answer_pages_its_rows_and_the_files_hold_them_all(bundled):
+    """``offset``/``limit`` choose the JSON answer's rows (``numberMatched`` counts them all); the summaries
+    cover every row whatever the page; GeoParquet and CSV hold every row; a page past the bound is refused."""
+    layers = {"communities": "communities", "services": "health_centres"}
+    whole = bundled.get("/api/proximity", query_string=layers).get_json()
+    total = whole["results"]["numberMatched"]
+    assert total == whole["results"]["numberReturned"] == len(whole["results"]["features"]) == 16
+    page = bundled.get("/api/proximity", query_string={**layers, "offset": "3", "limit": "5"}).get_json()
+    assert page["results"]["numberMatched"] == total and page["results"]["numberReturned"] == 5
+    assert [f["properties"]["row"] for f in page["results"]["features"]] == [4, 5, 6, 7, 8]
+    assert page["results"]["features"] == whole["results"]["features"][3:8]
+    assert page["summary"] == whole["summary"] and page["underserved"] == whole["underserved"]
+    past = bundled.get("/api/proximity", query_string={**layers, "offset": "16"}).get_json()["results"]
+    assert past["features"] == [] and past["numberReturned"] == 0 and past["numberMatched"] == total
+
+    response = bundled.get("/api/proximity", query_string={**layers, "format": "parquet"})
+    assert response.status_code == 200 and response.mimetype == "application/vnd.apache.parquet"
+    assert 'filename="proximity.parquet"' in response.headers["Content-Disposition"]
+    frame = gpd.read_parquet(io.BytesIO(response.data))
+    assert list(frame["row"]) == list(range(1, 17)) and str(frame["population"].dtype) == "Int64"
+    by_row = {f["properties"]["row"]: f["properties"] for f in whole["results"]["features"]}
+    assert all(by_row[r]["distance_m"] == pytest.approx(d) for r, d in zip(frame["row"], frame["distance_m"]))
+    assert frame.crs.to_epsg() == 4326
+
+    for query, message in [({"limit": "10001"}, "limit must be a whole number from 1 to 10000"),
+                           ({"limit": "0"}, "limit must be"), ({"offset": "-1"}, "offset must be"),
+                           ({"format": "csv", "offset": "5"}, "the csv output holds every row")]:
+        doc = assert_error_document(bundled.get("/api/proximity", query_string={**layers, **query}), 400)
+        assert message in doc["description"]

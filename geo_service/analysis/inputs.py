@@ -126,14 +126,17 @@ class ProximityRequest:
     save: bool = False  # keep the analysis behind a permanent link
     service_types: tuple[str, ...] = ()  # only facilities of these types (their 'type' column)
     levels: bool = False  # also the nearest first-contact and the nearest referral facility
+    offset: int = 0  # the JSON answer's rows: from this one (0 = first) …
+    limit: int = 10_000  # … this many at most (the files hold every row)
 
 
-OUTPUTS = ("json", "csv", "geojson", "xlsx", "pdf")
+RESULTS_PAGE = 10_000  # rows of one JSON answer, at most: its size and the map's load stay bounded
+OUTPUTS = ("json", "csv", "geojson", "parquet", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
-                    "walk_kmh", "save", "service_types", "levels"})
+                    "walk_kmh", "save", "service_types", "levels", "offset", "limit"})
 # Fields that shape the answer's form only: a saved result is opened in any of them.
-PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save"})
+PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save", "offset", "limit"})
 
 
 def _walk_kmh(raw: str | None) -> float:
@@ -145,6 +148,24 @@ def _walk_kmh(raw: str | None) -> float:
         raise ProximityError(Text("error", "walk_kmh must be a walking speed from 0.5 to 20 km/h, got {value}",
                                   {"value": repr(raw)}))
     return speed
+
+
+def parse_page(values: dict[str, str], output: str) -> tuple[int, int]:
+    """``offset`` and ``limit`` of the JSON answer's rows (the file outputs hold every row)."""
+    raw = {name: values.get(name) or None for name in ("offset", "limit")}
+    if output != "json" and any(raw.values()):
+        raise ProximityError(Text("error", "offset and limit page the JSON answer; the {format} output holds every "
+                                  "row", {"format": output}))
+    offset = raw["offset"] or "0"
+    limit = raw["limit"] or str(RESULTS_PAGE)
+    if not (offset.isdigit() and len(offset) <= 9):
+        raise ProximityError(Text("error", "offset must be a whole number from 0, got {value}",
+                                  {"value": repr(raw["offset"])}))
+    if not (limit.isdigit() and 1 <= int(limit) <= RESULTS_PAGE):
+        raise ProximityError(Text("error", "limit must be a whole number from 1 to {maximum}, got {value}; the CSV, "
+                                  "GeoJSON and GeoParquet outputs hold every row",
+                                  {"maximum": RESULTS_PAGE, "value": repr(raw["limit"])}))
+    return int(offset), int(limit)
 
 
 def parse_column_choice(values: dict[str, str]) -> ColumnChoice:
@@ -180,6 +201,7 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
     if output not in OUTPUTS:
         raise ProximityError(Text("error", "format must be one of {allowed}, got {value}",
                                   {"allowed": ", ".join(OUTPUTS), "value": repr(output)}))
+    offset, limit = parse_page(values, output)
     return ProximityRequest(
         communities=values.get("communities") or None, services=values.get("services") or None,
         communities_file=files.get("communities_file"), services_file=files.get("services_file"),
@@ -190,7 +212,7 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         walk_kmh=_walk_kmh(values.get("walk_kmh")), lang=values.get("lang") or None,
         save=parse_flag(values.get("save"), "save"),
         service_types=tuple(t.strip() for t in (values.get("service_types") or "").split(",") if t.strip()),
-        levels=parse_flag(values.get("levels"), "levels"),
+        levels=parse_flag(values.get("levels"), "levels"), offset=offset, limit=limit,
     )
 
 

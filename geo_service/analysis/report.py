@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from geo_service.analysis import coverage
 from geo_service.io.formats import WriteOptions, geojson_bytes
@@ -132,10 +135,15 @@ def with_row_labels(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     or for an unnamed one its row and coordinates, so that every community can be found on the map."""
     result = result.copy()
     result["row"] = range(1, len(result) + 1)
-    names = result["name"].astype("string").str.strip() if "name" in result.columns else None
-    fallback = pd.Series([f"#{row} ({point.y:.5f}, {point.x:.5f})" for row, point in
-                          zip(result["row"], result.geometry)], index=result.index, dtype="string")
-    result["label"] = fallback if names is None else names.mask(names.isna() | (names == ""), fallback)
+    names = (result["name"].astype("string").str.strip() if "name" in result.columns
+             else pd.Series(pd.NA, index=result.index, dtype="string"))
+    unnamed = (names.isna() | (names == "")).to_numpy()
+    labels = names.astype(object).to_numpy()
+    if unnamed.any():  # made only for the rows that need one
+        points = result.geometry.values[unnamed]
+        labels[unnamed] = [f"#{row} ({y:.5f}, {x:.5f})" for row, x, y in
+                           zip(np.flatnonzero(unnamed) + 1, shapely.get_x(points), shapely.get_y(points))]
+    result["label"] = pd.array(labels, dtype="string")
     return result
 
 
@@ -155,8 +163,10 @@ def table(frame: gpd.GeoDataFrame, own: pd.DataFrame | None = None) -> gpd.GeoDa
     return out
 
 
-def report_document(report: ProximityReport, include_features: bool = True, lang: str = "en") -> dict:
-    """Everything the page and the JSON API show; features as GeoJSON when asked."""
+def report_document(report: ProximityReport, include_features: bool = True, lang: str = "en", offset: int = 0,
+                    limit: int | None = None) -> dict:
+    """Everything the page and the JSON API show; with ``include_features``, the result rows ``offset`` to
+    ``offset + limit`` as GeoJSON (with ``numberMatched``, all rows, and ``numberReturned``) and the services."""
     document = {
         "inputs": report.inputs,
         "bands": coverage.band_labels(report.bands_km) + [coverage.NO_SERVICE],
@@ -170,8 +180,9 @@ def report_document(report: ProximityReport, include_features: bool = True, lang
         "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid"},
     }
     if include_features:
-        document["results"] = json.loads(geojson_bytes(table(report.results, report.community_columns),
-                                                       precision=6))
+        rows = report.results.iloc[offset:None if limit is None else offset + limit]
+        document["results"] = json.loads(geojson_bytes(table(rows, report.community_columns), precision=6))
+        document["results"].update(numberMatched=len(report.results), numberReturned=len(rows))
         services = report.services
         cols = [c for c in ("id", "name", "country", "type") if c in services.columns]
         document["services"] = json.loads(geojson_bytes(gpd.GeoDataFrame(services[cols], geometry=services.geometry,
@@ -188,6 +199,13 @@ def csv_bytes(report: ProximityReport, excel: bool = False) -> bytes:
 
 def geojson_result_bytes(report: ProximityReport) -> bytes:
     return geojson_bytes(table(report.results, report.community_columns))
+
+
+def parquet_result_bytes(report: ProximityReport) -> bytes:
+    """The results as GeoParquet: every row, types kept (whole numbers stay whole, unknown stays null)."""
+    buffer = io.BytesIO()
+    table(report.results, report.community_columns).to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def _population(value) -> str:

@@ -203,6 +203,11 @@
     var bandCount = report.bands.length - 1;
     var bandIndex = {};
     report.bands.forEach(function (label, i) { bandIndex[label] = i < bandCount ? i : -1; });
+    var results = report.results;
+    if (results.numberReturned < results.numberMatched) {  // a large analysis: the JSON answer is one page
+      out.appendChild(el("p", m.prox_partial.replace("{shown}", number(results.numberReturned))
+                                            .replace("{total}", number(results.numberMatched)), "gs-partial"));
+    }
     out.appendChild(el("h2", m.prox_summary));
     out.appendChild(table([m.country, m.band, m.communities, m.population, m.unknown_population],
       report.summary.map(function (r) {

@@ -11,7 +11,8 @@ from geo_service.analysis.coverage import DEFAULT_BANDS_KM
 from geo_service.i18n import LANGUAGES, Text, choose_language, messages
 from geo_service.params import reject_unknown, single_values
 from geo_service.analysis.inputs import PRESENTATION_FIELDS, load_inputs, parse_request
-from geo_service.analysis.report import csv_bytes, geojson_result_bytes, report_document, run_analysis
+from geo_service.analysis.report import (csv_bytes, geojson_result_bytes, parquet_result_bytes, report_document,
+                                         run_analysis)
 from geo_service.slots import Deadline
 from geo_service.web.context import get_cache, get_results, get_settings, get_slots, get_store, request_language
 from geo_service.web.guard import is_token_holder, request_limits
@@ -29,7 +30,7 @@ PAGE_MESSAGE_KEYS = (
     "prox_estimate", "country", "band",
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
-    "prox_km", "prox_over", "field_name", "field_type", "prox_legend", "prox_line",
+    "prox_km", "prox_over", "field_name", "field_type", "prox_legend", "prox_line", "prox_partial",
 )
 
 
@@ -93,7 +94,7 @@ def result_api(result_id: str):
     files = {role: results.read(saved, role) for role in saved.files}
     parsed = parse_request({**saved.parameters, **asked}, files)
     lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
-    key = ("result", result_id, parsed.output, parsed.excel, lang)
+    key = ("result", result_id, parsed.output, parsed.excel, lang, parsed.offset, parsed.limit)
     body = get_cache().response(key, lambda: _run(parsed, get_settings(), None, _result_links(result_id)))
     return _response(body, parsed.output)
 
@@ -149,12 +150,14 @@ def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
         return excel_csv_bytes(report, lang, parsed.walk_kmh) if parsed.excel else csv_bytes(report)
     if parsed.output == "geojson":
         return geojson_result_bytes(report)
+    if parsed.output == "parquet":
+        return parquet_result_bytes(report)
     if parsed.output == "xlsx":
         return xlsx_bytes(report, lang, parsed.walk_kmh, _sources(parsed, lang), get_store())
     if parsed.output == "pdf":
         from geo_service.analysis.pdf_report import pdf_bytes
         return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
-    document = report_document(report, lang=lang)
+    document = report_document(report, lang=lang, offset=parsed.offset, limit=parsed.limit)
     if links:
         document["links"] = links
     return current_app.json.dumps(document).encode("utf-8")
@@ -169,6 +172,7 @@ def _sources(parsed, lang: str) -> list[str]:
 
 
 _MEDIA = {"csv": ("text/csv", "proximity.csv"), "geojson": ("application/geo+json", "proximity.geojson"),
+          "parquet": ("application/vnd.apache.parquet", "proximity.parquet"),
           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "proximity.xlsx"),
           "pdf": ("application/pdf", "proximity.pdf")}
 
