@@ -138,7 +138,7 @@ def with_row_labels(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     names = (result["name"].astype("string").str.strip() if "name" in result.columns
              else pd.Series(pd.NA, index=result.index, dtype="string"))
     unnamed = (names.isna() | (names == "")).to_numpy()
-    labels = names.astype(object).to_numpy()
+    labels = names.astype(object).to_numpy(copy=True)
     if unnamed.any():  # made only for the rows that need one
         points = result.geometry.values[unnamed]
         labels[unnamed] = [f"#{row} ({y:.5f}, {x:.5f})" for row, x, y in
