@@ -302,6 +302,8 @@ class LayerStore:
         """A file just written was read back to check it: that parse is what the next read needs (and, for a
         large layer, its parsed copy), so the layer is not parsed again."""
         st = path.stat()
+        if st.st_size > self.max_layer_bytes:
+            return  # too large to serve: the next read reports it, as in every other process
         if st.st_size >= self.sidecars.min_bytes:
             self.sidecars.save(layer_id, version, parsed)
         with self._lock:
