@@ -106,6 +106,9 @@ def from_upload(data: bytes, filename: str, extent: Extent | None, limits: Input
     return AnalysisInput(frame, filename, notes + more, own)
 
 
+RESULTS_PAGE = 10_000  # rows of one JSON answer, at most: its size and the map's load stay bounded
+
+
 @dataclass(frozen=True)
 class ProximityRequest:
     """What the form, the JSON API and the CLI ask for (files as (bytes, filename))."""
@@ -127,10 +130,9 @@ class ProximityRequest:
     service_types: tuple[str, ...] = ()  # only facilities of these types (their 'type' column)
     levels: bool = False  # also the nearest first-contact and the nearest referral facility
     offset: int = 0  # the JSON answer's rows: from this one (0 = first) …
-    limit: int = 10_000  # … this many at most (the files hold every row)
+    limit: int = RESULTS_PAGE  # … this many at most (the files hold every row)
 
 
-RESULTS_PAGE = 10_000  # rows of one JSON answer, at most: its size and the map's load stay bounded
 OUTPUTS = ("json", "csv", "geojson", "parquet", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",

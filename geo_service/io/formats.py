@@ -82,10 +82,11 @@ def geojson_bytes(frame: gpd.GeoDataFrame, precision: int | None = None) -> byte
     names = [c for c in frame.columns if c != frame.geometry.name and not (as_id and c == "id")]
     columns = [json_values(frame[name]) for name in names]
     geometries = shapely.to_geojson(frame.geometry.values).tolist() if len(frame) else []
-    ids = (json.dumps(v, ensure_ascii=False, default=_plain) for v in json_values(frame["id"])) if as_id else None
+    heads = ([f'{{"id":{json.dumps(v, ensure_ascii=False, default=_plain)},' for v in json_values(frame["id"])]
+             if as_id else ["{"] * len(frame))
+    rows = zip(*columns) if names else [()] * len(frame)
     parts = []
-    for row, geometry in zip(zip(*columns) if names else ((),) * len(frame), geometries):
-        head = f'{{"id":{next(ids)},' if ids is not None else "{"
+    for head, row, geometry in zip(heads, rows, geometries):
         properties = json.dumps(dict(zip(names, row)), ensure_ascii=False, separators=(",", ":"), default=_plain)
         parts.append(f'{head}"type":"Feature","properties":{properties},"geometry":{geometry or "null"}}}')
     return ('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}").encode("utf-8")
