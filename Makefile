@@ -39,10 +39,12 @@ postgis:
 run: install
 	$(BIN)/geo-service serve --host $(HOST) --port $(PORT)
 
-# The whole suite on the files backend, then every test that goes through the store again on PostGIS.
+# The whole suite on the files backend, then every test that goes through the store again on PostGIS and
+# on the files backend serving every layer from its memory-mapped table (as it serves large ones).
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --store=postgis -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --store=tables -q $(PYTEST_ARGS)
 
 # Rebuild layers/ from the pinned source packages (downloads cached in .cache/sources).
 layers: $(VENV)/.installed

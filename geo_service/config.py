@@ -79,6 +79,9 @@ class Settings:
     anonymous_limits: InputLimits = field(default_factory=lambda: InputLimits(upload_mb=10, features=50_000))
     history_keep: int = 10  # previous versions kept per layer (pinned ones come on top)
     max_layer_mb: int = 512  # a stored layer file larger than this is reported unavailable, not loaded
+    # files backend: a layer file of at least this size is served from a memory-mapped Arrow table shared by
+    # the workers of a host (layers/.cache/tables); smaller ones are parsed into each worker
+    table_min_mb: int = 8
     token: str | None = field(default=None, repr=False)  # writes through the API are off without it
     # The area where uploaded points are expected; points outside are refused unless allowed.
     extent: Extent = field(default_factory=Extent)
@@ -201,7 +204,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
     for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB", "RESULTS_MAX_MB",
-                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB", "MAP_TILES_ABOVE"):
+                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB", "MAP_TILES_ABOVE", "TABLE_MIN_MB"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
     for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):

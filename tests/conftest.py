@@ -115,9 +115,11 @@ def layers_dir(tmp_path: Path) -> Path:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--store", choices=("files", "postgis"), default="files",
+    parser.addoption("--store", choices=("files", "tables", "postgis"), default="files",
                      help="the store backend the app, client and runner fixtures use (postgis: a throwaway "
-                          "cluster is started for the session and the test layers loaded as `db init` does)")
+                          "cluster is started for the session and the test layers loaded as `db init` does; "
+                          "tables: the files backend serving every layer from its Arrow table, as it serves "
+                          "large ones)")
 
 
 @pytest.fixture
@@ -130,6 +132,8 @@ def store_settings(request, backend, layers_dir: Path) -> dict:
     """Settings that put the app and CLI on the chosen backend, with the test layers in it."""
     if backend == "files":
         return {"layers_dir": layers_dir}
+    if backend == "tables":
+        return {"layers_dir": layers_dir, "table_min_mb": 0}
     url = request.getfixturevalue("database_url")
     postgis_store(url, layers_dir).close()
     return {"layers_dir": layers_dir, "database_url": url}
@@ -157,14 +161,16 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """With --store=postgis, run the tests that go through the store fixtures (the others do not touch a
-    backend, or are about the files backend itself)."""
-    if config.getoption("--store") != "postgis":
+    """With --store=postgis or tables, run the tests that go through the store fixtures (the others do not
+    touch a backend; those about the files backend itself run on tables, not on PostGIS)."""
+    backend = config.getoption("--store")
+    if backend == "files":
         return
     chosen, left = [], []
     for item in items:
         uses_store = "store_settings" in getattr(item, "fixturenames", ())
-        (chosen if uses_store and not item.get_closest_marker("files_only") else left).append(item)
+        fits = backend == "tables" or not item.get_closest_marker("files_only")
+        (chosen if uses_store and fits else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = chosen

@@ -207,7 +207,7 @@ DISK_SCRIPT = textwrap.dedent("""
     client = app.test_client()
     def snapshot():
         return {str(p.relative_to(mount)): p.read_bytes() for p in sorted(mount.rglob("*"))
-                if p.is_file() and p.name != "fill" and ".locks" not in p.parts}
+                if p.is_file() and p.name != "fill" and ".locks" not in p.parts and ".cache" not in p.parts}
     def put(body):
         etag = client.get("/api/layers/sites").headers["ETag"]
         r = client.put("/api/layers/sites?filename=x.geojson", data=body,

@@ -153,46 +153,72 @@ def test_temporaries_of_dead_writers_are_removed_by_the_next_writer(layers_dir):
     assert not any(path.exists() for path in litter) and other.exists()
 
 
-def test_a_large_layer_is_read_back_from_its_parsed_copy_per_version(tmp_path, monkeypatch, caplog):
-    """Above the size threshold, a layer's first parse is kept as GeoParquet named by its version; another
-    process reads that instead of the GeoJSON, a new version gets a new copy, and a damaged copy is ignored."""
+def test_a_large_layer_is_served_from_its_table_per_version(tmp_path, monkeypatch, caplog):
+    """Above the size threshold, a layer's first parse is kept as an Arrow table named by its version; another
+    process maps that (without parsing, or even hashing, the GeoJSON), a new version gets a new table, and a
+    damaged table is ignored."""
     from geo_service.store import files as files_module
-    from geo_service.store.sidecar import FrameSidecars
+    from geo_service.store.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     frames = tmp_path / "frames"
-    first = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    first = LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0))
     expected = first.read("sites")
     version = first.version("sites")
-    assert (frames / f"sites-{version}.parquet").is_file()
+    assert (frames / f"sites-{version}.arrow").is_file()
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("parsed the GeoJSON")
 
     monkeypatch.setattr(files_module, "read_geojson", no_parsing)
-    other = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    monkeypatch.setattr(files_module, "digest", no_parsing)
+    other = LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0))
     got = other.read("sites")
     assert got.equals(expected) and got.dtypes.equals(expected.dtypes) and other.version("sites") == version
     monkeypatch.undo()
 
     changed, _ = other.write("sites", expected.iloc[:2])
-    assert LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).summary("sites").feature_count == 2
-    assert sorted(p.name for p in frames.glob("sites-*")) == [f"sites-{changed}.parquet"]  # the old one is gone
+    assert LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0)).summary("sites").feature_count == 2
+    assert sorted(p.name for p in frames.glob("sites-*")) == [f"sites-{changed}.arrow"]  # the old one is gone
 
-    (frames / f"sites-{changed}.parquet").write_bytes(b"PAR1 damaged")
-    assert len(LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).read("sites")) == 2
+    (frames / f"sites-{changed}.arrow").write_bytes(b"ARROW1 damaged")
+    assert len(LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0)).read("sites")) == 2
     assert "cannot be read" in caplog.text
+
+
+def test_a_layer_file_changed_by_hand_is_hashed_and_parsed_again(tmp_path):
+    """The recorded version belongs to one file (inode, modification time, size): a file edited in place or
+    copied over is another file, and serves its own content, not the table of the one it replaced."""
+    import json as json_module
+    import os
+
+    from geo_service.store.sidecar import TableSidecars
+
+    layers = write_layers(tmp_path / "layers")
+    tables = tmp_path / "tables"
+    LayerStore(layers, sidecars=TableSidecars(tables, min_bytes=0)).read("sites")
+    path = layers / "sites.geojson"
+    document = json_module.loads(path.read_text(encoding="utf-8"))
+    document["features"][0]["properties"]["name"] = "Edited"
+    before = path.stat()
+    with open(path, "r+", encoding="utf-8") as handle:  # in place: the same inode
+        handle.write(json_module.dumps(document))
+        handle.truncate()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1))
+    store = LayerStore(layers, sidecars=TableSidecars(tables, min_bytes=0))
+    assert store.read("sites")["name"].iloc[0] == "Edited"
+    assert store.version("sites") == store.current_version("sites")
 
 
 def test_a_write_is_parsed_once_its_check_gives_the_next_read_and_the_parsed_copy(tmp_path, monkeypatch):
     """The written file is read back to be checked; that frame is what the layer's readers get (the same as
     parsing the file afresh), kept as the parsed copy, so neither this process nor another parses it again."""
     from geo_service.store import files as files_module
-    from geo_service.store.sidecar import FrameSidecars
+    from geo_service.store.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     frames = tmp_path / "frames"
-    store = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0))
+    store = LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0))
     new = store.read("sites").iloc[::-1]
     new.loc[new.index[0], "name"] = "Renamed"
     version, changed = store.write("sites", new)
@@ -203,9 +229,9 @@ def test_a_write_is_parsed_once_its_check_gives_the_next_read_and_the_parsed_cop
 
     monkeypatch.setattr(files_module, "read_geojson", no_parsing)
     kept = store.read("sites")
-    from_copy = LayerStore(layers, sidecars=FrameSidecars(frames, min_bytes=0)).read("sites")
+    from_copy = LayerStore(layers, sidecars=TableSidecars(frames, min_bytes=0)).read("sites")
     monkeypatch.undo()
-    fresh = LayerStore(layers, sidecars=FrameSidecars(tmp_path / "none", min_bytes=10**9)).read("sites")
+    fresh = LayerStore(layers, sidecars=TableSidecars(tmp_path / "none", min_bytes=10**9)).read("sites")
     assert kept["name"].iloc[0] == "Renamed" and store.version("sites") == version
     for got in (kept, from_copy):
         assert got.equals(fresh) and got.dtypes.equals(fresh.dtypes)

@@ -1,11 +1,13 @@
 """The one interface everything reads and writes layers through (base.Store; today: GeoJSON files in a folder)."""
 
+from pathlib import Path
+
 from geo_service.store.base import LayerState, LayerSummary, QueryResult, Store
 from geo_service.store.files import LayerStore
 from geo_service.store.geojson_file import WGS84, read_geojson, write_geojson_atomic
 from geo_service.store.history import SavedVersion
 from geo_service.store.results import ResultStore, SavedResult
-
+from geo_service.store.sidecar import TableSidecars
 
 
 def open_results(settings) -> ResultStore:
@@ -21,7 +23,9 @@ def open_store(settings) -> Store:
 
         return PostGISStore(settings.database_url, history_keep=settings.history_keep,
                             max_layer_mb=settings.max_layer_mb)
-    return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
+    tables = TableSidecars(Path(settings.layers_dir) / ".cache" / "tables", min_bytes=settings.table_min_mb * 2**20)
+    return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
+                      sidecars=tables)
 
 
 __all__ = ["open_results", "ResultStore", "SavedResult", "open_store", "Store", "LayerState", "LayerStore", "LayerSummary", "QueryResult", "SavedVersion", "WGS84", "read_geojson",

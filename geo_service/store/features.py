@@ -48,14 +48,19 @@ class SerialisedLayer:
     ids: pd.Index
 
     def texts(self, positions) -> list[str]:
-        features = json.loads(geojson_bytes(self.frame.iloc[list(positions)]))["features"]
-        return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
+        return feature_texts(self.frame.iloc[list(positions)])
 
     def position(self, feature_id: str) -> int:
         try:
             return int(self.ids.get_loc(feature_id))
         except KeyError:
             raise no_feature(feature_id) from None
+
+
+def feature_texts(frame: gpd.GeoDataFrame) -> list[str]:
+    """One GeoJSON Feature text per row of ``frame`` (its ``id`` column is the feature id)."""
+    features = json.loads(geojson_bytes(frame))["features"]
+    return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
 
 
 def serialise(frame: gpd.GeoDataFrame, version: str) -> SerialisedLayer:

@@ -22,20 +22,19 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-from shapely.geometry import box
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, load_catalogue
 from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
                                 VersionConflictError)
+from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
+                                   oversized_layer, unreadable_layer)
+from geo_service.store.features import FeatureSource
+from geo_service.store.frame_layer import FrameLayer, LayerData
 from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
                                             storage_error, write_geojson_atomic, write_temporary)
-from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
-                                   oversized_layer, unknown_property, unreadable_layer)
-from geo_service.store.features import SerialisedLayer, serialise
 from geo_service.store.history import History, SavedVersion
-from geo_service.store.sidecar import FrameSidecars
+from geo_service.store.sidecar import TableSidecars
 
 DEFAULT_MAX_LAYER_MB = 512
 
@@ -43,11 +42,8 @@ DEFAULT_MAX_LAYER_MB = 512
 @dataclass
 class _Cached:
     stat_key: tuple[int, int, int]
-    frame: gpd.GeoDataFrame | None
-    version: str
+    layer: LayerData | None
     problem: str | None = None
-    bounds: tuple[float, float, float, float] | None = None  # computed on first use, kept with the frame
-    features: SerialisedLayer | None = None  # the OGC API's view of the frame, made on first use
 
 
 class LayerStore:
@@ -60,10 +56,10 @@ class LayerStore:
     """
 
     def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10,
-                 max_layer_mb: int = DEFAULT_MAX_LAYER_MB, sidecars: FrameSidecars | None = None) -> None:
+                 max_layer_mb: int = DEFAULT_MAX_LAYER_MB, sidecars: TableSidecars | None = None) -> None:
         self.layers_dir = Path(layers_dir)
-        # parsed copies of large layers, per version (GeoParquet): a restarted worker reads, not parses
-        self.sidecars = sidecars or FrameSidecars(self.layers_dir / ".cache" / "frames")
+        # large layers as Arrow tables, per version, mapped by every worker: nothing parsed at start
+        self.sidecars = sidecars or TableSidecars(self.layers_dir / ".cache" / "tables")
         self.history_keep = history_keep
         self.max_layer_bytes = max_layer_mb * 2**20
         self._fixed_catalogue = catalogue
@@ -124,10 +120,24 @@ class LayerStore:
         """The file of a catalogue layer; ids come from the catalogue, never from a path."""
         return self.layers_dir / self.catalogue.get(layer_id).filename
 
-    def _read_checked(self, layer_id: str, path: Path, size: int) -> tuple[gpd.GeoDataFrame, str]:
-        if size > self.max_layer_bytes:
-            raise oversized_layer(layer_id, size, self.max_layer_bytes)
-        data = path.read_bytes()
+    def _read_layer(self, layer_id: str, path: Path) -> tuple[tuple[int, int, int], LayerData]:
+        """The layer file's stat key and its data: the recorded table of that very file if there is one,
+        else the file hashed and parsed (or its table for that version opened)."""
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            raise missing_layer(layer_id) from None
+        with handle:  # key and bytes from one open file: a replace meanwhile cannot mix two versions
+            st = os.fstat(handle.fileno())
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if st.st_size > self.max_layer_bytes:
+                raise oversized_layer(layer_id, st.st_size, self.max_layer_bytes)
+            if st.st_size >= self.sidecars.min_bytes:
+                version = self.sidecars.recorded_version(layer_id, key)
+                found = self.sidecars.open(layer_id, version) if version else None
+                if found is not None:
+                    return key, found
+            data = handle.read()
         version = digest(data)
 
         def parse() -> gpd.GeoDataFrame:
@@ -136,9 +146,12 @@ class LayerStore:
             except GeoServiceError:
                 raise unreadable_layer(layer_id) from None
 
-        return self.sidecars.frame(layer_id, version, size, parse), version
+        layer = self.sidecars.layer(layer_id, version, st.st_size, parse)
+        if st.st_size >= self.sidecars.min_bytes:
+            self.sidecars.remember(layer_id, key, version)
+        return key, layer
 
-    def _load(self, layer_id: str) -> _Cached:
+    def _load(self, layer_id: str) -> LayerData:
         path = self.path_for(layer_id)
         try:
             st = path.stat()
@@ -149,31 +162,29 @@ class LayerStore:
             cached = self._cache.get(layer_id)
         if cached is None or cached.stat_key != key:
             try:
-                frame, version = self._read_checked(layer_id, path, st.st_size)
-                cached = _Cached(key, frame, version)
+                cached = _Cached(*self._read_layer(layer_id, path))
             except LayerUnavailableError as exc:
-                cached = _Cached(key, None, "", exc.message)  # not parsed again until the file changes
+                cached = _Cached(key, None, exc.message)  # not parsed again until the file changes
             with self._lock:
                 self._cache[layer_id] = cached
         if cached.problem is not None:
             raise LayerUnavailableError(cached.problem)
-        return cached
+        return cached.layer
 
     def read(self, layer_id: str) -> gpd.GeoDataFrame:
         """The whole layer as a GeoDataFrame (a copy: callers may change it)."""
-        return self._load(layer_id).frame.copy()
+        return self._load(layer_id).frame()
 
-    def features(self, layer_id: str) -> SerialisedLayer:
-        """The layer's features as the OGC API sends them (made once per version, shared by all requests)."""
-        cached = self._load(layer_id)
-        if cached.features is None:
-            cached.features = serialise(cached.frame, cached.version)
-        return cached.features
+    def features(self, layer_id: str) -> FeatureSource:
+        """The layer's features as the OGC API sends them (shared by all requests for this version)."""
+        return self._load(layer_id).features()
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
-        """One vector tile of the features near it (found through the layer's STRtree)."""
-        features = self.query(layer_id, bbox=tiles.lonlat_bounds(z, x, y)).features
-        return tiles.encode_tile(features, layer_id, z, x, y)
+        """One vector tile of the features near it, with only the columns a tile carries."""
+        layer = self._load(layer_id)
+        positions = layer.positions(tiles.lonlat_bounds(z, x, y), {})
+        columns = [c for c in tiles.TILE_PROPERTIES if c in layer.property_names]
+        return tiles.encode_tile(layer.rows(positions, columns), layer_id, z, x, y)
 
     def version(self, layer_id: str) -> str:
         """A content hash of the layer file, usable as an ETag."""
@@ -217,31 +228,20 @@ class LayerStore:
     ) -> tuple[np.ndarray, int]:
         """Row positions (file order) of one page of matching features, and how many matched in all.
 
-        Features intersecting ``bbox`` (found through the layer's STRtree) whose
-        properties equal ``filters``.
+        Features intersecting ``bbox`` whose properties equal ``filters``.
         """
         check_page(bbox, limit, offset)
-        frame = self._load(layer_id).frame
-        mask = np.ones(len(frame), dtype=bool)
-        if bbox is not None:
-            minx, miny, maxx, maxy = bbox
-            hits = frame.sindex.query(box(minx, miny, maxx, maxy), predicate="intersects")
-            mask[:] = False
-            mask[hits] = True
-        for name, value in (filters or {}).items():
-            mask &= _equals(frame, name, value)
-        matched = np.flatnonzero(mask)
+        matched = self._load(layer_id).positions(bbox, filters or {})
         stop = None if limit is None else offset + limit
         return matched[offset:stop], int(matched.size)
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         """Like ``query_positions``, returning the features themselves."""
         positions, number_matched = self.query_positions(layer_id, **kwargs)
-        return QueryResult(self._load(layer_id).frame.iloc[positions].copy(), number_matched)
+        return QueryResult(self._load(layer_id).rows(positions), number_matched)
 
     def property_names(self, layer_id: str) -> list[str]:
-        frame = self._load(layer_id).frame
-        return [c for c in frame.columns if c != frame.geometry.name]
+        return list(self._load(layer_id).property_names)
 
     def current_version(self, layer_id: str) -> str | None:
         """The version of the file on disk now (None if there is none), read without the cache."""
@@ -304,10 +304,13 @@ class LayerStore:
         st = path.stat()
         if st.st_size > self.max_layer_bytes:
             return  # too large to serve: the next read reports it, as in every other process
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        layer = None
         if st.st_size >= self.sidecars.min_bytes:
-            self.sidecars.save(layer_id, version, parsed)
+            layer = self.sidecars.save(layer_id, version, parsed)
+            self.sidecars.remember(layer_id, key, version)
         with self._lock:
-            self._cache[layer_id] = _Cached((st.st_ino, st.st_mtime_ns, st.st_size), parsed, version)
+            self._cache[layer_id] = _Cached(key, layer or FrameLayer(parsed, version))
 
     def _history(self, layer_id: str) -> History:
         return History(self.layers_dir / ".history" / self.catalogue.get(layer_id).id, self.history_keep)
@@ -358,11 +361,8 @@ class LayerStore:
             self._keep_parsed(layer.id, path, file_digest(path), parsed)
 
     def summary(self, layer_id: str) -> LayerSummary:
-        cached = self._load(layer_id)
-        frame = cached.frame
-        if cached.bounds is None:  # every page asks for the summaries: the bounds are found once per version
-            cached.bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
-        return LayerSummary(self.catalogue.get(layer_id), len(frame), cached.bounds, cached.version)
+        layer = self._load(layer_id)
+        return LayerSummary(self.catalogue.get(layer_id), layer.count, layer.bounds, layer.version)
 
     def states(self) -> list[LayerState]:
         """Every catalogue layer with its summary, or the reason it is unavailable."""
@@ -378,16 +378,3 @@ class LayerStore:
         """The summaries of the layers that are available (unavailable ones are in ``states``)."""
         return [state.summary for state in self.states() if state.summary is not None]
 
-
-def _equals(frame: gpd.GeoDataFrame, name: str, value: str) -> np.ndarray:
-    """Mask of rows whose property ``name`` equals the text ``value`` (numbers compared as numbers)."""
-    if name not in frame.columns or name == frame.geometry.name:
-        raise unknown_property(name, [c for c in frame.columns if c != frame.geometry.name])
-    column = frame[name]
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        try:
-            number = float(value)
-        except ValueError:
-            return np.zeros(len(frame), dtype=bool)
-        return (column == number).fillna(False).to_numpy(dtype=bool)
-    return (column.astype("string") == value).fillna(False).to_numpy(dtype=bool)

@@ -1,15 +1,19 @@
-"""Parsed layers kept as GeoParquet beside the layers folder, one file per layer version, so that a worker
-(or a restarted server) reads a large layer in a second instead of parsing its GeoJSON again.
+"""Large layers kept as Arrow tables beside the layers folder, one file per layer version, memory-mapped by
+every worker of the host (``table_layer.TableLayer``): a worker or a restarted server serves a
+million-point layer at once, from the shared page cache, instead of parsing its GeoJSON into its own memory.
 
-The GeoJSON file stays the source of truth: a sidecar is named by the version (the file's content hash)
-it was parsed from, so it can never be stale, and it is only a cache: a missing, damaged or unwritable
-one means the GeoJSON is parsed as before. Small layers parse quickly and get none (``min_bytes``).
-A million points: GeoJSON parsed in about 60 s, the sidecar read in 1.5 s.
+The GeoJSON file stays the source of truth. A table is named by the version (the file's content hash) it
+was made from, so it can never be stale, and it is only a cache: a missing, damaged or unwritable one means
+the GeoJSON is parsed as before, and a layer whose columns Arrow cannot hold exactly is served from memory
+(``FrameLayer``). Small layers parse quickly and get none (``min_bytes``). To open a table without hashing
+the GeoJSON, the version of the file is recorded with its inode, modification time and size (the same key
+the in-process cache trusts); a file changed in any way has another key and is hashed again.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import secrets
@@ -17,67 +21,97 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pyarrow as pa
+
+from geo_service.store.frame_layer import FrameLayer, LayerData
+from geo_service.store.table_layer import TableLayer, to_table
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_BYTES = 8 * 2**20
+StatKey = tuple[int, int, int]
 
 
-class FrameSidecars:
+class TableSidecars:
     def __init__(self, directory: Path, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
         self.directory = Path(directory)
         self.min_bytes = min_bytes
 
-    def frame(self, layer_id: str, version: str, size: int, parse: Callable[[], gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-        """The layer at ``version``: its parsed copy, or ``parse()`` (then kept). Workers starting together
-        take turns (a lock file per layer), so one parses and the others read its copy."""
+    def layer(self, layer_id: str, version: str, size: int, parse: Callable[[], gpd.GeoDataFrame]) -> LayerData:
+        """The layer at ``version``: its table, or ``parse()`` (then kept as a table). Workers starting
+        together take turns (a lock file per layer), so one parses and the others open its table."""
         if size < self.min_bytes:
-            return parse()
+            return FrameLayer(parse(), version)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             lock = open(self.directory / f".{layer_id}.lock", "a+")
         except OSError as exc:
-            log.warning("layer %s: no folder for parsed copies (%s)", layer_id, exc)
-            return parse()
+            log.warning("layer %s: no folder for its table (%s)", layer_id, exc)
+            return FrameLayer(parse(), version)
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            frame = self.load(layer_id, version)
-            if frame is None:
+            found = self.open(layer_id, version)
+            if found is None:
                 frame = parse()
-                self.save(layer_id, version, frame)
-            return frame
+                found = self.save(layer_id, version, frame) or FrameLayer(frame, version)
+            return found
 
     def _path(self, layer_id: str, version: str) -> Path:
-        return self.directory / f"{layer_id}-{version}.parquet"
+        return self.directory / f"{layer_id}-{version}.arrow"
 
-    def load(self, layer_id: str, version: str) -> gpd.GeoDataFrame | None:
+    def open(self, layer_id: str, version: str) -> TableLayer | None:
         path = self._path(layer_id, version)
         if not path.is_file():
             return None
         try:
-            return gpd.read_parquet(path)
-        except Exception as exc:  # damaged or from another library version: parse the GeoJSON instead
-            log.warning("layer %s: its parsed copy %s cannot be read (%s); parsing the GeoJSON", layer_id,
-                        path.name, exc)
+            return TableLayer(pa.ipc.open_file(pa.memory_map(str(path))).read_all(), version)
+        except Exception as exc:  # damaged, or written by another version of the service: parse instead
+            log.warning("layer %s: its table %s cannot be read (%s); parsing the GeoJSON", layer_id, path.name, exc)
             return None
 
-    def save(self, layer_id: str, version: str, frame: gpd.GeoDataFrame) -> None:
-        """Keep ``frame`` for this version (written to a temporary file, renamed into place) and remove the
-        layer's older ones. Never fails: without a sidecar the layer is parsed as before."""
+    def save(self, layer_id: str, version: str, frame: gpd.GeoDataFrame) -> TableLayer | None:
+        """Keep ``frame`` for this version (written to a temporary file, renamed into place; the layer's
+        older tables removed) and return it opened. None if it cannot be kept: never fails otherwise."""
         path = self._path(layer_id, version)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(tmp)
-            back = gpd.read_parquet(tmp)  # kept only if it gives back exactly what the GeoJSON gave
-            if not (back.dtypes.equals(frame.dtypes) and back.equals(frame)):
-                log.warning("layer %s: its columns do not survive GeoParquet; parsed from GeoJSON each time",
-                            layer_id)
-                return
+            table = to_table(frame).combine_chunks()
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            back = TableLayer(pa.ipc.open_file(pa.memory_map(str(tmp))).read_all(), version)
+            again = back.frame()  # kept only if it gives back exactly what the GeoJSON gave
+            if not (again.dtypes.equals(frame.dtypes) and again.crs == frame.crs and again.equals(frame)):
+                log.warning("layer %s: its columns do not survive an Arrow table; served from memory", layer_id)
+                return None
             os.replace(tmp, path)
-            for old in self.directory.glob(f"{layer_id}-*.parquet"):
-                if old != path and old.name[len(layer_id) + 1:-len(".parquet")].isalnum():
-                    old.unlink(missing_ok=True)
-        except Exception as exc:  # a full disk, a read-only folder, a column Parquet cannot hold
-            log.warning("layer %s: no parsed copy kept (%s)", layer_id, exc)
+            for old in self.directory.glob(f"{layer_id}-*.arrow"):
+                if old != path and old.name[len(layer_id) + 1:-len(".arrow")].isalnum():
+                    old.unlink(missing_ok=True)  # a worker still mapping it keeps its pages until it moves on
+            return back
+        except Exception as exc:  # a full disk, a read-only folder, a column Arrow cannot hold
+            log.warning("layer %s: no table kept (%s)", layer_id, exc)
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # --- the version of a layer file, by its stat key
+    def _record(self, layer_id: str) -> Path:
+        return self.directory / f"{layer_id}.version.json"
+
+    def recorded_version(self, layer_id: str, key: StatKey) -> str | None:
+        try:
+            record = json.loads(self._record(layer_id).read_text(encoding="utf-8"))
+            return record["version"] if tuple(record["key"]) == tuple(key) else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember(self, layer_id: str, key: StatKey, version: str) -> None:
+        record = self._record(layer_id)
+        tmp = record.with_name(f".{record.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            tmp.write_text(json.dumps({"key": list(key), "version": version}), encoding="utf-8")
+            os.replace(tmp, record)
+        except OSError as exc:
+            log.warning("layer %s: its version not recorded (%s); hashed at each start", layer_id, exc)
         finally:
             tmp.unlink(missing_ok=True)

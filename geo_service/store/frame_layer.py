@@ -1,0 +1,91 @@
+"""One version of a layer as the files backend serves it: counts, bounds, bbox and property queries, rows.
+
+Two kinds answer alike: ``FrameLayer`` holds the parsed GeoDataFrame in the worker (small layers, and any
+layer whose columns an Arrow table cannot hold exactly), ``table_layer.TableLayer`` reads a memory-mapped
+Arrow file shared by every worker of the host (large layers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import box
+
+from geo_service.store.base import Bbox, unknown_property
+from geo_service.store.features import FeatureSource, SerialisedLayer, serialise
+
+
+class LayerData(Protocol):
+    version: str
+    count: int
+    bounds: Bbox  # NaNs for an empty layer
+    property_names: list[str]
+
+    def frame(self) -> gpd.GeoDataFrame:
+        """The whole layer (the caller's own copy)."""
+
+    def rows(self, positions: Sequence[int], columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        """The features at ``positions`` (indexed by position), with only ``columns`` if given."""
+
+    def positions(self, bbox: Bbox | None, filters: Mapping[str, str]) -> np.ndarray:
+        """Positions, in the layer's order, of the features intersecting ``bbox`` whose properties equal
+        ``filters``."""
+
+    def features(self) -> FeatureSource: ...
+
+
+def layer_bounds(frame: gpd.GeoDataFrame) -> Bbox:
+    return tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+
+
+class FrameLayer:
+    """A layer held as a GeoDataFrame, queried through its STRtree."""
+
+    def __init__(self, frame: gpd.GeoDataFrame, version: str) -> None:
+        self._frame = frame
+        self.version = version
+        self.count = len(frame)
+        self.bounds = layer_bounds(frame)
+        self.property_names = [c for c in frame.columns if c != frame.geometry.name]
+        self._features: SerialisedLayer | None = None
+
+    def frame(self) -> gpd.GeoDataFrame:
+        return self._frame.copy()
+
+    def rows(self, positions: Sequence[int], columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        frame = self._frame if columns is None else self._frame[[*columns, self._frame.geometry.name]]
+        return frame.iloc[positions].copy()
+
+    def positions(self, bbox: Bbox | None, filters: Mapping[str, str]) -> np.ndarray:
+        frame = self._frame
+        mask = np.ones(len(frame), dtype=bool)
+        if bbox is not None:
+            hits = frame.sindex.query(box(*bbox), predicate="intersects")
+            mask[:] = False
+            mask[hits] = True
+        for name, value in filters.items():
+            if name not in self.property_names:
+                raise unknown_property(name, self.property_names)
+            mask &= equals_mask(frame[name], value)
+        return np.flatnonzero(mask)
+
+    def features(self) -> SerialisedLayer:
+        """The OGC API's view of the frame, made on first use."""
+        if self._features is None:
+            self._features = serialise(self._frame, self.version)
+        return self._features
+
+
+def equals_mask(column: pd.Series, value: str) -> np.ndarray:
+    """Mask of the rows whose value equals the text ``value`` (numbers compared as numbers)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        try:
+            number = float(value)
+        except ValueError:
+            return np.zeros(len(column), dtype=bool)
+        return (column == number).fillna(False).to_numpy(dtype=bool)
+    return (column.astype("string") == value).fillna(False).to_numpy(dtype=bool)

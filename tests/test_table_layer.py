@@ -1,0 +1,147 @@
+"""A layer served from its memory-mapped Arrow table answers exactly as the same layer held in memory:
+rows, dtypes, bbox and property queries, feature texts and ids, on points, lines and polygons."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from geo_service.errors import NotFoundError
+from geo_service.store.frame_layer import FrameLayer
+from geo_service.store.geojson_file import read_geojson
+from geo_service.store.sidecar import TableSidecars
+from tests.conftest import BUNDLED_LAYERS
+
+
+def points(count: int = 400, ids: str = "own") -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(3)
+    frame = gpd.GeoDataFrame({
+        "name": [None if i % 17 == 0 else f"Lieu {i} é" for i in range(count)],
+        "population": pd.array([None if i % 11 == 0 else int(i * 7) for i in range(count)], dtype="Int64"),
+        "households": np.arange(count, dtype="int64") % 13,
+        "share": [np.nan if i % 9 == 0 else i / 8 for i in range(count)],
+        "surveyed": np.arange(count) % 3 == 0,
+        "country": rng.choice(["ML", "SN"], count),
+    }, geometry=gpd.points_from_xy(rng.uniform(-12.5, -11, count).round(3), rng.uniform(12.5, 15, count).round(3)),
+        crs="EPSG:4326")
+    if ids == "own":
+        frame.insert(0, "id", [f"v{i:04d}" for i in range(count)][::-1])
+    elif ids == "numbers":
+        frame.insert(0, "id", np.arange(count) * 3 + 1)
+    elif ids == "repeated":  # not usable as ids: features are numbered
+        frame.insert(0, "id", [f"x{i % 5}" for i in range(count)])
+    return frame
+
+
+def shapes() -> gpd.GeoDataFrame:
+    geometries = [box(-12 + i * 0.1, 13, -11.95 + i * 0.1, 13.05 + i * 0.02) for i in range(10)]
+    geometries += [LineString([(-12 + i * 0.1, 14), (-11.5 + i * 0.1, 14.6)]) for i in range(10)]
+    geometries += [Polygon([(-12, 12.5), (-11, 12.5), (-11, 13.5), (-11.9, 13.5), (-11.9, 12.6), (-12, 12.6)])]
+    return gpd.GeoDataFrame({"kind": ["box"] * 10 + ["line"] * 10 + ["L"], "rank": range(21)},
+                            geometry=geometries, crs="EPSG:4326")
+
+
+def bundled(name: str) -> gpd.GeoDataFrame:
+    path = BUNDLED_LAYERS / f"{name}.geojson"
+    return read_geojson(path, path.read_bytes())
+
+
+FRAMES = {
+    "own ids": lambda: points(),
+    "number ids": lambda: points(ids="numbers"),
+    "repeated ids": lambda: points(ids="repeated"),
+    "no ids": lambda: points(ids=None),
+    "empty": lambda: points(0),
+    "lines and polygons": shapes,
+    **{name: (lambda name=name: bundled(name)) for name in ("border", "regions", "rivers", "communities",
+                                                             "health_centres")},
+}
+
+
+@pytest.fixture(params=sorted(FRAMES))
+def pair(request, tmp_path):
+    frame = FRAMES[request.param]()
+    table = TableSidecars(tmp_path).save("layer", "v1", frame)
+    assert table is not None, "the table was not kept"
+    return FrameLayer(frame, "v1"), table
+
+
+def boxes(frame: gpd.GeoDataFrame) -> list[tuple]:
+    west, south, east, north = frame.total_bounds if len(frame) else (-12, 13, -11, 14)
+    rng = np.random.default_rng(8)
+    found = [(west, south, east, north), (-180, -90, 180, 90), (10, 10, 11, 11), (west, south, west, south)]
+    for _ in range(40):
+        x, y = rng.uniform(west, east), rng.uniform(south, north)
+        size = rng.choice([0.01, 0.1, 0.5])
+        found.append((x, y, x + size, y + size))
+    if len(frame):  # boxes that touch a feature's edge only
+        x0, y0, x1, y1 = frame.geometry.iloc[len(frame) // 2].bounds
+        found += [(x1, y1, x1 + 1, y1 + 1), (x0 - 1, y0 - 1, x0, y0)]
+    return found
+
+
+def test_the_whole_layer_and_its_rows_come_back_exactly(pair):
+    held, mapped = pair
+    assert (mapped.count, mapped.property_names) == (held.count, held.property_names)
+    np.testing.assert_array_equal(mapped.bounds, held.bounds)
+    got, expected = mapped.frame(), held.frame()
+    assert got.equals(expected) and got.dtypes.equals(expected.dtypes) and got.crs == expected.crs
+    picks = [held.count - 1, 0, held.count // 2] if held.count else []
+    for columns in (None, held.property_names[:2]):
+        got, expected = mapped.rows(picks, columns), held.rows(picks, columns)
+        assert got.equals(expected) and got.dtypes.equals(expected.dtypes) and list(got.index) == picks
+
+
+def test_bbox_and_property_queries_find_the_same_features(pair):
+    held, mapped = pair
+    frame = held.frame()
+    for bbox in boxes(frame):
+        assert mapped.positions(bbox, {}).tolist() == held.positions(bbox, {}).tolist(), bbox
+    values = {name: [str(v) for v in frame[name].dropna().unique()[:3]] + ["none of them", "1", "1.0", "True"]
+              for name in held.property_names}
+    for name, tried in values.items():
+        for value in tried:
+            expected = held.positions(None, {name: value}).tolist()
+            assert mapped.positions(None, {name: value}).tolist() == expected, (name, value)
+            wide = boxes(frame)[0]
+            assert mapped.positions(wide, {name: value}).tolist() == held.positions(wide, {name: value}).tolist()
+    with pytest.raises(Exception, match="unknown property 'nope'"):
+        mapped.positions(None, {"nope": "1"})
+
+
+def test_feature_texts_and_ids_are_those_the_ogc_api_sent_before(pair):
+    held, mapped = pair
+    source, table = held.features(), mapped.features()
+    every = list(range(held.count))
+    assert table.texts(every) == source.texts(every)
+    for text in source.texts(every[:: max(1, held.count // 25)]):
+        feature_id = str(json.loads(text)["id"])
+        assert table.position(feature_id) == source.position(feature_id)
+    for missing in ("0", "01", "-1", str(held.count + 1), "v9999", "", "é", "1" * 40):
+        with pytest.raises(NotFoundError):
+            source.position(missing)
+        with pytest.raises(NotFoundError):
+            table.position(missing)
+
+
+def test_a_layer_arrow_cannot_hold_is_served_from_memory(tmp_path, caplog):
+    frame = points(20)
+    frame["mixed"] = [1 if i % 2 else "one" for i in range(20)]  # an object column of numbers and text
+    sidecars = TableSidecars(tmp_path, min_bytes=0)
+    assert sidecars.save("layer", "v1", frame) is None and "no table kept" in caplog.text
+    layer = sidecars.layer("layer", "v1", 10**6, lambda: frame)
+    assert isinstance(layer, FrameLayer) and layer.frame().equals(frame)
+    assert not list(tmp_path.glob("*.arrow"))
+
+
+def test_points_on_the_edge_of_a_box_are_in_it(tmp_path):
+    frame = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(-12, 13), Point(-11, 14)], crs="EPSG:4326")
+    mapped = TableSidecars(tmp_path).save("layer", "v1", frame)
+    assert mapped.positions((-12, 13, -11, 14), {}).tolist() == [0, 1]
+    assert mapped.positions((-11, 14, -10, 15), {}).tolist() == [1]
+    assert mapped.positions((-11.5, 13.5, -11.2, 13.8), {}).tolist() == []
