@@ -112,6 +112,8 @@ def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
         figures["z8 tile"] = f"{tiles[0] * 1000:.0f} ms cold, {min(tiles[1:]) * 1000:.1f} ms warm"
         rss = server.peak_rss_mb()
         figures["worker peak memory"] = ", ".join(f"{mb:.0f} MB" for mb in sorted(rss.values()))
+        figures["worker memory now (Pss, of it mapped files)"] = ", ".join(
+            f"{pss:.0f} MB ({mapped:.0f})" for pss, mapped in sorted(server.shared_mb().values()))
     return figures
 
 

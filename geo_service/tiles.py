@@ -15,7 +15,9 @@ import math
 import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
+import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
@@ -31,6 +33,7 @@ POINT_GRID = 512  # one point kept per cell of this grid per tile (finer than a 
 MAX_TILE_POINTS = 4000  # a dense tile is thinned on a coarser grid until it holds no more than this
 ORIGIN = 20037508.342789244  # half the Web Mercator world, metres
 TILE_PROPERTIES = ("id", "name", "name_fr")
+_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -55,16 +58,22 @@ def lonlat_bounds(z: int, x: int, y: int, buffer: float = BUFFER / EXTENT) -> tu
     return lon(minx - pad), lat(miny - pad), lon(maxx + pad), lat(maxy + pad)
 
 
-def _to_tile(frame: gpd.GeoDataFrame, z: int, x: int, y: int) -> np.ndarray:
-    """The geometries in tile units (Web Mercator, scaled to EXTENT, y down), clipped with the buffer."""
+def _units(z: int, x: int, y: int):
+    """The function taking longitude/latitude pairs to this tile's units (Web Mercator scaled to EXTENT,
+    y down): one transformation for shapes and for point coordinates, so both give the same numbers."""
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     scale = EXTENT / (maxx - minx)
-    mercator = frame.geometry.to_crs(3857).values
 
     def to_units(xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(((xy[:, 0] - minx) * scale, (maxy - xy[:, 1]) * scale))
+        mx, my = _MERCATOR.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack(((np.asarray(mx) - minx) * scale, (maxy - np.asarray(my)) * scale))
 
-    geoms = shapely.transform(np.asarray(mercator), to_units)
+    return to_units
+
+
+def _to_tile(frame: gpd.GeoDataFrame, z: int, x: int, y: int) -> np.ndarray:
+    """The geometries in tile units, clipped with the buffer."""
+    geoms = shapely.transform(np.asarray(frame.geometry.values), _units(z, x, y))
     geoms = shapely.clip_by_rect(geoms, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     return shapely.simplify(geoms, 1.0)  # one tile unit: below what any screen shows
 
@@ -72,14 +81,38 @@ def _to_tile(frame: gpd.GeoDataFrame, z: int, x: int, y: int) -> np.ndarray:
 def _thin_points(geoms: np.ndarray) -> np.ndarray:
     """Positions of the points to keep: the first of each grid cell (features in file order), on a grid
     coarse enough that at most MAX_TILE_POINTS remain."""
-    xy = shapely.get_coordinates(geoms)
+    return _thin(shapely.get_coordinates(geoms))
+
+
+def _thin(xy: np.ndarray) -> np.ndarray:
+    xy = xy[:, :2]
     grid = POINT_GRID
     while True:
-        cells = np.floor(xy * (grid / EXTENT)).astype(np.int64)
-        _, first = np.unique(cells[:, 0] * (grid * 4) + cells[:, 1], return_index=True)
+        first = _first_per_cell(np.floor(xy * (grid / EXTENT)).astype(np.int64), grid)
         if len(first) <= MAX_TILE_POINTS or grid <= 16:
-            return np.sort(first)
+            return first
         grid //= 2
+
+
+def _first_per_cell(cells: np.ndarray, grid: int) -> np.ndarray:
+    """Sorted positions of the first point in each cell. The cells of a buffered tile are a small square, so
+    a table of them finds the firsts in one pass (sorting a million cell numbers took 0.35 s)."""
+    margin = -int(cells.min(initial=0))
+    side = max(int(cells.max(initial=0)), grid) + margin + 1
+    keys = (cells[:, 0] + margin) * side + (cells[:, 1] + margin)
+    first = np.full(side * side, len(cells), dtype=np.int64)
+    np.minimum.at(first, keys, np.arange(len(cells)))
+    return np.sort(first[first < len(cells)])
+
+
+def thin_point_positions(lon: np.ndarray, lat: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+    """Of points given by their coordinates (in the layer's order), the positions of those a tile keeps,
+    as ``encode_tile`` would choose them from all of them: inside the buffered tile (its edge is outside,
+    as for ``clip_by_rect``), then thinned. A store finds them from its coordinate columns, so a tile of a
+    million points converts only the few thousand it keeps."""
+    xy = _units(z, x, y)(np.column_stack((lon, lat)))
+    inside = np.flatnonzero(((xy > -BUFFER) & (xy < EXTENT + BUFFER)).all(axis=1))
+    return inside[_thin(xy[inside])] if len(inside) else inside
 
 
 def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) -> bytes:
@@ -92,12 +125,12 @@ def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) 
     if len(positions) and (shapely.get_type_id(geoms[positions]) == 0).all():  # all points: thin them
         positions = positions[_thin_points(geoms[positions])]
     columns = [c for c in TILE_PROPERTIES if c in frame.columns]
-    values = frame[columns].iloc[positions] if columns else None
+    values = {c: frame[c].iloc[positions].tolist() for c in columns}  # column-wise: a row lookup costs 0.3 ms
     features = []
     for row, position in enumerate(positions):
-        properties = {} if values is None else {k: v for k, v in values.iloc[row].items()
-                                                 if v is not None and not (isinstance(v, float) and math.isnan(v))}
-        properties = {k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in properties.items()}
+        properties = {k: column[row] for k, column in values.items()}
+        properties = {k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in properties.items()
+                      if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))}
         features.append({"geometry": geoms[position].wkb, "properties": properties})
     return mapbox_vector_tile.encode([{"name": layer_id, "features": features}],
                                      default_options={"y_coord_down": True, "extents": EXTENT})

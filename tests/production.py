@@ -35,6 +35,17 @@ class Server:
             peaks[pid] = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
         return peaks
 
+    def shared_mb(self) -> dict[int, tuple[float, float]]:
+        """Each worker's proportional memory now (Pss: pages shared with other processes, such as a mapped
+        file in the page cache, counted once across them) and the part of it mapped from files, in MB."""
+        found = {}
+        for pid in self.worker_pids():
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            pss, pss_file = (int(re.search(rf"^{name}:\s+(\d+) kB", rollup, re.M).group(1)) / 1024
+                             for name in ("Pss", "Pss_File"))
+            found[pid] = (pss, pss_file)
+        return found
+
     def get(self, path: str, timeout: float = 30) -> tuple[int, bytes, float]:
         """Status, body and seconds taken for one GET."""
         started = time.monotonic()

@@ -111,3 +111,35 @@ def test_the_map_draws_a_big_layer_from_tiles_and_a_click_opens_its_popup(browse
         w.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["frame", "table"])
+def test_a_store_thins_points_before_making_rows_and_draws_the_same_tile(tmp_path, kind):
+    """The files backend picks a dense tile's points from their coordinates before converting any row;
+    the tile is byte for byte the one drawn from every feature in it (edges, the buffer, file order)."""
+    from geo_service import tiles
+    from geo_service.store import LayerStore
+    from geo_service.store.sidecar import TableSidecars
+    from tests.conftest import catalogue_entry, write_layers
+
+    rng = np.random.default_rng(4)
+    count = 30_000
+    lon, lat = rng.uniform(-12.2, -11.6, count).round(4), rng.uniform(14.1, 14.7, count).round(4)
+    z, x, y = 12, *tile_of(-11.9, 14.4, 12)
+    west, south, east, north = tiles.lonlat_bounds(z, x, y)
+    # On the buffer's edges (outside the tile, as clip_by_rect has it), each with a point just inside later in
+    # the file, in the same grid cell: that one is drawn.
+    nudge = (east - west) * 1e-5
+    lon[:8] = [west, east, -11.9, -11.9, west + nudge, east - nudge, -11.9, -11.9]
+    lat[:8] = [14.4, 14.4, north, south, 14.4, 14.4, north - nudge, south + nudge]
+    frame = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(count)], "name": [f"Point {i}" for i in range(count)],
+                              "other": np.arange(count)}, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    store = LayerStore(write_layers(tmp_path / "layers"),
+                       sidecars=TableSidecars(tmp_path / "tables", min_bytes=0 if kind == "table" else 10**12))
+    store.add_layer(catalogue_entry("dense", "Point"), frame)
+    for zoom, column, row in [(z, x, y), (8, *tile_of(-11.9, 14.4, 8)), (5, *tile_of(-11.9, 14.4, 5)),
+                              (z, x + 1, y), (14, *tile_of(-12.0, 14.3, 14))]:
+        everything = store.query("dense", bbox=tiles.lonlat_bounds(zoom, column, row)).features
+        expected = encode_tile(everything[["id", "name", "geometry"]], "dense", zoom, column, row)
+        assert store.tile("dense", zoom, column, row) == expected
+        assert 0 < len(decoded(expected, "dense")) <= MAX_TILE_POINTS

@@ -183,6 +183,8 @@ class LayerStore:
         """One vector tile of the features near it, with only the columns a tile carries."""
         layer = self._load(layer_id)
         positions = layer.positions(tiles.lonlat_bounds(z, x, y), {})
+        if (coordinates := layer.point_coordinates(positions)) is not None:  # thinned before any row is made
+            positions = positions[tiles.thin_point_positions(*coordinates, z, x, y)]
         columns = [c for c in tiles.TILE_PROPERTIES if c in layer.property_names]
         return tiles.encode_tile(layer.rows(positions, columns), layer_id, z, x, y)
 

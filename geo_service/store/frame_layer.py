@@ -13,6 +13,7 @@ from typing import Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from geo_service.store.base import Bbox, unknown_property
@@ -37,6 +38,9 @@ class LayerData(Protocol):
 
     def features(self) -> FeatureSource: ...
 
+    def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Longitudes and latitudes of the features at ``positions`` if the layer is all points, else None."""
+
 
 def layer_bounds(frame: gpd.GeoDataFrame) -> Bbox:
     return tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
@@ -52,6 +56,7 @@ class FrameLayer:
         self.bounds = layer_bounds(frame)
         self.property_names = [c for c in frame.columns if c != frame.geometry.name]
         self._features: SerialisedLayer | None = None
+        self._points: bool | None = None  # all points: found on first use
 
     def frame(self) -> gpd.GeoDataFrame:
         return self._frame.copy()
@@ -72,6 +77,14 @@ class FrameLayer:
                 raise unknown_property(name, self.property_names)
             mask &= equals_mask(frame[name], value)
         return np.flatnonzero(mask)
+
+    def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self._points is None:
+            self._points = bool(self.count) and bool((shapely.get_type_id(self._frame.geometry.values) == 0).all())
+        if not self._points:
+            return None
+        geoms = np.asarray(self._frame.geometry.values)[positions]
+        return shapely.get_x(geoms), shapely.get_y(geoms)
 
     def features(self) -> SerialisedLayer:
         """The OGC API's view of the frame, made on first use."""

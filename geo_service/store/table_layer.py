@@ -144,6 +144,11 @@ class TableLayer:
             return pc.equal(column, pa.scalar(value, kind)).fill_null(False).to_numpy(zero_copy_only=False)
         return equals_mask(self._properties.select([name]).to_pandas()[name], value)
 
+    def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self._points:
+            return None
+        return self._array(MINX)[positions], self._array(MINY)[positions]  # a point is its own bounds
+
     # --- the OGC API's view (FeatureSource)
     def features(self) -> TableLayer:
         return self
