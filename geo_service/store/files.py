@@ -302,7 +302,7 @@ class LayerStore:
 
     def _keep_parsed(self, layer_id: str, path: Path, version: str, parsed: gpd.GeoDataFrame) -> None:
         """A file just written was read back to check it: that parse is what the next read needs (and, for a
-        large layer, its parsed copy), so the layer is not parsed again."""
+        large layer, its Arrow table), so the layer is not parsed again."""
         st = path.stat()
         if st.st_size > self.max_layer_bytes:
             return  # too large to serve: the next read reports it, as in every other process

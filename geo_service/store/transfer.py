@@ -39,7 +39,7 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
                              "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                              (layer_id, digest(data), data, datetime.fromisoformat(saved.saved_at), saved.pinned))
             data = files.file_bytes(layer_id)
-            # the files backend's parse of these bytes (from its parsed copy when it has one: no second parse)
+            # the files backend's parse of these bytes (from its table when it has one: no second parse)
             parsed = files.read(layer_id) if files.version(layer_id) == digest(data) else None
             store.commit_document(layer_id, data, None, conn, parsed)
         loaded.append(layer_id)
