@@ -131,7 +131,7 @@ def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) 
         properties = {k: column[row] for k, column in values.items()}
         properties = {k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in properties.items()
                       if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))}
-        features.append({"geometry": geoms[position].wkb, "properties": properties})
+        features.append({"geometry": geoms[position], "properties": properties})  # shapely: no WKB round trip
     return mapbox_vector_tile.encode([{"name": layer_id, "features": features}],
                                      default_options={"y_coord_down": True, "extents": EXTENT})
 
