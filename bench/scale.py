@@ -9,7 +9,8 @@ server to the first answer of an items page of the big layer (cold), each worker
 the run, the median and p99 latency and throughput of varied items pages (offsets across the layer), bbox
 queries, a deep offset and features by id (4 client threads; each request is a different one, so the
 response cache does not answer them), the full GeoJSON download (first and second time), and a z8 tile
-(cold, then warm). The points are seeded random positions over the border area with 12 properties
+(cold, then warm), and `layers import` of the layer's GeoJSON as a new layer beside `ogr2ogr` writing it as a
+GeoPackage. The points are seeded random positions over the border area with 12 properties
 (integers, reals, text, a boolean). PostgreSQL is a throwaway cluster started here (tests/pg_cluster.py).
 
 Goals (issue 12), for the 1M layer: cold first request <= 2 s and <= 400 MB a worker on files, <= 1 s and
@@ -18,9 +19,11 @@ Goals (issue 12), for the 1M layer: cold first request <= 2 s and <= 400 MB a wo
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,6 +93,27 @@ def workload(count: int, requests: int) -> dict[str, list[str]]:
     }
 
 
+def imported(layers: Path, work: Path, count: int, database_url: str | None = None) -> str:
+    """``geo-service layers import`` of the big layer's GeoJSON as a new layer (limits raised to fit), and
+    ``ogr2ogr`` writing the same file as a GeoPackage, for comparison."""
+    source = layers / "big.geojson"
+    env = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers), "GEO_SERVICE_MAX_UPLOAD_MB": "4096",
+           "GEO_SERVICE_MAX_FEATURES": str(count + 1), "GEO_SERVICE_MAX_CELLS": str(count * 20),
+           "GEO_SERVICE_MAX_VERTICES": str(count + 1), "GEO_SERVICE_MAX_LAYER_MB": "4096"}
+    if database_url:
+        env["GEO_SERVICE_DATABASE_URL"] = database_url
+    command = [str(Path(sys.executable).with_name("geo-service")), "layers", "import", str(source), "--id", "again",
+               "--title", "Again", "--source", "bench/scale.py", "--licence", "CC0-1.0"]
+    started = time.monotonic()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    seconds = time.monotonic() - started
+    if database_url:
+        return f"{seconds:.1f} s"
+    started = time.monotonic()
+    subprocess.run(["ogr2ogr", "-f", "GPKG", str(work / "big.gpkg"), str(source)], check=True, capture_output=True)
+    return f"{seconds:.1f} s (ogr2ogr to GeoPackage: {time.monotonic() - started:.1f} s)"
+
+
 def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
     figures: dict = {}
     started = time.monotonic()
@@ -149,6 +173,8 @@ def main(sizes: str, requests: int) -> None:
                             **measure(layers, count, requests, {**env, "GEO_SERVICE_DOWNLOADS_DIR": str(work / "p"),
                                                                 "GEO_SERVICE_DATABASE_URL": url})},
             }
+            results["files"]["`layers import` of its GeoJSON"] = imported(layers, work, count)
+            results["postgis"]["`layers import` of its GeoJSON"] = imported(layers, work, count, url)
             print(f"\n## {count:,} points")
             print("| | files | PostGIS |\n|---|---|---|")
             for key in results["files"]:
