@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from geo_service.store import LayerStore  # noqa: E402
+from bench import qgis_server  # noqa: E402
 from tests.conftest import BUNDLED_LAYERS, catalogue_entry  # noqa: E402
 from tests.pg_cluster import Cluster  # noqa: E402
 from tests.production import production_server  # noqa: E402
@@ -78,9 +79,9 @@ def timed(server, paths: list[str], threads: int = 4) -> dict:
             "per_s": len(paths) / wall}
 
 
-def workload(count: int, requests: int) -> dict[str, list[str]]:
+def workload(count: int, requests: int, base: str = "/ogc/collections/big/items",
+             feature=lambda n: f"p{n}") -> dict[str, list[str]]:
     rng = random.Random(5)
-    base = "/ogc/collections/big/items"
     boxes = []
     for _ in range(requests):
         lon, lat = rng.uniform(WEST, EAST - 0.1), rng.uniform(SOUTH, NORTH - 0.1)
@@ -89,13 +90,31 @@ def workload(count: int, requests: int) -> dict[str, list[str]]:
         "items": [f"{base}?limit=100&offset={rng.randrange(0, max(1, count - 100))}" for _ in range(requests)],
         "bbox": boxes,
         "deep offset": [f"{base}?limit=10&offset={count - 10 - i}" for i in range(requests)],
-        "by id": [f"{base}/p{rng.randrange(count)}" for _ in range(requests)],
+        "by id": [f"{base}/{feature(rng.randrange(count))}" for _ in range(requests)],
     }
 
 
+def measure_qgis(work: Path, count: int, requests: int) -> dict:
+    """The same workload on QGIS Server (bench/qgis_server.py) over a GeoPackage of the layer; its feature
+    ids are the GeoPackage's row numbers (from 1, in the layer's order)."""
+    if not qgis_server.available():
+        return {}
+    gpkg, project = work / "big.gpkg", work / "bench.qgs"
+    qgis_server.write_project(gpkg, project)
+    figures: dict = {}
+    with qgis_server.qgis_servers(project) as (server, firsts):
+        figures["start to first items"] = f"{firsts[0]:.1f} s (process start to the first page)"
+        figures["other worker's first page"] = f"{firsts[1]:.1f} s (its own start)"
+        for name, paths in workload(count, requests, "/wfs3/collections/big/items", lambda n: n + 1).items():
+            result = timed(server, paths)
+            figures[name] = f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, " \
+                            f"{result['per_s']:.0f}/s"
+        figures["worker peak memory"] = ", ".join(f"{mb:.0f} MB" for mb in sorted(server.peak_rss_mb().values()))
+    return figures
+
+
 def imported(layers: Path, work: Path, count: int, database_url: str | None = None) -> str:
-    """``geo-service layers import`` of the big layer's GeoJSON as a new layer (limits raised to fit), and
-    ``ogr2ogr`` writing the same file as a GeoPackage, for comparison."""
+    """``geo-service layers import`` of the big layer's GeoJSON as a new layer (limits raised to fit)."""
     source = layers / "big.geojson"
     env = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers), "GEO_SERVICE_MAX_UPLOAD_MB": "4096",
            "GEO_SERVICE_MAX_FEATURES": str(count + 1), "GEO_SERVICE_MAX_CELLS": str(count * 20),
@@ -107,11 +126,15 @@ def imported(layers: Path, work: Path, count: int, database_url: str | None = No
     started = time.monotonic()
     subprocess.run(command, env=env, check=True, capture_output=True)
     seconds = time.monotonic() - started
-    if database_url:
-        return f"{seconds:.1f} s"
+    return f"{seconds:.1f} s"
+
+
+def geopackage(layers: Path, work: Path) -> str:
+    """``ogr2ogr`` writing the layer's GeoJSON as the GeoPackage QGIS Server reads."""
     started = time.monotonic()
-    subprocess.run(["ogr2ogr", "-f", "GPKG", str(work / "big.gpkg"), str(source)], check=True, capture_output=True)
-    return f"{seconds:.1f} s (ogr2ogr to GeoPackage: {time.monotonic() - started:.1f} s)"
+    subprocess.run(["ogr2ogr", "-f", "GPKG", str(work / "big.gpkg"), str(layers / "big.geojson")], check=True,
+                   capture_output=True)
+    return f"{time.monotonic() - started:.1f} s (ogr2ogr to GeoPackage)"
 
 
 def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
@@ -175,10 +198,12 @@ def main(sizes: str, requests: int) -> None:
             }
             results["files"]["`layers import` of its GeoJSON"] = imported(layers, work, count)
             results["postgis"]["`layers import` of its GeoJSON"] = imported(layers, work, count, url)
+            results["qgis"] = {"load the layer": geopackage(layers, work), **measure_qgis(work, count, requests)}
             print(f"\n## {count:,} points")
-            print("| | files | PostGIS |\n|---|---|---|")
+            print("| | files | PostGIS | QGIS Server 3.22 |\n|---|---|---|---|")
             for key in results["files"]:
-                print(f"| {key} | {results['files'][key]} | {results['postgis'][key]} |")
+                print(f"| {key} | {results['files'][key]} | {results['postgis'][key]} | "
+                      f"{results['qgis'].get(key, '—')} |")
             sys.stdout.flush()
             cluster.drop_database(url)
             shutil.rmtree(work, ignore_errors=True)

@@ -233,7 +233,11 @@ class LayerStore:
         Features intersecting ``bbox`` whose properties equal ``filters``.
         """
         check_page(bbox, limit, offset)
-        matched = self._load(layer_id).positions(bbox, filters or {})
+        layer = self._load(layer_id)
+        if bbox is None and not filters:  # a plain page: no need to list every position first
+            stop = layer.count if limit is None else min(layer.count, offset + limit)
+            return np.arange(min(offset, layer.count), stop), layer.count
+        matched = layer.positions(bbox, filters or {})
         stop = None if limit is None else offset + limit
         return matched[offset:stop], int(matched.size)
 
