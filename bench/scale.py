@@ -8,10 +8,12 @@ import` ends; PostGIS: `db init`'s load of that file: parse, COPY, index), the t
 server to the first answer of an items page of the big layer (cold), each worker's resident memory after
 the run, the median and p99 latency and throughput of varied items pages (offsets across the layer), bbox
 queries, a deep offset and features by id (4 client threads; each request is a different one, so the
-response cache does not answer them), the full GeoJSON download (first and second time), and a z8 tile
-(cold, then warm), and `layers import` of the layer's GeoJSON as a new layer beside `ogr2ogr` writing it as a
-GeoPackage. The points are seeded random positions over the border area with 12 properties
-(integers, reals, text, a boolean). PostgreSQL is a throwaway cluster started here (tests/pg_cluster.py).
+response cache does not answer them), the full GeoJSON download (first and second time), a z8 tile (cold,
+then warm), and `layers import` of the layer's GeoJSON as a new layer. Then the same workload on QGIS
+Server 3.22 (Debian's qgis-server: two qgis_mapserver processes on a GeoPackage of the layer written by
+`ogr2ogr`; bench/qgis_server.py; a dash where it has no figure or is not installed). The points are seeded
+random positions over the border area with 12 properties (integers, reals, text, a boolean). PostgreSQL is
+a throwaway cluster started here (tests/pg_cluster.py).
 
 Goals (issue 12), for the 1M layer: cold first request <= 2 s and <= 400 MB a worker on files, <= 1 s and
 <= 200 MB on PostGIS; a z8 tile <= 50 ms warm; warm items and bbox at least as fast as before.

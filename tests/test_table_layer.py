@@ -129,13 +129,16 @@ def test_feature_texts_and_ids_are_those_the_ogc_api_sent_before(pair):
             table.position(missing)
 
 
-def test_a_layer_arrow_cannot_hold_is_served_from_memory(tmp_path, caplog):
+@pytest.mark.parametrize("column, values", [("mixed", [1 if i % 2 else "one" for i in range(20)]),  # numbers and text
+                                            ("__minx", list(range(20)))])  # a name the table uses itself
+def test_a_layer_arrow_cannot_hold_is_served_from_memory(tmp_path, caplog, column, values):
     frame = points(20)
-    frame["mixed"] = [1 if i % 2 else "one" for i in range(20)]  # an object column of numbers and text
+    frame[column] = values
     sidecars = TableSidecars(tmp_path, min_bytes=0)
     assert sidecars.save("layer", "v1", frame) is None and "no table kept" in caplog.text
     layer = sidecars.layer("layer", "v1", 10**6, lambda: frame)
     assert isinstance(layer, FrameLayer) and layer.frame().equals(frame)
+    assert layer.positions(None, {column: "1"}).tolist() == [i for i, v in enumerate(values) if str(v) == "1"]
     assert not list(tmp_path.glob("*.arrow"))
 
 

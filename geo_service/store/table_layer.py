@@ -36,7 +36,9 @@ WIDE_SHARE = 8  # a bbox band holding more than 1/8 of the rows is checked in on
 
 def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
     """The layer as the Arrow table ``TableLayer`` reads (ArrowInvalid/ArrowTypeError if a column cannot
-    be held, e.g. mixed types in one column)."""
+    be held, e.g. mixed types in one column; ValueError if a column's name could clash with the table's own)."""
+    if any(str(name).startswith("__") for name in frame.columns):
+        raise ValueError("a column name starts with __, as the table's own columns do")
     geometry = frame.geometry
     table = pa.Table.from_pandas(frame.drop(columns=[geometry.name]), preserve_index=False)
     geoms = geometry.to_numpy()
