@@ -24,7 +24,7 @@ def points(count: int = 400, ids: str = "own") -> gpd.GeoDataFrame:
         "name": [None if i % 17 == 0 else f"Lieu {i} é" for i in range(count)],
         "population": pd.array([None if i % 11 == 0 else int(i * 7) for i in range(count)], dtype="Int64"),
         "households": np.arange(count, dtype="int64") % 13,
-        "share": [np.nan if i % 9 == 0 else i / 8 for i in range(count)],
+        "share": [np.nan if i % 9 == 0 else np.inf if i % 23 == 5 else i / 8 for i in range(count)],
         "surveyed": np.arange(count) % 3 == 0,
         "country": rng.choice(["ML", "SN"], count),
     }, geometry=gpd.points_from_xy(rng.uniform(-12.5, -11, count).round(3), rng.uniform(12.5, 15, count).round(3)),

@@ -13,6 +13,7 @@ place, which is what lets a million-point layer serve from a few tens of MB per 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -76,6 +77,11 @@ class TableLayer:
         self.property_names = [c for c in self._columns if c != self._geometry]
         self._table = table
         self._properties = table.select(self.property_names)
+        # columns whose Arrow values are the JSON values the OGC API sends (see _plain_texts)
+        self._plain_columns = all(pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or
+                                  pa.types.is_boolean(f.type) or pa.types.is_string(f.type) or
+                                  pa.types.is_large_string(f.type) or pa.types.is_null(f.type)
+                                  for f in self._properties.schema)
 
     def _column(self, name: str) -> pa.Array:
         column = self._table.column(name)
@@ -157,11 +163,29 @@ class TableLayer:
 
     def texts(self, positions) -> list[str]:
         positions = list(positions)
+        if self._plain_columns:
+            return self._plain_texts(positions)
         frame = self.rows(positions)
         if self._numbered:  # as features.serialise numbers them: from 1 in the layer's order
             frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
             frame.insert(0, "id", [str(p + 1) for p in positions])
         return feature_texts(frame)
+
+    def _plain_texts(self, positions: list[int]) -> list[str]:
+        """``texts`` for a layer of numbers, text and booleans, straight from Arrow's Python values: a page
+        of a few features no longer builds a GeoDataFrame (12 ms for one feature, most of a request)."""
+        rows = self._properties.take(pa.array(positions, type=pa.int64())).to_pylist()
+        wkb = self._table.column(GEOMETRY).take(pa.array(positions, type=pa.int64()))
+        geometries = shapely.to_geojson(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))).tolist()
+        texts = []
+        for position, row, geometry in zip(positions, rows, geometries):
+            feature_id = str(position + 1) if self._numbered else row["id"]
+            properties = {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                          for k, v in row.items() if k != "id"}
+            feature = {"id": feature_id, "type": "Feature", "properties": properties,
+                       "geometry": None if geometry is None else json.loads(geometry)}
+            texts.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+        return texts
 
     def position(self, feature_id: str) -> int:
         if self._numbered:
