@@ -45,6 +45,7 @@ from tests.pg_cluster import Cluster  # noqa: E402
 from tests.production import production_server  # noqa: E402
 
 WEST, SOUTH, EAST, NORTH = -12.8, 12.3, -10.6, 15.2
+QGIS_BUDGET_S = 60  # per kind of request on QGIS Server, whose deep offsets take seconds each at 1M
 
 
 def synthetic(count: int, seed: int = 12) -> gpd.GeoDataFrame:
@@ -67,18 +68,23 @@ def synthetic(count: int, seed: int = 12) -> gpd.GeoDataFrame:
     return frame
 
 
-def timed(server, paths: list[str], threads: int = 4) -> dict:
+def timed(server, paths: list[str], threads: int = 4, budget_s: float | None = None) -> dict:
+    """Send ``paths`` from ``threads`` clients; with ``budget_s``, the requests not started by then are left
+    out (a server taking seconds a request would otherwise hold the run for an hour)."""
+    started = time.monotonic()
+
     def one(path):
+        if budget_s is not None and time.monotonic() - started > budget_s:
+            return None
         status, body, seconds = server.get(path, timeout=300)
         assert status == 200, (path, status, body[:300])
         return seconds
 
-    started = time.monotonic()
     with ThreadPoolExecutor(threads) as pool:
-        times = sorted(pool.map(one, paths))
+        times = sorted(t for t in pool.map(one, paths) if t is not None)
     wall = time.monotonic() - started
-    return {"median_ms": statistics.median(times) * 1000, "p99_ms": times[int(len(times) * 0.99) - 1] * 1000,
-            "per_s": len(paths) / wall}
+    return {"median_ms": statistics.median(times) * 1000, "p99_ms": times[max(0, int(len(times) * 0.99) - 1)] * 1000,
+            "per_s": len(times) / wall, "count": len(times)}
 
 
 def workload(count: int, requests: int, base: str = "/ogc/collections/big/items",
@@ -108,9 +114,10 @@ def measure_qgis(work: Path, count: int, requests: int) -> dict:
         figures["start to first items"] = f"{firsts[0]:.1f} s (process start to the first page)"
         figures["other worker's first page"] = f"{firsts[1]:.1f} s (its own start)"
         for name, paths in workload(count, requests, "/wfs3/collections/big/items", lambda n: n + 1).items():
-            result = timed(server, paths)
+            result = timed(server, paths, budget_s=QGIS_BUDGET_S)
             figures[name] = f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, " \
-                            f"{result['per_s']:.0f}/s"
+                            f"{result['per_s']:.1f}/s" + ("" if result["count"] == len(paths) else
+                                                         f" ({result['count']} requests in {QGIS_BUDGET_S} s)")
         figures["worker peak memory"] = ", ".join(f"{mb:.0f} MB" for mb in sorted(server.peak_rss_mb().values()))
     return figures
 
