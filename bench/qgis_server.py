@@ -32,8 +32,6 @@ project = QgsProject.instance()
 project.addMapLayer(layer)
 project.writeEntry("WFSLayers", "/", [layer.id()])
 project.writeEntry("WFSLayersPrecision", "/" + layer.id(), 7)
-project.writeEntry("WMSServiceCapabilities", "/", True)
-project.writeEntry("WFSUrl", "/", "")
 assert project.write(sys.argv[2]), "the project was not written"
 app.exitQgis()
 """

@@ -85,7 +85,6 @@ def _thin_points(geoms: np.ndarray) -> np.ndarray:
 
 
 def _thin(xy: np.ndarray) -> np.ndarray:
-    xy = xy[:, :2]
     grid = POINT_GRID
     while True:
         first = _first_per_cell(np.floor(xy * (grid / EXTENT)).astype(np.int64), grid)

@@ -136,7 +136,7 @@ def test_a_layer_arrow_cannot_hold_is_served_from_memory(tmp_path, caplog, colum
     frame[column] = values
     sidecars = TableSidecars(tmp_path, min_bytes=0)
     assert sidecars.save("layer", "v1", frame) is None and "no table kept" in caplog.text
-    layer = sidecars.layer("layer", "v1", 10**6, lambda: frame)
+    layer = sidecars.layer("layer", "v1", (1, 1, 10**6), lambda: frame)  # (inode, mtime, size)
     assert isinstance(layer, FrameLayer) and layer.frame().equals(frame)
     assert layer.positions(None, {column: "1"}).tolist() == [i for i, v in enumerate(values) if str(v) == "1"]
     assert not list(tmp_path.glob("*.arrow"))

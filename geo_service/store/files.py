@@ -146,10 +146,7 @@ class LayerStore:
             except GeoServiceError:
                 raise unreadable_layer(layer_id) from None
 
-        layer = self.sidecars.layer(layer_id, version, st.st_size, parse)
-        if st.st_size >= self.sidecars.min_bytes:
-            self.sidecars.remember(layer_id, key, version)
-        return key, layer
+        return key, self.sidecars.layer(layer_id, version, key, parse)
 
     def _load(self, layer_id: str) -> LayerData:
         path = self.path_for(layer_id)
@@ -314,7 +311,8 @@ class LayerStore:
         layer = None
         if st.st_size >= self.sidecars.min_bytes:
             layer = self.sidecars.save(layer_id, version, parsed)
-            self.sidecars.remember(layer_id, key, version)
+            if layer is not None:  # the record only serves to open a table
+                self.sidecars.remember(layer_id, key, version)
         with self._lock:
             self._cache[layer_id] = _Cached(key, layer or FrameLayer(parsed, version))
 

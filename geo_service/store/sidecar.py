@@ -36,10 +36,12 @@ class TableSidecars:
         self.directory = Path(directory)
         self.min_bytes = min_bytes
 
-    def layer(self, layer_id: str, version: str, size: int, parse: Callable[[], gpd.GeoDataFrame]) -> LayerData:
-        """The layer at ``version``: its table, or ``parse()`` (then kept as a table). Workers starting
-        together take turns (a lock file per layer), so one parses and the others open its table."""
-        if size < self.min_bytes:
+    def layer(self, layer_id: str, version: str, key: StatKey,
+              parse: Callable[[], gpd.GeoDataFrame]) -> LayerData:
+        """The layer file (stat ``key``) at ``version``: its table, or ``parse()`` (then kept as a table, and
+        the file's version recorded so the next start opens the table at once). Workers starting together
+        take turns (a lock file per layer), so one parses and the others open its table."""
+        if key[2] < self.min_bytes:
             return FrameLayer(parse(), version)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,10 @@ class TableSidecars:
             found = self.open(layer_id, version)
             if found is None:
                 frame = parse()
-                found = self.save(layer_id, version, frame) or FrameLayer(frame, version)
+                found = self.save(layer_id, version, frame)
+                if found is None:
+                    return FrameLayer(frame, version)
+            self.remember(layer_id, key, version)
             return found
 
     def _path(self, layer_id: str, version: str) -> Path:
