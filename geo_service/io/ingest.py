@@ -27,6 +27,7 @@ from geo_service.io.bounds import (IngestError, check_frame, decode_text, geojso
 from geo_service.io.containers import inspect_gpkg, inspect_shapefile_zip
 from geo_service.io.field_exports import accuracy_flags, locate, numbers, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
+from geo_service.io.geojson_stream import read_plain
 from geo_service.io.ogr import read_frame
 from geo_service.io.workbook import read_workbook
 from geo_service.i18n import Text
@@ -163,6 +164,9 @@ def read_gis(data: bytes, filename: str, kind: str,
     if kind == "shp.zip":
         inspect_shapefile_zip(data, filename, limits)
     if kind == "geojson":
+        plain = read_plain(data, filename, limits)  # one pass; None: the long way below says what GDAL makes of it
+        if plain is not None:
+            return plain, []
         check_geojson(data, filename, limits)
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}[kind]
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:

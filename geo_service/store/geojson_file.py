@@ -17,6 +17,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo_service.errors import InvalidParameterError, LayerDataError, StorageError
 from geo_service.io.geojson_rules import frame_problems
+from geo_service.io.geojson_stream import read_plain
 from geo_service.io.ogr import read_frame
 
 WGS84 = "EPSG:4326"
@@ -175,7 +176,16 @@ def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame,
 
 
 def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
-    """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326."""
+    """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326: in one pass when
+    the document is plain (``io.geojson_stream``), else with GDAL."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None  # GDAL says what is wrong with the path
+    plain = read_plain(data, path.name) if data is not None else None
+    if plain is not None:
+        return plain
     try:
         frame = read_frame(io.BytesIO(data) if data is not None else path)
     except (DataSourceError, DataLayerError) as exc:
