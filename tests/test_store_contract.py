@@ -91,3 +91,13 @@ def test_a_new_layer(store):
     store.add_layer(catalogue_entry("wells", "Point"), frame)
     assert "wells" in store.catalogue and store.summary("wells").feature_count == 1
     assert store.read_document("wells")["features"][0]["id"] == "w1"
+
+
+def test_text_that_looks_like_json_stays_text(store):
+    """A Kobo or Excel text cell such as "[1, 2]" is stored as that text, not as a JSON array or object."""
+    texts = ["[1, 2]", '{"k": 1}', "[not json", "{}"]
+    frame = gpd.GeoDataFrame({"id": [f"t{i}" for i in range(4)], "note": texts, "source": ["tests"] * 4},
+                             geometry=[Point(-12.0, 14.2 + i / 10) for i in range(4)], crs="EPSG:4326")
+    store.add_layer(catalogue_entry("notes", "Point"), frame)
+    assert [f["properties"]["note"] for f in store.read_document("notes")["features"]] == texts
+    assert store.read("notes")["note"].tolist() == texts

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -83,6 +84,17 @@ def _checked(tmp: Path, shown: Path, allowed_types: frozenset[str] | None, refus
     return parsed
 
 
+def _holds_json_values(frame: gpd.GeoDataFrame) -> bool:
+    """Whether a column holds lists or objects (read by GDAL from JSON arrays or objects): pyogrio hands them
+    to GDAL as JSON text, which GDAL's AUTODETECT_JSON_STRINGS turns back into JSON. For any other frame
+    that option only turns text that looks like JSON into JSON, so it is switched off."""
+    for name in frame.columns:
+        if name != frame.geometry.name and frame[name].dtype == object:
+            if any(isinstance(value, (list, dict, tuple, np.ndarray)) for value in frame[name].dropna()):
+                return True
+    return False
+
+
 def write_temporary(path: Path, frame: gpd.GeoDataFrame,
                     allowed_types: frozenset[str] | None = None) -> tuple[Path, gpd.GeoDataFrame]:
     """Write ``frame`` beside ``path`` as checked, fsynced RFC 7946 GeoJSON; return the temporary file and
@@ -97,6 +109,8 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame,
     options = dict(_GEOJSON_OPTIONS)
     if "id" in frame.columns:
         options["ID_FIELD"] = "id"
+    if not _holds_json_values(frame):
+        options["AUTODETECT_JSON_STRINGS"] = "NO"  # else GDAL writes the text "[1, 2]" as an array
     try:
         # through Arrow: the same bytes as the row-by-row writer (checked on every bundled layer), in half the time
         pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", layer_options=options, use_arrow=True)

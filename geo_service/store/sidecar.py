@@ -21,7 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+import shapely
 
 from geo_service.store.frame_layer import FrameLayer, LayerData
 from geo_service.store.table_layer import TableLayer, to_table
@@ -29,6 +32,23 @@ from geo_service.store.table_layer import TableLayer, to_table
 log = logging.getLogger(__name__)
 DEFAULT_MIN_BYTES = 8 * 2**20
 StatKey = tuple[int, int, int]
+
+
+def _same(again: gpd.GeoDataFrame, frame: gpd.GeoDataFrame) -> bool:
+    """Exactly the same rows, types and geometries (compared in one vectorised call: ``equals`` compares
+    geometries one by one in Python, 9 s at 1,000,000 points)."""
+    if not (list(again.columns) == list(frame.columns) and again.dtypes.equals(frame.dtypes)
+            and again.crs == frame.crs and again.index.equals(frame.index)
+            and again.geometry.name == frame.geometry.name):
+        return False
+    name = frame.geometry.name
+    if not pd.DataFrame(again.drop(columns=name)).equals(pd.DataFrame(frame.drop(columns=name))):
+        return False
+    mine, theirs = again.geometry.values, frame.geometry.values
+    missing = shapely.is_missing(np.asarray(mine))
+    if not (missing == shapely.is_missing(np.asarray(theirs))).all():
+        return False
+    return bool(shapely.equals_identical(np.asarray(mine)[~missing], np.asarray(theirs)[~missing]).all())
 
 
 class TableSidecars:
@@ -85,7 +105,7 @@ class TableSidecars:
                 writer.write_table(table)
             back = TableLayer(pa.ipc.open_file(pa.memory_map(str(tmp))).read_all(), version)
             again = back.frame()  # kept only if it gives back exactly what the GeoJSON gave
-            if not (again.dtypes.equals(frame.dtypes) and again.crs == frame.crs and again.equals(frame)):
+            if not _same(again, frame):
                 log.warning("layer %s: its columns do not survive an Arrow table; served from memory", layer_id)
                 return None
             os.replace(tmp, path)
