@@ -127,10 +127,19 @@ class _Columns:
         return len(self.values) if self.values is not None else len(self.keys or ())
 
     def frame_columns(self, rows: int) -> dict[str, Any]:
+        """The typed columns; each gathered list is let go once typed (the rows' tuples before that)."""
         if self.values is None:
-            return {key: _typed(list(column)) for key, column in zip(self.keys or (), zip(*self.rows))}
-        return {key: _typed(self.values[key] + [None] * (rows - len(self.values[key])))
-                for key in _ordered(self.values, self.follows)}
+            order, values = list(self.keys or ()), dict(zip(self.keys or (), map(list, zip(*self.rows))))
+            self.rows = []
+        else:
+            order, values = _ordered(self.values, self.follows), self.values
+            self.values = {}
+        columns = {}
+        for key in order:
+            column = values.pop(key, [])
+            column.extend(repeat(None, rows - len(column)))
+            columns[key] = _typed(column)
+        return columns
 
 
 def _ordered(names: Iterable[str], follows: set[tuple[str, str]]) -> list[str]:
@@ -357,13 +366,14 @@ class _Reader:
                                 index=pd.RangeIndex(rows))
 
 
-def read_plain(data: bytes, filename: str, limits: InputLimits | None = None) -> gpd.GeoDataFrame | None:
-    """The document as a GeoDataFrame in EPSG:4326, or None when it is not plain (see the module).
+def read_plain(data: bytes | str, filename: str, limits: InputLimits | None = None) -> gpd.GeoDataFrame | None:
+    """The document (its bytes, or its text already decoded) as a GeoDataFrame in EPSG:4326, or None when it
+    is not plain (see the module).
 
     With ``limits``, a document over one is refused (413) at the first feature past it.
     """
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         return None
     if _GDAL_ALTERS.search(text):

@@ -189,15 +189,19 @@ def write_geojson_atomic(path: Path, frame: gpd.GeoDataFrame,
     return parsed
 
 
+def _text(path: Path) -> str:
+    """A file's text, its bytes let go at once (one copy of a large layer in memory, not two); "" when it
+    cannot be read (GDAL then says why)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
     """Read one GeoJSON file (or its bytes, already read) into a GeoDataFrame in EPSG:4326: in one pass when
     the document is plain (``io.geojson_stream``), else with GDAL."""
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = None  # GDAL says what is wrong with the path
-    plain = read_plain(data, path.name) if data is not None else None
+    plain = read_plain(data if data is not None else _text(path), path.name)
     if plain is not None:
         return plain
     try:
