@@ -101,6 +101,7 @@ class Settings:
     map_tiles_above: int = 20_000  # a layer with more features is drawn on the map as vector tiles
     # PostgreSQL/PostGIS holding the layers instead of the layers folder (postgresql://user@host/db)
     database_url: str | None = field(default=None, repr=False)
+    database_pool: int = 8  # connections each worker process may hold to it
 
     def __post_init__(self) -> None:
         for name in ("layers_dir", "templates_dir", "assets_dir", "runtime_dir", "results_dir",
@@ -204,7 +205,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         changes["token"] = raw
     for name in ("HISTORY_KEEP", "ANALYSIS_SLOTS", "CLIENT_SLOTS", "MAX_LAYER_MB", "RESULTS_MAX_MB",
-                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB", "MAP_TILES_ABOVE", "TABLE_MIN_MB"):
+                 "RESULTS_MAX_DAYS", "DOWNLOADS_MAX_MB", "MAP_TILES_ABOVE", "TABLE_MIN_MB",
+                 "DATABASE_POOL"):
         if raw := env.get(f"{ENV_PREFIX}{name}"):
             changes[name.lower()] = _whole(name, raw)
     for name in ("ANALYSIS_SECONDS", "SLOT_WAIT_SECONDS"):

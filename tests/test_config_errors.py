@@ -35,3 +35,11 @@ def test_errors_carry_status_and_canonical_document():
     assert error.to_document() == {"code": "InvalidParameterValue", "description": "limit must be 0 or more",
                                    "status": 400, "details": {"limit": -1}}
     assert LayerNotFoundError("x").status == 404
+
+
+def test_the_database_pool_is_a_whole_number_of_one_or_more():
+    assert settings_from_env({}).database_pool == 8
+    assert settings_from_env({"GEO_SERVICE_DATABASE_POOL": "3"}).database_pool == 3
+    for raw in ("0", "x", "-2"):
+        with pytest.raises(ConfigError, match="GEO_SERVICE_DATABASE_POOL"):
+            settings_from_env({"GEO_SERVICE_DATABASE_POOL": raw})

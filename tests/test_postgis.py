@@ -294,3 +294,48 @@ def test_plain_pages_are_the_files_backends(pg, tmp_path):
         expected = files.query_positions("sites", limit=limit, offset=offset)
         got = pg.query_positions("sites", limit=limit, offset=offset)
         assert (list(got[0]), got[1]) == (list(expected[0]), expected[1]), (limit, offset)
+
+
+@pytest.mark.parametrize("pool", [2, 5])
+def test_a_worker_holds_at_most_the_connections_its_setting_allows(database_url, tmp_path, pool):
+    """GEO_SERVICE_DATABASE_POOL bounds each worker's connections (size max_connections by it): six threads
+    wanting a connection at once share the pool's."""
+    from geo_service.config import Settings
+    from geo_service.store import open_store
+
+    postgis_store(database_url, write_layers(tmp_path / "layers")).close()
+    store = open_store(Settings(database_url=database_url, database_pool=pool))
+    inside, release, most = threading.Semaphore(0), threading.Event(), []
+
+    def hold() -> None:
+        with store.connection() as conn:
+            conn.execute("select 1")
+            inside.release()
+            release.wait(30)
+
+    def connections() -> int:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            return watcher.execute("select count(*) from pg_stat_activity where datname = current_database() "
+                                   "and pid <> pg_backend_pid() and backend_type = 'client backend'").fetchone()[0]
+
+    def waiting() -> int:
+        return store._pool.get_stats().get("requests_waiting", 0) if store._pool is not None else 0
+
+    threads = [threading.Thread(target=hold) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(pool):  # as many as the pool allows get in ...
+            assert inside.acquire(timeout=30)
+        for _ in range(300):  # ... and the others wait for one of them (waited for, not timed)
+            if waiting() == 6 - pool:
+                break
+            release.wait(0.1)
+        assert waiting() == 6 - pool
+        most.append(connections())
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+        store.close()
+    assert most == [pool]
