@@ -186,6 +186,20 @@ def test_a_large_layer_is_served_from_its_table_per_version(tmp_path, monkeypatc
     assert "cannot be read" in caplog.text
 
 
+def test_a_new_table_clears_the_layers_geoparquet_copies_of_an_earlier_release(tmp_path):
+    from geo_service.store.sidecar import TableSidecars
+
+    layers = write_layers(tmp_path / "layers")
+    old = layers / ".cache" / "frames"
+    old.mkdir(parents=True)
+    stale, kept = old / "sites-0a1b2c3d.parquet", [old / "wells-0a1b2c3d.parquet", old / "sites-notes.txt"]
+    for path in [stale, *kept]:
+        path.write_bytes(b"PAR1")
+    store = LayerStore(layers, sidecars=TableSidecars(layers / ".cache" / "tables", min_bytes=0))
+    store.read("sites")
+    assert not stale.exists() and all(path.exists() for path in kept)
+
+
 def test_a_layer_file_changed_by_hand_is_hashed_and_parsed_again(tmp_path):
     """The recorded version belongs to one file (inode, modification time, size): a file edited in place or
     copied over is another file, and serves its own content, not the table of the one it replaced."""

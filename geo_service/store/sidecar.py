@@ -112,6 +112,9 @@ class TableSidecars:
             for old in self.directory.glob(f"{layer_id}-*.arrow"):
                 if old != path and old.name[len(layer_id) + 1:-len(".arrow")].isalnum():
                     old.unlink(missing_ok=True)  # a worker still mapping it keeps its pages until it moves on
+            for old in (self.directory.parent / "frames").glob(f"{layer_id}-*.parquet"):
+                if old.name[len(layer_id) + 1:-len(".parquet")].isalnum():
+                    old.unlink(missing_ok=True)  # GeoParquet copies an earlier release kept, no longer read
             return back
         except Exception as exc:  # a full disk, a read-only folder, a column Arrow cannot hold
             log.warning("layer %s: no table kept (%s)", layer_id, exc)
