@@ -88,7 +88,7 @@ class _Columns:
                 return
             if self.keys is None and row == 0 and len(set(keys)) == len(keys):
                 self.keys = keys
-                self._counted(1, len(keys))
+                self._counted(len(keys))
                 self.rows.append(values)
                 return
             self.values = {key: list(column) for key, column in zip(self.keys or (), zip(*self.rows))} \
@@ -104,23 +104,17 @@ class _Columns:
             column = values.get(key)
             if column is None:
                 column = values[key] = [None] * row
-                self._counted(row, len(values))
+                self._counted(len(values))
             elif len(column) > row:
                 raise _NotPlain  # the same key twice in one feature's properties
             elif len(column) < row:
                 column.extend(repeat(None, row - len(column)))
             column.append(value)
 
-    def _counted(self, row: int, names: int) -> None:
-        limits = self.limits
-        if limits is None:
-            return
-        if names > limits.properties:
-            raise over_limit(self.filename, "properties (columns)", at_least(names), limits.properties,
+    def _counted(self, names: int) -> None:
+        if self.limits is not None and names > self.limits.properties:
+            raise over_limit(self.filename, "properties (columns)", at_least(names), self.limits.properties,
                              "MAX_PROPERTIES")
-        if max(row, 1) * (names + 1) > limits.cells:
-            raise over_limit(self.filename, "values (features × properties)", at_least(max(row, 1) * (names + 1)),
-                             limits.cells, "MAX_CELLS")
 
     def names(self) -> int:
         return len(self.values) if self.values is not None else len(self.keys or ())
@@ -328,6 +322,9 @@ class _Reader:
         if properties is not None and type(properties) is not tuple:
             raise _NotPlain
         self.columns.add(row, properties or ())
+        if limits is not None and (row + 1) * (self.columns.names() + 1) > limits.cells:
+            raise over_limit(self.filename, "values (features × properties)",
+                             at_least((row + 1) * (self.columns.names() + 1)), limits.cells, "MAX_CELLS")
         positions = self.geometries.add(row, feature.get("geometry"))
         self.geometries.positions += positions
         if limits is not None and (positions > 1 or self.geometries.positions > limits.vertices):
