@@ -16,20 +16,21 @@ from hypothesis import strategies as st
 from geo_service.config import InputLimits
 from geo_service.errors import GeoServiceError, PayloadTooLargeError
 from geo_service.io.geojson_stream import read_plain
-from geo_service.io.ingest import check_geojson
+from geo_service.io.ingest import check_geojson, read_upload
 from geo_service.io.ogr import read_frame
 from tests.conftest import BUNDLED_LAYERS
 
 
 def long_way(data: bytes, limits: InputLimits | None = None):
-    """What the importer did before: the strict check, then GDAL (None when the check refuses the file)."""
+    """What the importer does with any other document: the strict check, then GDAL on the document it
+    writes again (None when the check refuses the file)."""
     try:
-        check_geojson(data, "x.geojson", limits or InputLimits())
+        again = check_geojson(data, "x.geojson", limits or InputLimits())
     except GeoServiceError:
         return None
     with warnings.catch_warnings():  # GDAL's notes (e.g. "several features with id = 5") are not the point here
         warnings.simplefilter("ignore")
-        return read_frame(io.BytesIO(data))
+        return read_frame(io.BytesIO(again))
 
 
 def assert_same(fast, slow) -> None:
@@ -105,8 +106,8 @@ RAW_NOT_PLAIN = {
     "not UTF-8": document([feature({"a": "\xe9"})]).replace(b"\xc3\xa9", b"\xe9"),
     "arrays shaped like objects": b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
                                   b'[["a",1]],"geometry":[["type","Point"],["coordinates",[-11.5,14.4]]]}]}',
-    "an escaped surrogate pair": document([feature({"a": "\U0001F600"})]).replace("\U0001F600".encode(), b"\\ud83d\\ude00"),
     "an escaped NUL": document([feature({"a": "x\u0000y"})]),
+    "half a surrogate pair": document([feature({"a": "x"})]).replace(b'"x"', b'"\\ud83d"'),
     "a single feature": json.dumps(feature({"a": 1})).encode(),
 }
 
@@ -133,6 +134,31 @@ def test_bundled_layers_read_as_gdal_reads_them():
             assert_same(fast, read_frame(path))
             plain.append(path.stem)
     assert len(plain) >= 5, plain
+
+
+# Beyond U+FFFF: Adlam letters (written for Pulaar), and a Latin Extended-G letter whose code point ends in
+# D800-DFFF, which GDAL reads as U+FFFD when it comes as two escaped UTF-16 surrogates (as json.dumps writes it)
+ADLAM = "\U0001E900\U0001E922 \U0001DF04"
+
+
+@pytest.mark.parametrize("ids", [None, 5])  # plain, then the long way (number ids)
+def test_characters_beyond_u_ffff_written_as_escapes_are_kept(ids):
+    """json.dumps writes such a character as two escaped UTF-16 surrogates: the import keeps it."""
+    data = json.dumps({"type": "FeatureCollection", "features": [
+        feature({"name": ADLAM}, **({} if ids is None else {"id": ids}))]}).encode()
+    assert b"\\ud83a" in data and b"\\ud837\\udf04" in data
+    frame, _ = read_upload(data, "x.geojson")
+    assert frame["name"].tolist() == [ADLAM]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert read_frame(io.BytesIO(data))["name"].tolist() != [ADLAM]  # what GDAL would have kept
+
+
+@pytest.mark.parametrize("text, message", [("x\u0000y", "NUL character"), ("\ud83d", "surrogate pair \\(\\\\ud83d\\)")])
+def test_text_gdal_would_cut_or_replace_is_refused(text, message):
+    data = document([feature({"a": "x"})]).replace(b'"x"', json.dumps(text).encode().replace(b"\\\\", b"\\"))
+    with pytest.raises(GeoServiceError, match=message):
+        read_upload(data, "x.geojson")
 
 
 def test_spacing_and_member_order_do_not_matter():

@@ -43,7 +43,9 @@ from geo_service.io.geojson_rules import _DEPTH, GEOMETRY_TYPES, _positions, geo
 __all__ = ["read_plain"]
 
 _SPACE = re.compile(r"[ \t\n\r]*")
-_GDAL_ALTERS = re.compile(r"\\u(?:[dD][89abcdefABCDEF]|0000)")
+# An escaped NUL, or half of a UTF-16 surrogate pair alone (after an even number of backslashes)
+_NOT_TEXT = re.compile(r"(?<!\\)(?:\\\\)*(?:\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                       r"|(?<![uU][dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
@@ -369,8 +371,8 @@ def read_plain(data: bytes | str, filename: str, limits: InputLimits | None = No
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         return None
-    if _GDAL_ALTERS.search(text):
-        return None  # an escaped NUL (GDAL cuts the text there) or UTF-16 surrogate (GDAL reads U+FFFD)
+    if _NOT_TEXT.search(text):
+        return None  # refused by the long way, with its message
     reader = _Reader(text, filename, limits)
     collecting = gc.isenabled()
     gc.disable()  # millions of lists and tuples, none in a cycle: the collector would only rescan them (-20 %)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -144,15 +146,30 @@ def read_xlsx(data: bytes, filename: str, choice: ColumnChoice = ColumnChoice(),
     return points, notes
 
 
-def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits()) -> None:
+# An escaped NUL (after an even number of backslashes: not a backslash written out before "u0000")
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits()) -> bytes:
     """Our own strict reading of an uploaded GeoJSON first: GDAL would quietly null, merge or
-    materialise what it cannot parse (NaN, duplicate keys, sparse properties)."""
+    materialise what it cannot parse (NaN, duplicate keys, sparse properties). Returns the document
+    written again as UTF-8 for GDAL, which reads an escaped pair of UTF-16 surrogates (how ``json.dumps``
+    writes a character beyond U+FFFF, such as Adlam letters for Pulaar) as U+FFFD."""
     document = parse_json(data, filename)
     problems = document_problems(document, structure_only=True, limit=5)
     if problems:
         raise IngestError(Text("error", "{file}: not usable GeoJSON: {problems}", {"file": filename, "problems": problems}),
                           details={"problems": [str(p) for p in problems]})
     geojson_counts(document, filename, limits)
+    if _NUL.search(data.decode("utf-8-sig")):
+        raise IngestError(Text("error", "{file}: a text holds the NUL character (\\u0000), where GDAL would cut it "
+                               "short: remove it", {"file": filename}))
+    try:
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise IngestError(Text("error", "{file}: a text holds half of a UTF-16 surrogate pair ({code}), which is "
+                               "not a character: export the file again as UTF-8",
+                               {"file": filename, "code": f"\\u{ord(exc.object[exc.start]):04x}"})) from None
 
 
 def read_gis(data: bytes, filename: str, kind: str,
@@ -167,7 +184,7 @@ def read_gis(data: bytes, filename: str, kind: str,
         plain = read_plain(data, filename, limits)  # one pass; None: the long way below says what GDAL makes of it
         if plain is not None:
             return plain, []
-        check_geojson(data, filename, limits)
+        data = check_geojson(data, filename, limits)
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}[kind]
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
