@@ -153,8 +153,9 @@ _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits()) -> bytes:
     """Our own strict reading of an uploaded GeoJSON first: GDAL would quietly null, merge or
     materialise what it cannot parse (NaN, duplicate keys, sparse properties). Returns the document
-    written again as UTF-8 for GDAL, which reads an escaped pair of UTF-16 surrogates (how ``json.dumps``
-    writes a character beyond U+FFFF, such as Adlam letters for Pulaar) as U+FFFD."""
+    written again as UTF-8 for GDAL, which reads some characters beyond U+FFFF (those whose code point
+    ends in D800-DFFF) as U+FFFD when they come as two escaped UTF-16 surrogates, as ``json.dumps``
+    writes them."""
     document = parse_json(data, filename)
     problems = document_problems(document, structure_only=True, limit=5)
     if problems:
