@@ -154,6 +154,14 @@ def test_characters_beyond_u_ffff_written_as_escapes_are_kept(ids):
         assert read_frame(io.BytesIO(data))["name"].tolist() != [ADLAM]  # what GDAL would have kept
 
 
+def test_a_negative_whole_number_gdal_would_make_a_decimal_is_refused():
+    data = document([feature({"n": 1}), feature({"n": 2})]).replace(b'"n": 2', b'"n": -1000000000000000001')
+    with pytest.raises(GeoServiceError, match="-1000000000000000001 has 19 digits and a minus sign"):
+        read_upload(data, "x.geojson")
+    assert read_upload(data.replace(b"-1000000000000000001", b"-999999999999999999"),
+                       "x.geojson")[0]["n"].tolist() == [1, -999999999999999999]
+
+
 @pytest.mark.parametrize("text, message", [("x\u0000y", "NUL character"), ("\ud83d", "surrogate pair \\(\\\\ud83d\\)")])
 def test_text_gdal_would_cut_or_replace_is_refused(text, message):
     data = document([feature({"a": "x"})]).replace(b'"x"', json.dumps(text).encode().replace(b"\\\\", b"\\"))

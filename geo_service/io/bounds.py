@@ -117,6 +117,10 @@ def _bounded_int(text: str) -> int:
         raise IngestError(Text("error", "the whole number {number} is larger than 64 bits and would not stay a "
                                "whole number; write it as text (in quotes) if it is a code",
                                {"number": text[:30] + ("…" if len(text) > 30 else "")}))
+    if value <= -10**18:  # GDAL's GeoJSON reader takes a negative of 19 digits for a decimal (15-17 digits kept)
+        raise IngestError(Text("error", "the whole number {number} has 19 digits and a minus sign: GDAL would read "
+                               "it as a decimal and lose its last digits; write it as text (in quotes) if it is a "
+                               "code", {"number": text}))
     return value
 
 
