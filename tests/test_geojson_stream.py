@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from geo_service.config import InputLimits
 from geo_service.errors import GeoServiceError, PayloadTooLargeError
-from geo_service.io.geojson_stream import read_plain
+from geo_service.io.geojson_stream import _refused_escape, read_plain
 from geo_service.io.ingest import check_geojson, read_upload
 from geo_service.io.ogr import read_frame
 from tests.conftest import BUNDLED_LAYERS
@@ -167,6 +167,23 @@ def test_text_gdal_would_cut_or_replace_is_refused(text, message):
     data = document([feature({"a": "x"})]).replace(b'"x"', json.dumps(text).encode().replace(b"\\\\", b"\\"))
     with pytest.raises(GeoServiceError, match=message):
         read_upload(data, "x.geojson")
+
+
+_ESCAPES = st.lists(st.sampled_from(["\\", "\\\\", "\\u0000", "\\u0041", "\\ud83d", "\\uD800", "\\udbff",
+                                      "\\ude00", "\\uDC00", "\\udfff", "u0000", "ud83d", "a", "é"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ESCAPES)
+def test_escapes_gdal_would_cut_or_replace_are_found_wherever_they_are(parts):
+    """The scan for an escaped NUL or half a surrogate pair agrees with the decoded text itself."""
+    literal = '"' + "".join(parts) + '"'
+    try:
+        decoded = json.loads(literal)
+    except json.JSONDecodeError:
+        return  # an odd backslash before the closing quote: not a string
+    lone = any(0xD800 <= ord(c) <= 0xDFFF for c in decoded)
+    assert _refused_escape(literal) == ("\x00" in decoded or lone)
 
 
 def test_spacing_and_member_order_do_not_matter():

@@ -40,12 +40,13 @@ from geo_service.config import InputLimits
 from geo_service.io.bounds import INT64_MAX, at_least, check_counts, over_limit
 from geo_service.io.geojson_rules import _DEPTH, GEOMETRY_TYPES, _positions, geometry_problems
 
-__all__ = ["read_plain"]
+__all__ = ["NotPlain", "plain_frame", "read_plain", "typed_column"]
 
 _SPACE = re.compile(r"[ \t\n\r]*")
-# An escaped NUL, or half of a UTF-16 surrogate pair alone (after an even number of backslashes)
-_NOT_TEXT = re.compile(r"(?<!\\)(?:\\\\)*(?:\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-                       r"|(?<![uU][dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+# Where an escaped NUL or an escaped half of a UTF-16 surrogate pair may be (``_refused_escape`` decides):
+# a pattern that starts with a literal is searched for at C speed
+_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW_HALF = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
@@ -54,12 +55,12 @@ _GEOMETRY_KEYS = frozenset({"type", "coordinates", "bbox"})
 _DATE_LIKE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}:\d{1,2}")
 
 
-class _NotPlain(Exception):
+class NotPlain(Exception):
     """The document needs the long way (it may be fine; the long way says what is wrong if it is not)."""
 
 
 def _refuse_constant(name: str) -> None:
-    raise _NotPlain
+    raise NotPlain
 
 
 # A JSON object comes as a tuple of (key, value) pairs, an array as a list: the two stay apart
@@ -108,7 +109,7 @@ class _Columns:
                 column = values[key] = [None] * row
                 self._counted(len(values))
             elif len(column) > row:
-                raise _NotPlain  # the same key twice in one feature's properties
+                raise NotPlain  # the same key twice in one feature's properties
             elif len(column) < row:
                 column.extend(repeat(None, row - len(column)))
             column.append(value)
@@ -133,7 +134,7 @@ class _Columns:
         for key in order:
             column = values.pop(key, [])
             column.extend(repeat(None, rows - len(column)))
-            columns[key] = _typed(column)
+            columns[key] = typed_column(column)
         return columns
 
 
@@ -157,11 +158,11 @@ def _ordered(names: Iterable[str], follows: set[tuple[str, str]]) -> list[str]:
             if before[later] == 0:
                 heapq.heappush(ready, later)
     if len(order) != len(before):
-        raise _NotPlain
+        raise NotPlain
     return order
 
 
-def _typed(values: list) -> Any:
+def typed_column(values: list) -> Any:
     """One property column as GDAL and ``read_frame`` type it."""
     kinds = set(map(type, values))
     has_null = type(None) in kinds
@@ -169,7 +170,7 @@ def _typed(values: list) -> Any:
     if not kinds or kinds == {str}:
         present = [v for v in values if v is not None] if has_null else values
         if present and _DATE_LIKE.match(present[0]) and all(_DATE_LIKE.match(v) for v in present):
-            raise _NotPlain  # GDAL makes it a date, time or date-time field
+            raise NotPlain  # GDAL makes it a date, time or date-time field
         return pd.array(values, dtype="str")
     if kinds == {bool}:
         return np.array(values, dtype=object if has_null else bool)
@@ -177,18 +178,18 @@ def _typed(values: list) -> Any:
         try:  # through numpy when nothing is missing: ten times faster from a list
             whole = pd.array(values if has_null else np.array(values, dtype=np.int64), dtype="Int64")
         except (OverflowError, TypeError, ValueError):
-            raise _NotPlain from None  # beyond 64 bits: refused by the strict check, with its message
+            raise NotPlain from None  # beyond 64 bits: refused by the strict check, with its message
         if whole.min() <= -10**18:
-            raise _NotPlain  # GDAL reads a negative whole number of 19 digits as a decimal
+            raise NotPlain  # GDAL reads a negative whole number of 19 digits as a decimal
         return whole
     if kinds == {int, float} and any(type(v) is int and not -10**18 < v <= INT64_MAX for v in values):
-        raise _NotPlain
+        raise NotPlain
     if kinds == {float} or kinds == {int, float}:
         column = np.array(values, dtype=float)  # None becomes NaN, as GDAL's null
         if np.isinf(column).any():
-            raise _NotPlain  # a number beyond double precision: refused by the strict check
+            raise NotPlain  # a number beyond double precision: refused by the strict check
         return column
-    raise _NotPlain  # mixed kinds, lists or objects: GDAL converts them
+    raise NotPlain  # mixed kinds, lists or objects: GDAL converts them
 
 
 class _Geometries:
@@ -208,24 +209,24 @@ class _Geometries:
             if first == "type" and kind == "Point" and second == "coordinates":
                 return self._point(row, coordinates)
         if type(pairs) is not tuple:  # no geometry (or not an object): the strict check names the feature
-            raise _NotPlain
+            raise NotPlain
         geometry = dict(pairs)
         if len(geometry) != len(pairs) or not geometry.keys() <= _GEOMETRY_KEYS:
-            raise _NotPlain
+            raise NotPlain
         kind, coordinates = geometry.get("type"), geometry.get("coordinates")
         if kind == "Point":
             return self._point(row, coordinates)
         if kind not in GEOMETRY_TYPES or geometry_problems(geometry, structure_only=True):
-            raise _NotPlain
+            raise NotPlain
         positions = list(_positions(coordinates, _DEPTH[kind]))
         if any(len(position) != 2 for position in positions):
-            raise _NotPlain  # 3-D: the long way
+            raise NotPlain  # 3-D: the long way
         self.others[row] = shape(geometry)
         return len(positions)
 
     def _point(self, row: int, coordinates: Any) -> int:
         if type(coordinates) is not list or len(coordinates) != 2:
-            raise _NotPlain  # 3-D, empty or malformed: the long way
+            raise NotPlain  # 3-D, empty or malformed: the long way
         self.xs.append(coordinates[0])
         self.ys.append(coordinates[1])
         self.point_rows.append(row)
@@ -234,14 +235,14 @@ class _Geometries:
     def array(self, rows: int) -> np.ndarray:
         xs, ys = self.xs, self.ys
         if not set(map(type, xs)) | set(map(type, ys)) <= {int, float}:
-            raise _NotPlain
+            raise NotPlain
         try:
             x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
         except OverflowError:
-            raise _NotPlain from None
+            raise NotPlain from None
         if not (np.isfinite(x).all() and np.isfinite(y).all() and (np.abs(x) <= 180).all()
                 and (np.abs(y) <= 90).all()):
-            raise _NotPlain
+            raise NotPlain
         points = shapely.points(x, y)
         if len(points) == rows:
             return points
@@ -268,14 +269,14 @@ class _Reader:
         """The top-level members other than ``features``, whose features are read on the way."""
         text, at = self.text, _space(self.text, 0)
         if text[at:at + 1] != "{":
-            raise _NotPlain
+            raise NotPlain
         members: dict = {}
         at = _space(text, at + 1)
         while text[at:at + 1] != "}":
             key, at = _DECODER.raw_decode(text, at)
             at = _space(text, at)
             if type(key) is not str or key in members or text[at:at + 1] != ":":
-                raise _NotPlain
+                raise NotPlain
             at = _space(text, at + 1)
             if key == "features":
                 at, members[key] = self.features(at), None
@@ -285,15 +286,15 @@ class _Reader:
             if text[at:at + 1] == ",":
                 at = _space(text, at + 1)
             elif text[at:at + 1] != "}":
-                raise _NotPlain
+                raise NotPlain
         if _space(text, at + 1) != len(text):
-            raise _NotPlain
+            raise NotPlain
         return members
 
     def features(self, at: int) -> int:
         text, scan, after, feature = self.text, _DECODER.scan_once, _AFTER_ITEM.match, self.feature
         if text[at:at + 1] != "[":
-            raise _NotPlain
+            raise NotPlain
         at = _space(text, at + 1)
         if text[at:at + 1] == "]":
             return at + 1
@@ -301,11 +302,11 @@ class _Reader:
             try:
                 pairs, at = scan(text, at)
             except StopIteration:
-                raise _NotPlain from None
+                raise NotPlain from None
             feature(pairs)
             separator = after(text, at)
             if separator is None:
-                raise _NotPlain
+                raise NotPlain
             at = separator.end()
             if separator.group(1) == "]":
                 return at
@@ -315,14 +316,14 @@ class _Reader:
         if limits is not None and row >= limits.features:
             raise over_limit(self.filename, "features", at_least(row + 1), limits.features, "MAX_FEATURES")
         if type(pairs) is not tuple:
-            raise _NotPlain
+            raise NotPlain
         feature = dict(pairs)
         if len(feature) != len(pairs) or feature.get("type") != "Feature" or not feature.keys() <= _FEATURE_KEYS:
-            raise _NotPlain
+            raise NotPlain
         self._id(row, feature)
         properties = feature.get("properties")
         if properties is not None and type(properties) is not tuple:
-            raise _NotPlain
+            raise NotPlain
         self.columns.add(row, properties or ())
         if limits is not None and (row + 1) * (self.columns.names() + 1) > limits.cells:
             raise over_limit(self.filename, "values (features × properties)",
@@ -337,28 +338,56 @@ class _Reader:
         """String ids on every feature, or on none (GDAL reads other ids differently: see the module)."""
         if "id" in feature:
             if type(feature["id"]) is not str or (self.ids is None and row > 0):
-                raise _NotPlain
+                raise NotPlain
             if self.ids is None:
                 self.ids = []
             self.ids.append(feature["id"])
         elif self.ids is not None:
-            raise _NotPlain
+            raise NotPlain
 
     def frame(self) -> gpd.GeoDataFrame:
         rows = self.rows
         if self.limits is not None:
             check_counts(self.filename, self.limits, features=rows, properties=self.columns.names() + 1)
         columns = self.columns.frame_columns(rows)
-        names = [*columns, *(["id"] if self.ids is not None else [])]
-        if len({name.lower() for name in names}) != len(names):
-            raise _NotPlain  # names equal but for case ("a", "A"; "id", "ID"): GDAL's fields ignore case
-        if self.ids is not None:
-            if "id" in columns or len(set(self.ids)) != rows:
-                raise _NotPlain  # an id twice, or ids both on the features and in their properties
-            columns = {"id": pd.array(self.ids, dtype="str"), **columns}
         geometries = self.geometries.array(rows) if rows else np.array([], dtype=object)
-        return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"),
-                                index=pd.RangeIndex(rows))
+        return plain_frame(columns, self.ids, geometries, rows)
+
+
+def plain_frame(columns: dict[str, Any], ids: list[str] | None, geometries: np.ndarray,
+                rows: int) -> gpd.GeoDataFrame:
+    """The frame of a plain document from its typed columns (``typed_column``), its ids and geometries."""
+    names = [*columns, *(["id"] if ids is not None else [])]
+    if len({name.lower() for name in names}) != len(names):
+        raise NotPlain  # names equal but for case ("a", "A"; "id", "ID"): GDAL's fields ignore case
+    if ids is not None:
+        if "id" in columns or len(set(ids)) != rows:
+            raise NotPlain  # an id twice, or ids both on the features and in their properties
+        columns = {"id": pd.array(ids, dtype="str"), **columns}
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"),
+                            index=pd.RangeIndex(rows))
+
+
+def _refused_escape(text: str) -> bool:
+    """Whether the document escapes a NUL, or half of a surrogate pair alone (GDAL would cut or replace the
+    text; the long way refuses it with a message)."""
+    paired = -1  # where the low half of the last pair starts
+    for match in _ESCAPE.finditer(text):
+        start = backslash = match.start()
+        while backslash and text[backslash - 1] == "\\":
+            backslash -= 1
+        if (start - backslash) % 2:
+            continue  # "\\u0000": an escaped backslash, then text
+        code = int(match.group()[2:], 16)
+        if code == 0:
+            return True
+        if code < 0xDC00:  # a high half: its low half must follow at once
+            if not _LOW_HALF.match(text, match.end()):
+                return True
+            paired = match.end()
+        elif start != paired:
+            return True
+    return False
 
 
 def read_plain(data: bytes | str, filename: str, limits: InputLimits | None = None) -> gpd.GeoDataFrame | None:
@@ -371,7 +400,7 @@ def read_plain(data: bytes | str, filename: str, limits: InputLimits | None = No
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         return None
-    if _NOT_TEXT.search(text):
+    if _refused_escape(text):
         return None  # refused by the long way, with its message
     reader = _Reader(text, filename, limits)
     collecting = gc.isenabled()
@@ -382,7 +411,7 @@ def read_plain(data: bytes | str, filename: str, limits: InputLimits | None = No
                 or not members.keys() <= _TOP_KEYS:
             return None
         return reader.frame()
-    except (_NotPlain, ValueError, RecursionError, OverflowError, TypeError):
+    except (NotPlain, ValueError, RecursionError, OverflowError, TypeError):
         return None  # ValueError covers json.JSONDecodeError and whole numbers of thousands of digits
     finally:
         if collecting:
