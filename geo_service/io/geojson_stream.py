@@ -378,7 +378,7 @@ def _refused_escape(text: str) -> bool:
             backslash -= 1
         if (start - backslash) % 2:
             continue  # "\\u0000": an escaped backslash, then text
-        code = int(match.group()[2:], 16)
+        code = int(match.group()[2:], 16)  # noqa: FURB166 (the prefix is "\\u", not "0x")
         if code == 0:
             return True
         if code < 0xDC00:  # a high half: its low half must follow at once
