@@ -130,12 +130,19 @@ def stop(point):
     time.sleep(3600)  # the test kills this process here
 
 real_write, real_replace, real_fsync_dir = pyogrio.write_dataframe, os.replace, geojson_file.fsync_dir
-if stop_at == "mid-write":  # the disk as a kill leaves it while GDAL writes: half a temporary file
-    def write(frame, path, **options):
+real_plain = geojson_file.write_plain
+if stop_at == "mid-write":  # the disk as a kill leaves it while a layer is written: half a temporary file
+    def write(frame, path, **options):  # GDAL's writer
         real_write(frame, path, **options)
         os.truncate(path, os.path.getsize(path) // 2)
         stop(stop_at)
+    def write_plain(frame, handle):  # the writer of plain point layers (these frames)
+        real_plain(frame, handle)
+        handle.flush()
+        os.truncate(handle.name, os.path.getsize(handle.name) // 2)
+        stop(stop_at)
     geojson_file.pyogrio.write_dataframe = write
+    geojson_file.write_plain = write_plain
 elif stop_at == "before-rename":
     geojson_file.os.replace = lambda src, dst: stop(stop_at) if str(dst).endswith("sites.geojson") else real_replace(src, dst)
 elif stop_at == "after-rename":
