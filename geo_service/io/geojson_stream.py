@@ -9,7 +9,7 @@ and feature by feature while counting. Here Python's C JSON scanner decodes
 one feature at a time (objects kept as tuples of pairs, so a repeated key is
 seen), the counts are checked as the features come (a file over a limit stops
 at the first feature past it, before the rest is read) and the properties go
-straight into columns, typed as GDAL types them (through ``read_frame``).
+straight into columns, typed as GDAL types them (``geojson_columns``).
 
 Only plain documents take this way: features with string ids or none, property
 values that are text, numbers, booleans or null with one kind per column
@@ -23,24 +23,21 @@ conversions (lists, dates, mixed columns): the two ways give the same frame
 from __future__ import annotations
 
 import gc
-import heapq
 import json
 import re
-from collections.abc import Iterable
-from itertools import repeat
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry import shape
 
 from geo_service.config import InputLimits
-from geo_service.io.bounds import INT64_MAX, at_least, check_counts, over_limit
+from geo_service.io.bounds import at_least, check_counts, over_limit
+from geo_service.io.geojson_columns import Columns, NotPlain, plain_frame
 from geo_service.io.geojson_rules import _DEPTH, GEOMETRY_TYPES, _positions, geometry_problems
 
-__all__ = ["NotPlain", "plain_frame", "read_plain", "typed_column"]
+__all__ = ["read_plain"]
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 # Where an escaped NUL or an escaped half of a UTF-16 surrogate pair may be (``_refused_escape`` decides):
@@ -51,12 +48,6 @@ _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
 _GEOMETRY_KEYS = frozenset({"type", "coordinates", "bbox"})
-# What GDAL reads as a date, a time or a date-time field (then turned back into text by read_frame)
-_DATE_LIKE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}:\d{1,2}")
-
-
-class NotPlain(Exception):
-    """The document needs the long way (it may be fine; the long way says what is wrong if it is not)."""
 
 
 def _refuse_constant(name: str) -> None:
@@ -65,131 +56,6 @@ def _refuse_constant(name: str) -> None:
 
 # A JSON object comes as a tuple of (key, value) pairs, an array as a list: the two stay apart
 _DECODER = json.JSONDecoder(object_pairs_hook=tuple, parse_constant=_refuse_constant)
-
-
-class _Columns:
-    """Property values gathered column by column, padded with None where a feature lacks one.
-
-    Most files give every feature the same keys in the same order: those rows are kept as tuples of
-    values and turned into columns at the end in one transposition; the first feature that differs
-    turns the rows so far into columns and the rest is gathered key by key. GDAL then orders the columns
-    as every feature's keys allow, the earliest name first where they do not say (``_ordered``).
-    """
-
-    def __init__(self, filename: str, limits: InputLimits | None) -> None:
-        self.filename, self.limits = filename, limits
-        self.keys: tuple | None = None
-        self.rows: list[tuple] = []
-        self.values: dict[str, list] | None = None
-        self.follows: set[tuple[str, str]] = set()  # (a, b): some feature has key b right after key a
-
-    def add(self, row: int, pairs: tuple) -> None:
-        if self.values is None:
-            keys, values = tuple(zip(*pairs)) or ((), ())
-            if keys == self.keys:
-                self.rows.append(values)
-                return
-            if self.keys is None and row == 0 and len(set(keys)) == len(keys):
-                self.keys = keys
-                self._counted(len(keys))
-                self.rows.append(values)
-                return
-            self.values = {key: list(column) for key, column in zip(self.keys or (), zip(*self.rows))} \
-                if self.rows else {key: [] for key in self.keys or ()}
-            self.follows.update(zip(self.keys or (), (self.keys or ())[1:]))
-            self.rows = []
-        self._add(row, pairs)
-        self.follows.update(zip((key for key, _ in pairs), (key for key, _ in pairs[1:])))
-
-    def _add(self, row: int, pairs: tuple) -> None:
-        values = self.values
-        for key, value in pairs:
-            column = values.get(key)
-            if column is None:
-                column = values[key] = [None] * row
-                self._counted(len(values))
-            elif len(column) > row:
-                raise NotPlain  # the same key twice in one feature's properties
-            elif len(column) < row:
-                column.extend(repeat(None, row - len(column)))
-            column.append(value)
-
-    def _counted(self, names: int) -> None:
-        if self.limits is not None and names > self.limits.properties:
-            raise over_limit(self.filename, "properties (columns)", at_least(names), self.limits.properties,
-                             "MAX_PROPERTIES")
-
-    def names(self) -> int:
-        return len(self.values) if self.values is not None else len(self.keys or ())
-
-    def frame_columns(self, rows: int) -> dict[str, Any]:
-        """The typed columns; each gathered list is let go once typed (the rows' tuples before that)."""
-        if self.values is None:
-            order, values = list(self.keys or ()), dict(zip(self.keys or (), map(list, zip(*self.rows))))
-            self.rows = []
-        else:
-            order, values = _ordered(self.values, self.follows), self.values
-            self.values = {}
-        columns = {}
-        for key in order:
-            column = values.pop(key, [])
-            column.extend(repeat(None, rows - len(column)))
-            columns[key] = typed_column(column)
-        return columns
-
-
-def _ordered(names: Iterable[str], follows: set[tuple[str, str]]) -> list[str]:
-    """The order GDAL gives the fields of features whose keys differ: each feature's order kept, and among
-    names free to come next, the smallest first (a topological sort; keys in opposite orders: the long way)."""
-    before = {name: 0 for name in names}
-    for _, later in follows:
-        before[later] += 1
-    ready = [name for name, count in before.items() if count == 0]
-    heapq.heapify(ready)
-    after: dict[str, list[str]] = {}
-    for first, later in follows:
-        after.setdefault(first, []).append(later)
-    order = []
-    while ready:
-        name = heapq.heappop(ready)
-        order.append(name)
-        for later in after.get(name, ()):
-            before[later] -= 1
-            if before[later] == 0:
-                heapq.heappush(ready, later)
-    if len(order) != len(before):
-        raise NotPlain
-    return order
-
-
-def typed_column(values: list) -> Any:
-    """One property column as GDAL and ``read_frame`` type it."""
-    kinds = set(map(type, values))
-    has_null = type(None) in kinds
-    kinds.discard(type(None))
-    if not kinds or kinds == {str}:
-        present = [v for v in values if v is not None] if has_null else values
-        if present and _DATE_LIKE.match(present[0]) and all(_DATE_LIKE.match(v) for v in present):
-            raise NotPlain  # GDAL makes it a date, time or date-time field
-        return pd.array(values, dtype="str")
-    if kinds == {bool}:
-        return np.array(values, dtype=object if has_null else bool)
-    if kinds == {int}:
-        try:  # through numpy when nothing is missing: ten times faster from a list
-            whole = pd.array(values if has_null else np.array(values, dtype=np.int64), dtype="Int64")
-        except (OverflowError, TypeError, ValueError):
-            raise NotPlain from None  # beyond 64 bits: refused by the strict check, with its message
-        if whole.min() <= -10**18:
-            raise NotPlain  # GDAL reads a negative whole number of 19 digits as a decimal
-        return whole
-    if kinds == {int, float} and any(type(v) is int and not -10**18 < v <= INT64_MAX for v in values):
-        raise NotPlain
-    if kinds == {float} or kinds == {int, float}:
-        column = np.array(values, dtype=float)  # None becomes NaN, as GDAL's null
-        if np.isinf(column).any():
-            raise NotPlain  # a number beyond double precision: refused by the strict check
-        return column
-    raise NotPlain  # mixed kinds, lists or objects: GDAL converts them
 
 
 class _Geometries:
@@ -257,10 +123,30 @@ def _space(text: str, at: int) -> int:
     return _SPACE.match(text, at).end()
 
 
+def _usual(pairs: Any) -> tuple | None:
+    """(id, property names, property values, coordinates) of a feature written as GDAL and most tools write
+    it (type, a text id, properties, a point, in that order), taken apart in one go; None for any other."""
+    if type(pairs) is not tuple or len(pairs) != 4:
+        return None
+    try:
+        (k0, v0), (k1, ident), (k2, properties), (k3, geometry) = pairs
+        if type(properties) is not tuple or type(geometry) is not tuple:
+            return None
+        (g0, kind), (g1, coordinates) = geometry
+        keys, values = zip(*properties)
+    except ValueError:  # another number of members
+        return None
+    if (k0 == "type" and v0 == "Feature" and k1 == "id" and type(ident) is str and k2 == "properties"
+            and k3 == "geometry" and g0 == "type" and kind == "Point" and g1 == "coordinates"
+            and type(coordinates) is list and len(coordinates) == 2):
+        return ident, keys, values, coordinates
+    return None
+
+
 class _Reader:
     def __init__(self, text: str, filename: str, limits: InputLimits | None) -> None:
         self.text, self.filename, self.limits = text, filename, limits
-        self.columns = _Columns(filename, limits)
+        self.columns = Columns(filename, limits)
         self.geometries = _Geometries()
         self.ids: list | None = None
         self.rows = 0
@@ -315,6 +201,11 @@ class _Reader:
         row, limits = self.rows, self.limits
         if limits is not None and row >= limits.features:
             raise over_limit(self.filename, "features", at_least(row + 1), limits.features, "MAX_FEATURES")
+        if self.ids is not None and self.columns.values is None:
+            usual = _usual(pairs)
+            if usual is not None and usual[1] == self.columns.keys:
+                self._keep_usual(row, usual)
+                return
         if type(pairs) is not tuple:
             raise NotPlain
         feature = dict(pairs)
@@ -332,6 +223,23 @@ class _Reader:
         self.geometries.positions += positions
         if limits is not None and (positions > 1 or self.geometries.positions > limits.vertices):
             check_counts(self.filename, limits, vertices=self.geometries.positions, feature_vertices=positions)
+        self.rows = row + 1
+
+    def _keep_usual(self, row: int, usual: tuple) -> None:
+        """What ``feature`` does, for a feature with a text id, the first feature's keys and a 2-D point."""
+        ident, keys, values, coordinates = usual
+        limits, geometries = self.limits, self.geometries
+        self.ids.append(ident)
+        self.columns.rows.append(values)
+        if limits is not None and (row + 1) * (len(keys) + 1) > limits.cells:
+            raise over_limit(self.filename, "values (features × properties)", at_least((row + 1) * (len(keys) + 1)),
+                             limits.cells, "MAX_CELLS")
+        geometries.xs.append(coordinates[0])
+        geometries.ys.append(coordinates[1])
+        geometries.point_rows.append(row)
+        geometries.positions += 1
+        if limits is not None and geometries.positions > limits.vertices:
+            check_counts(self.filename, limits, vertices=geometries.positions, feature_vertices=1)
         self.rows = row + 1
 
     def _id(self, row: int, feature: dict) -> None:
@@ -352,20 +260,6 @@ class _Reader:
         columns = self.columns.frame_columns(rows)
         geometries = self.geometries.array(rows) if rows else np.array([], dtype=object)
         return plain_frame(columns, self.ids, geometries, rows)
-
-
-def plain_frame(columns: dict[str, Any], ids: list[str] | None, geometries: np.ndarray,
-                rows: int) -> gpd.GeoDataFrame:
-    """The frame of a plain document from its typed columns (``typed_column``), its ids and geometries."""
-    names = [*columns, *(["id"] if ids is not None else [])]
-    if len({name.lower() for name in names}) != len(names):
-        raise NotPlain  # names equal but for case ("a", "A"; "id", "ID"): GDAL's fields ignore case
-    if ids is not None:
-        if "id" in columns or len(set(ids)) != rows:
-            raise NotPlain  # an id twice, or ids both on the features and in their properties
-        columns = {"id": pd.array(ids, dtype="str"), **columns}
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"),
-                            index=pd.RangeIndex(rows))
 
 
 def _refused_escape(text: str) -> bool:

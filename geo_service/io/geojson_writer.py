@@ -18,7 +18,7 @@ GDAL's (``ogrgeojsonwriter.cpp``, ``OGRFormatDouble`` in ``ogrutils.cpp``):
 
 As the numbers are formatted here, the values a reader gets back are known
 without reading the file: each decimal and coordinate is the float of its text.
-The frame returned is built by ``geojson_stream``'s own typing, so it is the
+The frame returned is built by the reader's own typing (``geojson_columns``), so it is the
 frame ``read_plain`` gives for the file (``tests/test_geojson_writer.py`` checks
 both against GDAL on generated frames).
 
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_service.io.geojson_stream import NotPlain, plain_frame, typed_column
+from geo_service.io.geojson_columns import NotPlain, plain_frame, typed_column
 
 __all__ = ["write_plain"]
 
