@@ -210,6 +210,10 @@ def test_a_file_over_the_feature_limit_stops_at_the_first_feature_past_it():
     (InputLimits(cells=7), [feature({"a": 1, "b": 2})] * 2 + [feature({"c": 1})],
      "values \\(features × properties\\), more than the 7"),
     (InputLimits(cells=8), [feature({"a": 1})] * 5, "at least 10 values \\(features × properties\\)"),
+    # features with text ids and the same keys take the reader's shortest way: the same limits hold there
+    (InputLimits(cells=8), [feature({"a": 1}, id=f"p{i}") for i in range(5)], "at least 10 values \\(features"),
+    (InputLimits(vertices=3), [feature({"a": 1}, id=f"p{i}") for i in range(5)],
+     "4 coordinate positions, more than the 3"),
     (InputLimits(vertices=5), [feature(None, SQUARE)] * 2, "coordinate positions, more than the 5"),
     (InputLimits(feature_vertices=4), [feature(None, SQUARE)], "positions in one feature, more than the 4"),
 ])
