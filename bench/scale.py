@@ -2,6 +2,7 @@
 point layer of N features, files backend and PostGIS side by side in one run.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--requests 300] [--imports]
+    .venv/bin/python bench/scale.py --shape polygons --sizes 2000
 
 Per backend and size it prints: loading the layer (files: the store's atomic GeoJSON write, as `layers
 import` ends; PostGIS: `db init`'s load of that file: parse, COPY, index), the time from starting the
@@ -37,6 +38,7 @@ from pathlib import Path
 import click
 import geopandas as gpd
 import numpy as np
+import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,8 +52,26 @@ WEST, SOUTH, EAST, NORTH = -12.8, 12.3, -10.6, 15.2
 QGIS_BUDGET_S = 60  # per kind of request on QGIS Server, whose deep offsets take seconds each at 1M
 
 
-def synthetic(count: int, seed: int = 12) -> gpd.GeoDataFrame:
+VERTICES = 500  # of each polygon of the polygon layer
+
+
+def polygons(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` star-shaped polygons of ``VERTICES`` positions (the ring closed) around random centres,
+    0.01-0.05 degrees across, their angles increasing (counter-clockwise, as RFC 7946 wants)."""
+    angles = np.sort(rng.uniform(0, 2 * np.pi, (count, VERTICES - 1)), axis=1)
+    radii = rng.uniform(0.005, 0.025, (count, 1)) * rng.uniform(0.6, 1.0, (count, VERTICES - 1))
+    centres = np.column_stack([rng.uniform(WEST + 0.03, EAST - 0.03, count), rng.uniform(SOUTH + 0.03, NORTH - 0.03, count)])
+    ring = np.stack([centres[:, :1] + radii * np.cos(angles), centres[:, 1:] + radii * np.sin(angles)], axis=2)
+    return shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+
+
+def synthetic(count: int, seed: int = 12, shape: str = "points") -> gpd.GeoDataFrame:
+    """The bench layer: ``count`` seeded random points (or polygons) over the border area, 12 properties."""
     rng = np.random.default_rng(seed)
+    if shape == "polygons":
+        geometry = polygons(rng, count)
+    else:
+        geometry = gpd.points_from_xy(rng.uniform(WEST, EAST, count), rng.uniform(SOUTH, NORTH, count))
     frame = gpd.GeoDataFrame({
         "id": [f"p{i}" for i in range(count)],
         "name": [f"Point {i}" for i in range(count)],
@@ -65,8 +85,7 @@ def synthetic(count: int, seed: int = 12) -> gpd.GeoDataFrame:
         "category": rng.choice(["village", "hamlet", "camp"], count),
         "code": [f"C{i % 997:03d}" for i in range(count)],
         "year": rng.integers(1990, 2026, count),
-    }, geometry=gpd.points_from_xy(rng.uniform(WEST, EAST, count), rng.uniform(SOUTH, NORTH, count)),
-        crs="EPSG:4326")
+    }, geometry=geometry, crs="EPSG:4326")
     return frame
 
 
@@ -129,7 +148,7 @@ def imported(layers: Path, work: Path, count: int, database_url: str | None = No
     source = layers / "big.geojson"
     env = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers), "GEO_SERVICE_MAX_UPLOAD_MB": "4096",
            "GEO_SERVICE_MAX_FEATURES": str(count + 1), "GEO_SERVICE_MAX_CELLS": str(count * 20),
-           "GEO_SERVICE_MAX_VERTICES": str(count + 1), "GEO_SERVICE_MAX_LAYER_MB": "4096"}
+           "GEO_SERVICE_MAX_VERTICES": str(count * VERTICES + 1), "GEO_SERVICE_MAX_LAYER_MB": "4096"}
     if database_url:
         env["GEO_SERVICE_DATABASE_URL"] = database_url
     command = [str(Path(sys.executable).with_name("geo-service")), "layers", "import", str(source), "--id", "again",
@@ -178,14 +197,14 @@ def measure(layers: Path, count: int, requests: int, env: dict) -> dict:
     return figures
 
 
-def imports_only(cluster: Cluster, count: int) -> None:
-    """Only the ways a layer of ``count`` points gets in: store write, `db init`, `layers import` on each
-    backend and ``ogr2ogr`` to a GeoPackage, one after the other on the same file."""
+def imports_only(cluster: Cluster, count: int, shape: str) -> None:
+    """Only the ways a layer of ``count`` points (or polygons) gets in: store write, `db init`, `layers import`
+    on each backend and ``ogr2ogr`` to a GeoPackage, one after the other on the same file."""
     work = Path(tempfile.mkdtemp(prefix="geo-scale-"))
     layers = work / "layers"
     shutil.copytree(BUNDLED_LAYERS, layers, ignore=shutil.ignore_patterns(".*"))
     started = time.monotonic()
-    LayerStore(layers).add_layer(catalogue_entry("big", "Point"), synthetic(count))
+    LayerStore(layers).add_layer(catalogue_entry("big", KINDS[shape]), synthetic(count, shape=shape))
     rows = {"store write (files)": f"{time.monotonic() - started:.1f} s"}
     url = cluster.new_database()
     from geo_service.store.postgis import PostGISStore
@@ -199,7 +218,7 @@ def imports_only(cluster: Cluster, count: int) -> None:
     rows["`layers import` (files)"] = imported(layers, work, count)
     rows["`layers import` (PostGIS)"] = imported(layers, work, count, url)
     rows["`ogr2ogr` to GeoPackage"] = geopackage(layers, work).split(" (")[0]
-    print(f"\n## {count:,} points: imports\n| | time |\n|---|---|")
+    print(f"\n## {heading(count, shape)}: imports\n| | time |\n|---|---|")
     for key, value in rows.items():
         print(f"| {key} | {value} |")
     sys.stdout.flush()
@@ -207,16 +226,25 @@ def imports_only(cluster: Cluster, count: int) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+KINDS = {"points": "Point", "polygons": "Polygon"}
+
+
+def heading(count: int, shape: str) -> str:
+    return f"{count:,} points" if shape == "points" else f"{count:,} polygons of {VERTICES} positions"
+
+
 @click.command()
 @click.option("--sizes", default="10000,100000,1000000", show_default=True)
 @click.option("--requests", default=300, show_default=True, help="requests per query kind")
 @click.option("--imports", "only_imports", is_flag=True, help="measure only how layers get in")
-def main(sizes: str, requests: int, only_imports: bool) -> None:
+@click.option("--shape", type=click.Choice(sorted(KINDS)), default="points", show_default=True,
+              help=f"the layer's features: points, or polygons of {VERTICES} positions")
+def main(sizes: str, requests: int, only_imports: bool, shape: str) -> None:
     cluster = Cluster().start()
     if only_imports:
         try:
             for count in [int(s) for s in sizes.split(",")]:
-                imports_only(cluster, count)
+                imports_only(cluster, count, shape)
         finally:
             cluster.stop()
         return
@@ -225,9 +253,9 @@ def main(sizes: str, requests: int, only_imports: bool) -> None:
             work = Path(tempfile.mkdtemp(prefix="geo-scale-"))
             layers = work / "layers"
             shutil.copytree(BUNDLED_LAYERS, layers, ignore=shutil.ignore_patterns(".*"))
-            frame = synthetic(count)
+            frame = synthetic(count, shape=shape)
             started = time.monotonic()
-            LayerStore(layers).add_layer(catalogue_entry("big", "Point"), frame)
+            LayerStore(layers).add_layer(catalogue_entry("big", KINDS[shape]), frame)
             files_load = time.monotonic() - started
             del frame
             url = cluster.new_database()
@@ -250,7 +278,7 @@ def main(sizes: str, requests: int, only_imports: bool) -> None:
             results["files"]["`layers import` of its GeoJSON"] = imported(layers, work, count)
             results["postgis"]["`layers import` of its GeoJSON"] = imported(layers, work, count, url)
             results["qgis"] = {"load the layer": geopackage(layers, work), **measure_qgis(work, count, requests)}
-            print(f"\n## {count:,} points")
+            print(f"\n## {heading(count, shape)}")
             print("| | files | PostGIS | QGIS Server 3.22 |\n|---|---|---|---|")
             for key in results["files"]:
                 print(f"| {key} | {results['files'][key]} | {results['postgis'][key]} | "
