@@ -5,24 +5,28 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from geo_service.config import Settings, parse_database_url, settings_from_env
 from geo_service.errors import GeoServiceError
-from geo_service.io.formats import FORMATS, WriteOptions
-from geo_service.io.formats import write as write_format
+from geo_service.io.format_keys import FORMAT_KEYS
 from geo_service.params import parse_bbox
-from geo_service.reports import layer_details, markdown_table, text_table
-from geo_service.store import Store, open_store
-from geo_service.io.validation import validate_layers_dir, validate_store
 from geo_service.cli_db import db
+
+if TYPE_CHECKING:
+    from geo_service.store import Store
+
+# The commands import the store, the formats and the reports when they run: `serve --production` hands over to
+# gunicorn without importing geopandas first (a second saved at every start)
 
 
 def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
-    """Replace this process by gunicorn; each worker builds the app from the same GEO_SERVICE_* settings."""
+    """Replace this process by gunicorn, whose master builds the app once from the same GEO_SERVICE_* settings
+    and forks the workers (``geo_service.serving``)."""
     try:
-        from geo_service.serving import gunicorn_command
+        from geo_service.serving import THREADS_PER_WORKER, gunicorn_command
     except ImportError:
         raise click.ClickException("gunicorn is not installed: pip install 'geo-service[production]'") from None
     command = gunicorn_command(settings.host, settings.port, workers, timeout_s)
@@ -31,12 +35,15 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
     os.environ["GEO_SERVICE_LAYERS_DIR"] = str(settings.layers_dir)
     if settings.database_url:
         os.environ["GEO_SERVICE_DATABASE_URL"] = settings.database_url
-    click.echo(f"serving with gunicorn, {workers} workers × 8 threads, on http://{settings.host}:{settings.port}/")
+    click.echo(f"serving with gunicorn, {workers} workers × {THREADS_PER_WORKER} threads, "
+               f"on http://{settings.host}:{settings.port}/")
     os.execv(command[0], command)
 
 
 def _store(settings: Settings) -> Store:
     """The settings' store, closed (the database's connections) when the command ends."""
+    from geo_service.store import open_store
+
     store = open_store(settings)
     context = click.get_current_context(silent=True)
     if context is not None and hasattr(store, "close"):
@@ -82,11 +89,11 @@ def main(ctx: click.Context, layers_dir: Path | None, database_url: str | None) 
 def serve(settings: Settings, host: str | None, port: int | None, debug: bool, production: bool,
           workers: int | None, timeout_s: int) -> None:
     """Serve the web app (development server, or gunicorn with --production)."""
+    settings = settings.with_overrides(host=host, port=port)
+    if production:  # before the app is imported: gunicorn's master imports it once for all workers
+        _exec_gunicorn(settings, workers or 2 * (os.cpu_count() or 1) + 1, timeout_s)
     from geo_service.app import create_app
 
-    settings = settings.with_overrides(host=host, port=port)
-    if production:
-        _exec_gunicorn(settings, workers or 2 * (os.cpu_count() or 1) + 1, timeout_s)
     app = create_app(settings)
     where = "the database" if settings.database_url else settings.layers_dir
     click.echo(f"serving {len(app.extensions['geo_service.store'].catalogue.ids)} layers "
@@ -235,6 +242,8 @@ def layers() -> None:
 @click.pass_obj
 def list_layers(settings: Settings, markdown: bool) -> None:
     """One line per layer: id, title, feature count, geometry type, source."""
+    from geo_service.reports import markdown_table, text_table
+
     store = _store(settings)
     click.echo(markdown_table(store.catalogue) if markdown else text_table(store.summaries()))
 
@@ -244,6 +253,8 @@ def list_layers(settings: Settings, markdown: bool) -> None:
 @click.pass_obj
 def show_layer(settings: Settings, layer_id: str) -> None:
     """Everything known about one layer."""
+    from geo_service.reports import layer_details
+
     store = _store(settings)
     summary = store.summary(layer_id)
     columns = [c for c in store.read(layer_id).columns if c != "geometry"]
@@ -252,7 +263,7 @@ def show_layer(settings: Settings, layer_id: str) -> None:
 
 @layers.command("export")
 @click.argument("layer_id")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="geojson", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(FORMAT_KEYS), default="geojson", show_default=True,
               help="Output format.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write.")
@@ -261,6 +272,9 @@ def show_layer(settings: Settings, layer_id: str) -> None:
 @click.pass_obj
 def export_layer(settings: Settings, layer_id: str, fmt: str, out_path: Path, bbox: str | None, excel: bool) -> None:
     """Write one layer in a GIS format (the same files as the web downloads)."""
+    from geo_service.io.formats import FORMATS, WriteOptions
+    from geo_service.io.formats import write as write_format
+
     store = _store(settings)
     frame = store.query(layer_id, bbox=parse_bbox(bbox)).features if bbox else store.read(layer_id)
     body = write_format(frame, layer_id, fmt, WriteOptions(excel=excel))
@@ -344,6 +358,8 @@ def rollback_command(settings: Settings, layer_id: str, version: str | None) -> 
 @click.pass_obj
 def validate(settings: Settings) -> None:
     """Check the catalogue against its schema and every layer against RFC 7946; exit 1 on any problem."""
+    from geo_service.io.validation import validate_layers_dir, validate_store
+
     if settings.database_url:
         where, problems = "the database", validate_store(_store(settings))
     else:

@@ -96,3 +96,18 @@ def test_bad_env_setting_is_a_clear_error(monkeypatch, layers_dir):
     monkeypatch.setenv("GEO_SERVICE_PORT", "eighty")
     result = CliRunner().invoke(main, ["layers", "list"])
     assert result.exit_code == 1 and "GEO_SERVICE_PORT must be a whole number" in result.output
+
+
+def test_the_command_line_lists_every_download_format_without_importing_them():
+    """`serve --production` hands over to gunicorn without importing geopandas first: the command line knows
+    the formats' keys from a module of its own, which must name exactly the formats there are."""
+    import subprocess
+    import sys
+
+    from geo_service.io.format_keys import FORMAT_KEYS
+    from geo_service.io.formats import FORMATS
+
+    assert FORMAT_KEYS == tuple(FORMATS)
+    loaded = subprocess.run([sys.executable, "-c", "import sys, geo_service.cli; print(sorted(sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "'geopandas'" not in loaded and "'flask'" not in loaded and "'geo_service.cli'" in loaded

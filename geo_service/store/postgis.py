@@ -70,9 +70,8 @@ class PostGISStore:
         else:  # a database without the schema is an error at start, not at the first request
             try:
                 self.catalogue
-            except BaseException:
+            finally:  # no connection or pool thread is left for gunicorn's master to fork (serving.py)
                 self.close()
-                raise
 
     # --- connections
     @contextmanager
