@@ -9,7 +9,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import (
+    GeometryCollection,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
 
 from geo_service.errors import NotFoundError
 from geo_service.store.frame_layer import FrameLayer
@@ -46,6 +55,19 @@ def shapes() -> gpd.GeoDataFrame:
                             geometry=geometries, crs="EPSG:4326")
 
 
+def multi_part(z: bool = False) -> gpd.GeoDataFrame:
+    """Multi-part shapes with coordinates GEOS writes with 17 figures (-12.1025798), or 3-D lines."""
+    if z:
+        geometries = [LineString([(-12.1025798 + i, 14.3355595, 250.5), (-11.5, 14.6, 1e-7 * i)]) for i in range(6)]
+    else:
+        geometries = [MultiPolygon([box(-12.1025798, 13 + i * 0.1, -12.0, 13.05 + i * 0.1), box(-11, 13, -10.9, 13.1)])
+                      for i in range(3)]
+        geometries += [MultiLineString([[(-12.1025798, 14.3355595), (-11.5, 14.6)], [(-11, 14), (-10.5, 14.2)]]),
+                       MultiPoint([(-12.1025798, 14.3355595), (-11.0000001, 14.0000001)]),
+                       GeometryCollection([Point(-12.1025798, 14.3355595), LineString([(-11, 14), (-10.5, 14.2)])])]
+    return gpd.GeoDataFrame({"rank": range(len(geometries))}, geometry=geometries, crs="EPSG:4326")
+
+
 def bundled(name: str) -> gpd.GeoDataFrame:
     path = BUNDLED_LAYERS / f"{name}.geojson"
     return read_geojson(path, path.read_bytes())
@@ -58,6 +80,8 @@ FRAMES = {
     "no ids": lambda: points(ids=None),
     "empty": lambda: points(0),
     "lines and polygons": shapes,
+    "multi-part shapes": multi_part,
+    "3-D lines": lambda: multi_part(z=True),
     **{name: (lambda name=name: bundled(name)) for name in ("border", "regions", "rivers", "communities",
                                                              "health_centres")},
 }
