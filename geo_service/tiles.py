@@ -114,11 +114,22 @@ def thin_point_positions(lon: np.ndarray, lat: np.ndarray, z: int, x: int, y: in
     return inside[_thin(xy[inside])] if len(inside) else inside
 
 
+def _wound(geoms: np.ndarray) -> np.ndarray:
+    """Polygons as mapbox-vector-tile's winding check leaves them, for the whole tile at once: coordinates
+    rounded (half to even, as Python's round), the exterior counter-clockwise in tile units (clockwise on
+    screen), holes the other way; an invalid result kept as it is, other geometries untouched. The library
+    does this polygon by polygon in Python (1.4 s of a 3.9 s tile of 621 polygons of 500 positions)."""
+    polygons = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    wound = geoms.copy()
+    wound[polygons] = shapely.orient_polygons(shapely.transform(geoms[polygons], np.round), exterior_cw=False)
+    return wound
+
+
 def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) -> bytes:
     """The features of ``frame`` (EPSG:4326, already those near the tile) as one MVT tile, one layer."""
     if len(frame) == 0:
         return mapbox_vector_tile.encode([{"name": layer_id, "features": []}])
-    geoms = _to_tile(frame, z, x, y)
+    geoms = _wound(_to_tile(frame, z, x, y))
     keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     positions = np.flatnonzero(keep)
     if len(positions) and (shapely.get_type_id(geoms[positions]) == 0).all():  # all points: thin them
@@ -132,7 +143,8 @@ def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) 
                       if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))}
         features.append({"geometry": geoms[position], "properties": properties})  # shapely: no WKB round trip
     return mapbox_vector_tile.encode([{"name": layer_id, "features": features}],
-                                     default_options={"y_coord_down": True, "extents": EXTENT})
+                                     default_options={"y_coord_down": True, "extents": EXTENT,
+                                                      "check_winding_order": False})  # done by _wound
 
 
 def tile_matrix_set() -> dict:

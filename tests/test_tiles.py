@@ -143,3 +143,59 @@ def test_a_store_thins_points_before_making_rows_and_draws_the_same_tile(tmp_pat
         expected = encode_tile(everything[["id", "name", "geometry"]], "dense", zoom, column, row)
         assert store.tile("dense", zoom, column, row) == expected
         assert 0 < len(decoded(expected, "dense")) <= MAX_TILE_POINTS
+
+
+def _shapes_for_winding() -> gpd.GeoDataFrame:
+    """Polygons wound both ways, with holes, multi-polygons, lines and a point, and star-shaped polygons of
+    500 positions (layers hold no geometry collections, which MVT cannot encode)."""
+    from shapely.geometry import LineString, MultiPolygon, Polygon, box
+
+    from bench.scale import polygons
+
+    outer = [(-12.3, 14.1), (-11.7, 14.1), (-11.7, 14.6), (-12.3, 14.6)]
+    hole = [(-12.1, 14.2), (-11.9, 14.2), (-11.9, 14.4), (-12.1, 14.4)]
+    shapes = [Polygon(outer, [hole]), Polygon(outer[::-1], [hole[::-1]]), box(-12.05, 14.25, -11.95, 14.35, ccw=False),
+              MultiPolygon([box(-12.2, 14.15, -12.15, 14.2), Polygon(outer[::-1])]),
+              LineString([(-12.2, 14.2), (-11.8, 14.5)]), Point(-11.95, 14.45)]
+    shapes += list(polygons(np.random.default_rng(9), 40))
+    return gpd.GeoDataFrame({"id": [f"s{i}" for i in range(len(shapes))], "name": "shape"}, geometry=shapes,
+                            crs="EPSG:4326")
+
+
+def test_polygons_are_wound_for_the_whole_tile_as_the_library_winds_them_one_by_one(monkeypatch):
+    """encode_tile rounds and orients every polygon of a tile in one vectorised call; the tile is byte for
+    byte the one mapbox-vector-tile makes when it checks each polygon's winding itself."""
+    from geo_service import tiles
+
+    frame = _shapes_for_winding()
+    keys = [(z, *tile_of(-12.0, 14.35, z)) for z in (5, 8, 10, 12, 14)]
+    ours = [encode_tile(frame, "s", *key) for key in keys]
+    library = mapbox_vector_tile.encode
+
+    def winding_checked(layers, default_options=None, **kwargs):
+        return library(layers, default_options={**default_options, "check_winding_order": True}, **kwargs)
+
+    monkeypatch.setattr(tiles, "_wound", lambda geoms: geoms)
+    monkeypatch.setattr(tiles.mapbox_vector_tile, "encode", winding_checked)
+    assert ours == [encode_tile(frame, "s", *key) for key in keys]
+    assert all(decoded(tile, "s") for tile in ours)
+
+
+def test_tiny_polygons_are_wound_after_rounding_as_the_library_does():
+    """Triangles a few tile units across, whose winding or area rounding to whole units can change: the
+    vectorised winding gives the library's bytes for each."""
+    from shapely.geometry import Polygon
+
+    from geo_service.tiles import _wound
+
+    rng = np.random.default_rng(21)
+    corners = rng.uniform(0, 3, (300, 3, 2)) + rng.integers(0, 4000, (300, 1, 2))
+    shapes = np.array([Polygon(triangle) for triangle in corners.tolist()], dtype=object)
+    options = {"y_coord_down": True, "extents": EXTENT}
+
+    def tile(geoms, check):
+        features = [{"geometry": g, "properties": {"n": i}} for i, g in enumerate(geoms)]
+        return mapbox_vector_tile.encode([{"name": "t", "features": features}],
+                                         default_options={**options, "check_winding_order": check})
+
+    assert tile(_wound(shapes), False) == tile(shapes, True)
