@@ -30,6 +30,11 @@ from geo_service.store.features import feature_texts, no_feature, usable_ids
 from geo_service.store.frame_layer import equals_mask, layer_bounds
 
 GEOMETRY, MINX, MINY, MAXX, MAXY = "__geometry", "__minx", "__miny", "__maxx", "__maxy"
+BY_WEST, SORTED_WEST, OGC_ID, BY_ID = "__by_west", "__sorted_west", "__ogc_id", "__by_id"
+GEOJSON = "__geojson"  # lines and polygons: each geometry's GeoJSON text, written once with the table
+_TEXT_BATCH = 4096  # geometries written as text at a time
+META_KEY = b"geo-service"
+WIDE_SHARE = 8  # a bbox band holding more than 1/8 of the rows is checked in one pass over all of them
 _NUMBER = re.compile(r"-?[0-9][0-9.]*(?:e[-+]?[0-9]+)?")  # a number in GEOS's GeoJSON (nothing else has digits)
 
 
@@ -43,22 +48,15 @@ def _geometry_texts(geometries: np.ndarray) -> list[str]:
     out = np.full(len(geometries), "null", dtype=object)
     if not present.any():
         return out.tolist()
-    if shapely.has_z(geometries[present]).any():  # 3-D: decoded and encoded again
-        out[present] = [json.dumps(json.loads(text), separators=(",", ":")) for text in texts[present]]
-        return out.tolist()
     numbers = list(map(repr, shapely.get_coordinates(geometries[present]).ravel().tolist()))
     parts = _NUMBER.split("\x00".join(texts[present]))  # NUL: in no GeoJSON text
-    if len(parts) != len(numbers) + 1:
-        raise ValueError("GEOS's GeoJSON does not hold the geometries' coordinates in order")
+    if len(parts) != len(numbers) + 1:  # 3-D (the coordinates above are 2-D): decoded and encoded again
+        out[present] = [json.dumps(json.loads(text), separators=(",", ":")) for text in texts[present]]
+        return out.tolist()
     spliced = [""] * (2 * len(numbers) + 1)
     spliced[0::2], spliced[1::2] = parts, numbers
     out[present] = "".join(spliced).split("\x00")
     return out.tolist()
-BY_WEST, SORTED_WEST, OGC_ID, BY_ID = "__by_west", "__sorted_west", "__ogc_id", "__by_id"
-GEOJSON = "__geojson"  # lines and polygons: each geometry's GeoJSON text, written once with the table
-_TEXT_BATCH = 4096  # geometries written as text at a time
-META_KEY = b"geo-service"
-WIDE_SHARE = 8  # a bbox band holding more than 1/8 of the rows is checked in one pass over all of them
 
 
 def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
