@@ -21,6 +21,7 @@ from pyproj import Transformer
 
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
+from geo_service.mvt_points import point_tile
 
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -132,16 +133,21 @@ def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) 
     geoms = _wound(_to_tile(frame, z, x, y))
     keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     positions = np.flatnonzero(keep)
-    if len(positions) and (shapely.get_type_id(geoms[positions]) == 0).all():  # all points: thin them
+    points = bool(len(positions)) and bool((shapely.get_type_id(geoms[positions]) == 0).all())
+    if points:  # thinned, then written in one pass (mvt_points)
         positions = positions[_thin_points(geoms[positions])]
     columns = [c for c in TILE_PROPERTIES if c in frame.columns]
     values = {c: frame[c].iloc[positions].tolist() for c in columns}  # column-wise: a row lookup costs 0.3 ms
-    features = []
-    for row, position in enumerate(positions):
-        properties = {k: column[row] for k, column in values.items()}
-        properties = {k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in properties.items()
-                      if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))}
-        features.append({"geometry": geoms[position], "properties": properties})  # shapely: no WKB round trip
+    properties = []
+    for row in range(len(positions)):
+        found = {k: column[row] for k, column in values.items()}
+        properties.append({k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in found.items()
+                           if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))})
+    if points:
+        xy = shapely.get_coordinates(geoms[positions])
+        return point_tile(layer_id, xy[:, 0], xy[:, 1], properties, EXTENT)
+    features = [{"geometry": geoms[position], "properties": found}  # shapely: no WKB round trip
+                for position, found in zip(positions, properties)]
     return mapbox_vector_tile.encode([{"name": layer_id, "features": features}],
                                      default_options={"y_coord_down": True, "extents": EXTENT,
                                                       "check_winding_order": False})  # done by _wound

@@ -8,6 +8,8 @@ import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from geo_service.tiles import EXTENT, MAX_TILE_POINTS, encode_tile
@@ -199,3 +201,28 @@ def test_tiny_polygons_are_wound_after_rounding_as_the_library_does():
                                          default_options={**options, "check_winding_order": check})
 
     assert tile(_wound(shapes), False) == tile(shapes, True)
+
+
+_TILE_VALUES = st.one_of(st.text(max_size=8), st.booleans(), st.integers(-(2**63), 2**63 - 1),
+                         st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([0, 1, 1.0, True, False, -0.0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-64, 4160), st.floats(-64, 4160),
+                          st.dictionaries(st.sampled_from(["id", "name", "name_fr", "é", ""]), _TILE_VALUES,
+                                          max_size=3)), max_size=30),
+       st.text(min_size=1, max_size=6))
+def test_a_point_tile_is_written_byte_for_byte_as_mapbox_vector_tile_writes_it(points, layer):
+    """mvt_points writes a point tile in one pass: the library's bytes, whatever the properties (one value
+    for 1 and 1.0, booleans apart, negative and 64-bit integers, halves rounded to even)."""
+    from shapely.geometry import Point
+
+    from geo_service.mvt_points import point_tile
+
+    x = np.array([p[0] for p in points] + [0.5, 1.5, -2.5, 4095.5])
+    y = np.array([p[1] for p in points] + [2.5, -0.5, 3.5, 7.5])
+    properties = [p[2] for p in points] + [{}, {"id": 1}, {"id": 1.0}, {"id": True}]
+    features = [{"geometry": Point(px, py), "properties": props} for px, py, props in zip(x, y, properties)]
+    expected = mapbox_vector_tile.encode([{"name": layer, "features": features}],
+                                         default_options={"y_coord_down": True, "extents": EXTENT})
+    assert point_tile(layer, x, y, properties, EXTENT) == expected
