@@ -90,6 +90,8 @@ def one_window(browser, url: str, size: tuple[int, int], point: tuple[float, flo
     page.wait_for_function("() => { const h = document.querySelector('.leaflet-popup-content h3');"
                            " return h && h.textContent === 'Point 0'; }", timeout=60_000)
     popup = time.monotonic() - started
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'",
+                           timeout=10_000)  # the screenshot after Leaflet's fade-in, not halfway through it
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     shot = out / f"map_scale_{size[0]}x{size[1]}.png"
