@@ -30,10 +30,9 @@ writes through GDAL as before.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring  # C: json-c's escapes, non-ASCII kept
 from typing import BinaryIO
 
 import geopandas as gpd
@@ -44,8 +43,6 @@ import shapely
 from geo_service.io.geojson_columns import NotPlain, plain_frame, typed_column
 
 __all__ = ["write_plain"]
-
-# encode_basestring is Python's C escaper of JSON text: the same escapes as json-c's, non-ASCII kept
 
 _CHUNK = 65_536  # features formatted, written and let go at a time
 _HEAD = b'{\n"type": "FeatureCollection",\n"features": [\n'
@@ -250,9 +247,9 @@ def _template(ids: list[str] | None, columns: list[_Column]) -> str:
 
 
 def _write(handle: BinaryIO, ids: list[str] | None, columns: list[_Column], x: np.ndarray,
-           y: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
-    """The document written chunk by chunk; its version and its coordinates as a reader gets them."""
-    digest, template = hashlib.sha256(), _template(ids, columns)
+           y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The document written chunk by chunk; its coordinates as a reader gets them."""
+    template = _template(ids, columns)
     back: list[np.ndarray] = []
     for start in range(0, max(len(x), 1), _CHUNK):
         stop = min(start + _CHUNK, len(x))
@@ -262,15 +259,15 @@ def _write(handle: BinaryIO, ids: list[str] | None, columns: list[_Column], x: n
             values.insert(0, list(map(encode_basestring, ids[start:stop])))
         body = ",\n".join(map(template.__mod__, zip(*values, xs, ys)))
         data = (_HEAD if start == 0 else b",\n") + body.encode("utf-8") + (_TAIL if stop == len(x) else b"")
-        digest.update(data)
         handle.write(data)
         back.append((np.array(xs, dtype=float), np.array(ys, dtype=float)))
-    return digest.hexdigest()[:20], np.concatenate([xs for xs, _ in back]), np.concatenate([ys for _, ys in back])
+    return np.concatenate([xs for xs, _ in back]), np.concatenate([ys for _, ys in back])
 
 
-def write_plain(frame: gpd.GeoDataFrame, handle: BinaryIO) -> tuple[str, gpd.GeoDataFrame] | None:
-    """Write ``frame`` (EPSG:4326) to ``handle`` as GDAL would; return the file's version and the frame its
-    readers get, or None, with nothing left written, when the frame is not a plain point layer."""
+def write_plain(frame: gpd.GeoDataFrame, handle: BinaryIO) -> gpd.GeoDataFrame | None:
+    """Write ``frame`` (EPSG:4326) to ``handle`` as GDAL would; return the frame its readers get, or None,
+    with nothing left written, when the frame is not a plain point layer. (The store hashes the file it
+    fsynced for the version, as it does for GDAL's.)"""
     if not len(frame):
         return None  # a file without features has no fields: its reader's frame has no columns
     points = _points(frame)
@@ -280,11 +277,11 @@ def write_plain(frame: gpd.GeoDataFrame, handle: BinaryIO) -> tuple[str, gpd.Geo
         return None
     start = handle.tell()
     try:
-        version, x, y = _write(handle, ids, columns, *points)
+        x, y = _write(handle, ids, columns, *points)
         same = np.array_equal(x, points[0]) and np.array_equal(y, points[1])  # already 7 decimals at most
         geometries = frame.geometry.values.to_numpy() if same else shapely.points(x, y)
         typed = {column.name: column.read_back() for column in columns}
-        return version, plain_frame(typed, ids, geometries, len(frame))
+        return plain_frame(typed, ids, geometries, len(frame))
     except (UnicodeEncodeError, NotPlain):  # half a surrogate pair in a text; GDAL's writer says what it does
         handle.seek(start)
         handle.truncate()

@@ -103,8 +103,8 @@ def _written_plain(tmp: Path, shown: Path, frame: gpd.GeoDataFrame,
     if written is None:
         tmp.unlink()
         return None
-    _refuse_problems(written[1], shown, allowed_types, "refused to write")
-    return written[1]
+    _refuse_problems(written, shown, allowed_types, "refused to write")
+    return written
 
 
 def _holds_json_values(frame: gpd.GeoDataFrame) -> bool:
