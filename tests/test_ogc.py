@@ -8,7 +8,7 @@ import pyogrio
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from geo_service import ogc
+from geo_service.ogc import features as ogc
 from geo_service.app import create_app
 from geo_service.errors import InvalidParameterError
 from geo_service.io.ogr import read_frame
@@ -161,10 +161,13 @@ def test_openapi_document_is_valid_and_lists_every_route(client):
     validate_openapi(document)
     paths = set(document["paths"])
     for layer_id in ("sites", "roads", "zones"):
-        assert {f"/ogc/collections/{layer_id}", f"/ogc/collections/{layer_id}/items",
-                f"/ogc/collections/{layer_id}/items/{{featureId}}"} <= paths
-    assert {"/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/api", "/layers/{layerId}.csv"} <= paths
-    items = document["paths"]["/ogc/collections/sites/items"]["get"]
+        assert {f"/collections/{layer_id}", f"/collections/{layer_id}/items",
+                f"/collections/{layer_id}/items/{{featureId}}"} <= paths
+    assert {"/", "/conformance", "/collections", "/api", "/layers/{layerId}.csv"} <= paths
+    # OGC paths are relative to the API's root, as GDAL looks them up; the service's other routes say their own
+    assert document["servers"] == [{"url": "http://localhost/ogc"}]
+    assert document["paths"]["/layers/{layerId}.csv"]["servers"] == [{"url": "http://localhost"}]
+    items = document["paths"]["/collections/sites/items"]["get"]
     assert {"bbox", "limit", "offset", "name", "country", "population"} <= {p["name"] for p in items["parameters"]}
 
 

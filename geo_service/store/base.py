@@ -9,7 +9,7 @@ exactly when a layer's content does; they are the ETags of the HTTP layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +19,7 @@ import numpy as np
 from geo_service.catalogue import Catalogue, Layer
 from geo_service.errors import InvalidParameterError, LayerUnavailableError
 from geo_service.i18n import Text
+from geo_service.store.expressions import Expression, SortKey
 from geo_service.store.features import FeatureSource
 from geo_service.store.history import SavedVersion
 
@@ -114,14 +115,19 @@ class Store(Protocol):
         """The whole layer, EPSG:4326 (a copy: callers may change it)."""
 
     def query_positions(self, layer_id: str, *, bbox: Bbox | None = None, limit: int | None = None,
-                        offset: int = 0, filters: Mapping[str, str] | None = None) -> tuple[np.ndarray, int]:
-        """Positions (in the layer's order) of one page of features intersecting ``bbox`` whose properties
-        equal ``filters``, and how many matched in all."""
+                        offset: int = 0, filters: Mapping[str, str] | None = None,
+                        where: Expression | None = None, sortby: Sequence[SortKey] = ()) -> tuple[np.ndarray, int]:
+        """Positions of one page of features intersecting ``bbox`` whose properties equal ``filters`` and for
+        which ``where`` is true (``expressions``: three-valued, as SQL), and how many matched in all. Pages
+        follow ``sortby`` (text by code point, missing values last either way), ties in the layer's order."""
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         """Like ``query_positions``, with the features themselves."""
 
     def property_names(self, layer_id: str) -> list[str]: ...
+
+    def property_types(self, layer_id: str) -> dict[str, str]:
+        """The properties a filter or sort may name, with their types (``expressions.STRING`` …)."""
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """One Mapbox Vector Tile (WebMercatorQuad) of the layer, drawn as ``tiles.encode_tile`` describes."""

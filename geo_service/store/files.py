@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +25,38 @@ import numpy as np
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, load_catalogue
-from geo_service.errors import (CatalogueError, GeoServiceError, InvalidParameterError, LayerUnavailableError,
-                                VersionConflictError)
-from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
-                                   oversized_layer, unreadable_layer)
+from geo_service.errors import (
+    CatalogueError,
+    GeoServiceError,
+    InvalidParameterError,
+    LayerUnavailableError,
+    VersionConflictError,
+)
+from geo_service.store.base import (
+    Bbox,
+    LayerState,
+    LayerSummary,
+    QueryResult,
+    check_page,
+    missing_layer,
+    oversized_layer,
+    unreadable_layer,
+)
+from geo_service.store.cql_frame import selected, sorted_positions
+from geo_service.store.expressions import Expression, SortKey
 from geo_service.store.features import FeatureSource
 from geo_service.store.frame_layer import FrameLayer, LayerData
-from geo_service.store.geojson_file import (commit, copy_temporary, digest, file_digest, fsync_dir, read_geojson,
-                                            storage_error, write_geojson_atomic, write_temporary)
+from geo_service.store.geojson_file import (
+    commit,
+    copy_temporary,
+    digest,
+    file_digest,
+    fsync_dir,
+    read_geojson,
+    storage_error,
+    write_geojson_atomic,
+    write_temporary,
+)
 from geo_service.store.history import History, SavedVersion
 from geo_service.store.sidecar import TableSidecars
 
@@ -216,26 +240,23 @@ class LayerStore:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise LayerUnavailableError(f"{path.name}: not valid JSON: {str(exc)[:200]}") from None
 
-    def query_positions(
-        self,
-        layer_id: str,
-        *,
-        bbox: tuple[float, float, float, float] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        filters: Mapping[str, str] | None = None,
-    ) -> tuple[np.ndarray, int]:
-        """Row positions (file order) of one page of matching features, and how many matched in all.
-
-        Features intersecting ``bbox`` whose properties equal ``filters``.
-        """
+    def query_positions(self, layer_id: str, *, bbox: Bbox | None = None, limit: int | None = None,
+                        offset: int = 0, filters: Mapping[str, str] | None = None,
+                        where: Expression | None = None, sortby: Sequence[SortKey] = ()) -> tuple[np.ndarray, int]:
+        """Row positions (file order, or ``sortby``'s) of one page of matching features, and how many matched
+        in all: features intersecting ``bbox`` whose properties equal ``filters`` and for which ``where`` holds."""
         check_page(bbox, limit, offset)
         layer = self._load(layer_id)
-        if bbox is None and not filters:  # a plain page: no need to list every position first
-            stop = layer.count if limit is None else min(layer.count, offset + limit)
-            return np.arange(min(offset, layer.count), stop), layer.count
-        matched = layer.positions(bbox, filters or {})
         stop = None if limit is None else offset + limit
+        if bbox is None and not filters and where is None and not sortby:  # a plain page: no list of all first
+            end = layer.count if stop is None else min(layer.count, stop)
+            return np.arange(min(offset, end), end), layer.count
+        matched = layer.positions(bbox, filters or {})
+        if where is not None or sortby:
+            view = layer.view()
+            if where is not None:
+                matched = matched[selected(view, where)[matched]]
+            matched = sorted_positions(view, matched, sortby)
         return matched[offset:stop], int(matched.size)
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
@@ -245,6 +266,9 @@ class LayerStore:
 
     def property_names(self, layer_id: str) -> list[str]:
         return list(self._load(layer_id).property_names)
+
+    def property_types(self, layer_id: str) -> dict[str, str]:
+        return self._load(layer_id).property_types()
 
     def current_version(self, layer_id: str) -> str | None:
         """The version of the file on disk now (None if there is none), read without the cache."""

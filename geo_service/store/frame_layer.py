@@ -16,7 +16,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
+from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, unknown_property
+from geo_service.store.cql_frame import LayerView
 from geo_service.store.features import FeatureSource, SerialisedLayer, serialise
 
 
@@ -37,6 +39,12 @@ class LayerData(Protocol):
         ``filters``."""
 
     def features(self) -> FeatureSource: ...
+
+    def property_types(self) -> dict[str, str]:
+        """Queryable properties and their types (``expressions.property_type``)."""
+
+    def view(self) -> LayerView:
+        """The layer as ``cql_frame`` evaluates filters and sorts over it."""
 
     def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Longitudes and latitudes of the features at ``positions`` if the layer is all points, else None."""
@@ -85,6 +93,17 @@ class FrameLayer:
             return None
         geoms = np.asarray(self._frame.geometry.values)[positions]
         return shapely.get_x(geoms), shapely.get_y(geoms)
+
+    def property_types(self) -> dict[str, str]:
+        kinds = {name: ex.property_type(self._frame[name].dtype) for name in self.property_names}
+        return {name: kind for name, kind in kinds.items() if kind}
+
+    def view(self) -> LayerView:
+        frame = self._frame
+        geometries = np.asarray(frame.geometry.values)
+        return LayerView(self.count, lambda name: frame[name].reset_index(drop=True),
+                         lambda bounds: frame.sindex.query(box(*bounds)), lambda positions: geometries[positions],
+                         lambda: shapely.is_missing(geometries))
 
     def features(self) -> SerialisedLayer:
         """The OGC API's view of the frame, made on first use."""

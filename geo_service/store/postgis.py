@@ -27,16 +27,37 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, parse_catalogue
-from geo_service.errors import (ConfigError, GeoServiceError, LayerNotFoundError,
-                                LayerUnavailableError, VersionConflictError)
+from geo_service.errors import (
+    ConfigError,
+    GeoServiceError,
+    LayerNotFoundError,
+    LayerUnavailableError,
+    VersionConflictError,
+)
 from geo_service.i18n import Text
-from geo_service.store.base import (LayerState, LayerSummary, QueryResult, check_page, missing_layer,
-                                   oversized_layer, unreadable_layer)
+from geo_service.store.base import (
+    LayerState,
+    LayerSummary,
+    QueryResult,
+    check_page,
+    missing_layer,
+    oversized_layer,
+    unreadable_layer,
+)
+from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.geojson_file import digest, document_bytes, read_geojson
 from geo_service.store.history import SavedVersion, choose
 from geo_service.store.postgis_features import SQLFeatures
-from geo_service.store.postgis_tables import (DDL, LAYERS, META, insert_catalogue_entry, page_query, table_name,
-                                              tile_query, write_table)
+from geo_service.store.postgis_tables import (
+    DDL,
+    LAYERS,
+    META,
+    insert_catalogue_entry,
+    page_query,
+    table_name,
+    tile_query,
+    write_table,
+)
 
 _ROW = f"SELECT * FROM {META}.layers WHERE id = %s"
 _CATALOGUE_CHECK_S = 1.0
@@ -242,6 +263,9 @@ class PostGISStore:
     def property_names(self, layer_id: str) -> list[str]:
         return [name for name, _ in self._row(layer_id)["columns"] or []]
 
+    def property_types(self, layer_id: str) -> dict[str, str]:
+        return {name: QUERY_TYPES[kind] for name, kind in self._row(layer_id)["columns"] or [] if kind in QUERY_TYPES}
+
     def features(self, layer_id: str) -> SQLFeatures:
         row = self._row(layer_id)
         self._summary_of(row)
@@ -256,14 +280,15 @@ class PostGISStore:
         answer = self._one(query, params)
         return bytes(answer["tile"] or b"")
 
-    def _page(self, layer_id: str, bbox, limit, offset, filters) -> tuple[str, np.ndarray, int]:
+    def _page(self, layer_id: str, bbox=None, limit: int | None = None, offset: int = 0, filters=None,
+              where=None, sortby=()) -> tuple[str, np.ndarray, int]:
         check_page(bbox, limit, offset)
         row = self._row(layer_id)
         count = self._summary_of(row).feature_count  # an unavailable layer answers 503 here too
-        if bbox is None and not filters:  # a plain page: the positions are known without asking
+        if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
             stop = count if limit is None else min(count, offset + limit)
             return row["version"], np.arange(min(offset, stop), stop, dtype=np.int64), count
-        query, params = page_query(row, bbox, limit, offset, filters)
+        query, params = page_query(row, bbox, limit, offset, filters, where, sortby)
         with self.connection() as conn, conn.transaction():  # the version and the page from one snapshot
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             version = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone()
@@ -272,19 +297,18 @@ class PostGISStore:
             answer = conn.execute(query, params).fetchone()
         return row["version"], np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
 
-    def _retrying(self, layer_id: str, bbox=None, limit: int | None = None, offset: int = 0,
-                  filters: Mapping[str, str] | None = None) -> tuple[str, np.ndarray, int]:
+    def _retrying(self, layer_id: str, **query) -> tuple[str, np.ndarray, int]:
         for _ in range(3):
             try:
-                return self._page(layer_id, bbox, limit, offset, filters)
+                return self._page(layer_id, **query)
             except _Replaced:
                 continue
         raise _unreachable()
 
-    def query_positions(self, layer_id: str, *, bbox=None, limit: int | None = None, offset: int = 0,
-                        filters: Mapping[str, str] | None = None) -> tuple[np.ndarray, int]:
-        """Bbox (GiST index), property filters and the page are answered by one SQL statement."""
-        _, positions, matched = self._retrying(layer_id, bbox, limit, offset, filters)
+    def query_positions(self, layer_id: str, **query) -> tuple[np.ndarray, int]:
+        """Bbox (GiST index), property filters, ``where`` and ``sortby`` (in SQL) and the page are answered by
+        one statement."""
+        _, positions, matched = self._retrying(layer_id, **query)
         return positions, matched
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 import psycopg
+import shapely
 from psycopg import sql
 
 from geo_service.errors import InvalidParameterError
 from geo_service.store.base import unknown_property
+from geo_service.store.cql_sql import order_sql, where_sql
 from geo_service.store.features import usable_ids
 
 META, LAYERS = "geo_service", "geo_layers"
@@ -152,7 +153,7 @@ def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:
     return sql.SQL("{} = %s").format(column), [value]
 
 
-def page_query(row: Mapping, bbox, limit, offset, filters) -> tuple[sql.Composable, list]:
+def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
     """One statement that answers a page: how many features match and the positions of this page's."""
     kinds = dict(row["columns"])
     conditions, params = [sql.SQL("TRUE")], []
@@ -167,10 +168,17 @@ def page_query(row: Mapping, bbox, limit, offset, filters) -> tuple[sql.Composab
         condition, values = _condition(name, kinds[name], value)
         conditions.append(condition)
         params += values
-    query = sql.SQL("WITH m AS (SELECT {pos} FROM {table} WHERE {where}) "
-                    "SELECT (SELECT count(*) FROM m), ARRAY(SELECT {pos} FROM m ORDER BY {pos} LIMIT %s OFFSET %s)"
+    if where is not None:
+        conditions.append(where_sql(where, kinds, row["geometry_column"]))
+    order = order_sql(sortby, kinds, POSITION)
+    for key in sortby:
+        if key.name not in kinds:
+            raise unknown_property(key.name, [c for c, _ in row["columns"]])
+    kept = sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys([POSITION, *(key.name for key in sortby)])))
+    query = sql.SQL("WITH m AS (SELECT {kept} FROM {table} WHERE {where}) "
+                    "SELECT (SELECT count(*) FROM m), ARRAY(SELECT {pos} FROM m ORDER BY {order} LIMIT %s OFFSET %s)"
                     ).format(pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]),
-                             where=sql.SQL(" AND ").join(conditions))
+                             where=sql.SQL(" AND ").join(conditions), order=order, kept=kept)
     return query, [*params, limit, offset]
 
 

@@ -25,7 +25,9 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS
 
+from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, unknown_property
+from geo_service.store.cql_frame import LayerView
 from geo_service.store.features import feature_texts, no_feature, usable_ids
 from geo_service.store.frame_layer import equals_mask, layer_bounds
 
@@ -180,6 +182,19 @@ class TableLayer:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             return pc.equal(column, pa.scalar(value, kind)).fill_null(False).to_numpy(zero_copy_only=False)
         return equals_mask(self._properties.select([name]).to_pandas()[name], value)
+
+    def property_types(self) -> dict[str, str]:
+        dtypes = self._properties.slice(0, 0).to_pandas().dtypes  # pandas' own types, from the table's metadata
+        kinds = {name: ex.property_type(dtypes[name]) for name in self.property_names}
+        return {name: kind for name, kind in kinds.items() if kind}
+
+    def view(self) -> LayerView:
+        def shapes(positions: np.ndarray) -> np.ndarray:
+            return shapely.from_wkb(self._table.column(GEOMETRY).take(positions).to_numpy(zero_copy_only=False))
+
+        return LayerView(self.count, lambda name: self._properties.select([name]).to_pandas()[name],
+                         self._bbox_positions, shapes,
+                         lambda: self._table.column(GEOMETRY).is_null().to_numpy(zero_copy_only=False))
 
     def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if not self._points:

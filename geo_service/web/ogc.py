@@ -7,12 +7,13 @@ import json
 
 from flask import Blueprint, Response, render_template, request
 
-from geo_service import ogc
+from geo_service.ogc import features as ogc
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
-from geo_service.openapi import openapi_document
+from geo_service.ogc.openapi import openapi_document
+from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document
 from geo_service.web.context import get_cache, get_store, request_language
-from geo_service.web.urls import external_base, ogc_base
+from geo_service.web.urls import ogc_base
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -71,7 +72,7 @@ def api():
     properties = {s.layer.id: store.property_names(s.layer.id) for s in store.summaries()}
     fmt = _simple_format()
     # The JSON definition stays in English for clients; its HTML view speaks the reader's language.
-    document = openapi_document(store.catalogue, properties, external_base(), request_language() if fmt == "html" else "en")
+    document = openapi_document(store.catalogue, properties, ogc_base(), request_language() if fmt == "html" else "en")
     return _respond(document, "OpenAPI", fmt, ogc.OPENAPI_JSON)
 
 
@@ -90,10 +91,21 @@ def collection(layer_id: str):
     return _respond(document, document["title"], fmt)
 
 
+@bp.get("/collections/<layer:layer_id>/queryables")
+def queryables(layer_id: str):
+    fmt = _simple_format()
+    store = get_store()
+    href = f"{ogc_base()}/collections/{layer_id}/queryables"
+    document = queryables_document(store.catalogue.get(layer_id), store.property_types(layer_id), href,
+                                   request_language())
+    return _respond(document, document["title"], fmt, SCHEMA_JSON)
+
+
 @bp.get("/collections/<layer:layer_id>/items")
 def items(layer_id: str):
     store, cache = get_store(), get_cache()
-    query = ogc.parse_items_query(request.args.to_dict(flat=False), store.property_names(layer_id))
+    query = ogc.parse_items_query(request.args.to_dict(flat=False), store.property_names(layer_id),
+                                  store.property_types(layer_id))
     fmt = _format(query.f)
     lang = request_language()
     if fmt == "html":  # the page's links keep its language
@@ -103,11 +115,14 @@ def items(layer_id: str):
 
     def page():
         return store.query_positions(layer_id, bbox=query.bbox, limit=query.limit, offset=query.offset,
-                                     filters=query.filters)
+                                     filters=query.filters, where=query.where, sortby=query.sortby)
+
+    def texts(positions) -> list[str]:
+        return ogc.select_members(serialised.texts(positions), query.properties, query.skip_geometry)
 
     if fmt == "html":
         positions, matched = page()
-        features = [json.loads(text) for text in serialised.texts(positions)]
+        features = [json.loads(text) for text in texts(positions)]
         links = ogc.items_links(layer_id, base, query, matched, "html", lang)
         return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
                      matched=matched, links=links)
@@ -115,7 +130,7 @@ def items(layer_id: str):
     def build() -> bytes:
         positions, matched = page()
         links = ogc.items_links(layer_id, base, query, matched, lang=lang)
-        return ogc.items_text(serialised.texts(positions), matched, links).encode("utf-8")
+        return ogc.items_text(texts(positions), matched, links).encode("utf-8")
 
     # The links' titles are in the reader's language: it is part of the key.
     body = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)

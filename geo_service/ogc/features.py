@@ -14,14 +14,35 @@ from urllib.parse import urlencode
 
 from geo_service.errors import InvalidParameterError
 from geo_service.i18n import LANGUAGES, N_, Text
-from geo_service.params import Bbox, parse_bbox, parse_int, reject_unknown, single_values
+from geo_service.ogc.cql import parse_filter
+from geo_service.ogc.queryables import QUERYABLES_REL, SCHEMA_JSON
+from geo_service.params import (
+    Bbox,
+    parse_bbox,
+    parse_flag,
+    parse_int,
+    reject_unknown,
+    single_values,
+)
 from geo_service.store import LayerSummary
+from geo_service.store.expressions import Expression, SortKey
 
 CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
@@ -37,7 +58,9 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 OUTPUT_FORMATS = ("json", "html")
-ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "lang"})
+ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "lang", "filter",
+                              "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry"})
+MAX_SORT_KEYS = 10
 # RFC 3339 instant, or an interval with open ends ("..") or empty ends.
 _INSTANT = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?"
 _DATETIME = re.compile(rf"^({_INSTANT}|({_INSTANT}|\.\.)?/({_INSTANT}|\.\.)?)$")
@@ -76,6 +99,13 @@ class ItemsQuery:
     f: str | None = None
     datetime: str | None = None
     lang: str | None = None  # kept in the links, so every page of a French reading stays French
+    where: Expression | None = None  # the parsed filter (Part 3)
+    sortby: tuple[SortKey, ...] = ()
+    properties: tuple[str, ...] | None = None  # the properties each feature carries (None: all)
+    skip_geometry: bool = False
+    # the query's own words for filter, filter-lang, filter-crs, sortby, properties and skipGeometry, which the
+    # next and previous links repeat
+    passed: tuple[tuple[str, str], ...] = ()
 
     def query_string(self, offset: int | None = None, f: str | None = None) -> str:
         """Canonical query string (stable order), e.g. for next/prev links and cache keys."""
@@ -89,15 +119,19 @@ class ItemsQuery:
         params.append(("limit", str(self.limit)))
         params.append(("offset", str(self.offset if offset is None else offset)))
         params.extend(sorted(self.filters.items()))
+        params.extend(self.passed)
         if self.lang:
             params.append(("lang", self.lang))
         return urlencode(params)
 
 
-def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[str]) -> ItemsQuery:
-    """Validate the query of /collections/{id}/items; property names are equality filters."""
+def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[str],
+                      types: Mapping[str, str] | None = None) -> ItemsQuery:
+    """Validate the query of /collections/{id}/items; property names are equality filters, ``types`` (the
+    queryables: name → type) what ``filter`` and ``sortby`` may name."""
     values = single_values(args)
     reject_unknown(values, ITEMS_PARAMETERS | set(property_names))
+    types = dict(types or {})
     for name in ("bbox-crs", "crs"):  # Part 2 parameters; CRS84 is the only CRS served
         if values.get(name) not in (None, CRS84):
             raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
@@ -106,6 +140,12 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
     if when is not None and not _DATETIME.match(when):
         raise InvalidParameterError(Text("error", "datetime must be an RFC 3339 instant or interval, got {value}",
                                          {"value": repr(when)}))
+    if "filter" not in values and ("filter-lang" in values or "filter-crs" in values):
+        raise InvalidParameterError(Text("error", "filter-lang and filter-crs go with a filter"))
+    where = None if "filter" not in values else \
+        parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), types)
+    passed = tuple((k, values[k]) for k in ("filter", "filter-lang", "filter-crs", "sortby", "properties",
+                                            "skipGeometry") if k in values)
     return ItemsQuery(
         bbox=parse_bbox(values["bbox"]) if "bbox" in values else None,
         limit=parse_int(values.get("limit"), "limit", default=LIMIT_DEFAULT, minimum=1, maximum=LIMIT_MAX),
@@ -114,7 +154,59 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         f=parse_output_format(values.get("f")),
         datetime=when,
         lang=parse_language(values.get("lang")),
+        where=where,
+        sortby=parse_sortby(values.get("sortby"), types),
+        properties=parse_properties(values.get("properties"), property_names),
+        skip_geometry=parse_flag(values.get("skipGeometry"), "skipGeometry"),
+        passed=passed,
     )
+
+
+def parse_sortby(raw: str | None, types: Mapping[str, str]) -> tuple[SortKey, ...]:
+    """``sortby``: comma-separated queryables, each optionally prefixed by ``+`` (ascending) or ``-``."""
+    if raw is None:
+        return ()
+    keys = []
+    for part in raw.split(","):
+        part = part.strip()
+        name = part[1:] if part[:1] in "+-" else part
+        if name not in types:
+            raise InvalidParameterError(Text("error", "sortby names {name}, which is not a queryable of this "
+                                             "collection; its queryables: {allowed}",
+                                             {"name": repr(name), "allowed": ", ".join(types)}))
+        keys.append(SortKey(name, part.startswith("-")))
+    if len(keys) > MAX_SORT_KEYS or len({k.name for k in keys}) != len(keys):
+        raise InvalidParameterError(Text("error", "sortby takes at most {limit} different properties",
+                                         {"limit": MAX_SORT_KEYS}))
+    return tuple(keys)
+
+
+def parse_properties(raw: str | None, property_names: Sequence[str]) -> tuple[str, ...] | None:
+    """``properties``: the comma-separated properties each feature keeps (empty: none)."""
+    if raw is None:
+        return None
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    unknown = [name for name in names if name not in property_names]
+    if unknown:
+        raise InvalidParameterError(Text("error", "properties names {name}, which this collection does not have; "
+                                         "its properties: {allowed}",
+                                         {"name": repr(unknown[0]), "allowed": ", ".join(property_names)}))
+    return names
+
+
+def select_members(texts: Sequence[str], properties: Sequence[str] | None, skip_geometry: bool) -> list[str]:
+    """Feature texts with only ``properties`` (all if None) and without their geometry if ``skip_geometry``."""
+    if properties is None and not skip_geometry:
+        return list(texts)
+    out = []
+    for text in texts:
+        feature = json.loads(text)
+        if properties is not None and feature.get("properties") is not None:
+            feature["properties"] = {k: v for k, v in feature["properties"].items() if k in properties}
+        if skip_geometry:
+            feature["geometry"] = None
+        out.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+    return out
 
 
 def parse_simple_query(args: Mapping[str, list[str]], allow_crs: bool = False) -> str | None:
@@ -145,6 +237,7 @@ TITLES = {
     "next": N_("link", "Next page"),
     "prev": N_("link", "Previous page"),
     "tiles": N_("link", "The features as vector tiles"),
+    "queryables": N_("link", "The properties a filter may use"),
 }
 AS_JSON = N_("link", "{title} as JSON")
 AS_HTML = N_("link", "{title} as HTML")
@@ -211,6 +304,7 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
             _link(f"{href}/items?f=json", "items", GEOJSON, _title("items_json", lang)),
             _link(_with_lang(f"{href}/items?f=html", link_lang), "items", HTML, _title("items_html", lang)),
             _link(f"{href}/tiles", TILESETS_REL, JSON, _title("tiles", lang)),
+            _link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, _title("queryables", lang)),
         ],
     }
 

@@ -8,7 +8,16 @@ from geo_service import __version__
 from geo_service.catalogue import Catalogue
 from geo_service.i18n import N_, Text
 from geo_service.io.formats import FORMATS, MAX_PRECISION
-from geo_service.ogc import GEOJSON, HTML, JSON, LIMIT_DEFAULT, LIMIT_MAX, OPENAPI_JSON
+from geo_service.ogc.cql import LANGUAGES as FILTER_LANGUAGES
+from geo_service.ogc.crs import SUPPORTED as SUPPORTED_CRS
+from geo_service.ogc.features import (
+    GEOJSON,
+    HTML,
+    JSON,
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    OPENAPI_JSON,
+)
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
 
@@ -33,6 +42,18 @@ ITEMS_PARAMS = [
     _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip."),
     _param("datetime", "query", {"type": "string"},
            "RFC 3339 instant or interval; the collections have no time, so it filters nothing."),
+    _param("filter", "query", {"type": "string"},
+           "CQL2 filter (OGC API – Features Part 3) over the collection's queryables, in filter-lang"),
+    _param("filter-lang", "query", {"type": "string", "enum": list(FILTER_LANGUAGES), "default": "cql2-text"},
+           "Encoding of filter; cql-text is the draft name GDAL's OAPIF driver sends (CQL2 text with ILIKE)"),
+    _param("filter-crs", "query", {"type": "string", "enum": list(SUPPORTED_CRS), "default": SUPPORTED_CRS[0]},
+           "CRS of the geometries in filter"),
+    _param("sortby", "query", {"type": "array", "items": {"type": "string", "pattern": "^[+-]?[^,]+$"}},
+           "Queryables to sort by, each optionally prefixed by + (ascending) or - (descending)",
+           style="form", explode=False),
+    _param("properties", "query", {"type": "array", "items": {"type": "string"}},
+           "The properties each feature keeps", style="form", explode=False),
+    _param("skipGeometry", "query", {"type": "boolean", "default": False}, "Features without their geometry"),
 ]
 
 
@@ -49,6 +70,7 @@ SUMMARIES = {
     "catalogue": N_("api summary", "The layer catalogue"),
     "entry": N_("api summary", "One catalogue entry"),
     "tilesets": N_("api summary", "{title}: vector tile sets"),
+    "queryables": N_("api summary", "{title}: the properties a filter may use"),
     "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
     "tms": N_("api summary", "The tile matrix sets"),
 }
@@ -72,9 +94,10 @@ def _json_or_html(schema_ref: str) -> dict:
     return {JSON: {"schema": {"$ref": schema_ref}}, HTML: {"schema": {"type": "string"}}}
 
 
-def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], server_url: str,
+def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], ogc_url: str,
                      lang: str = "en") -> dict:
     """Every route with its parameters; per-collection item paths list that layer's property filters.
+    ``ogc_url``: the OGC API's landing page (the service's root is its parent).
 
     Summaries are in ``lang`` (for the HTML view); names, schemas and parameters are the same in every language.
     """
@@ -83,21 +106,23 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
 
     ids = list(catalogue.ids)
     layer_param = _param("layerId", "path", {"type": "string", "enum": ids}, "Layer id", required=True)
+    # Paths are relative to the OGC API's root (``servers``), as OGC clients look them up: GDAL finds a
+    # collection's filters under ``/collections/{id}/items``. The service's other routes name their own server.
     paths: dict[str, dict] = {
-        "/ogc": _get(say("landing"), SIMPLE_PARAMS, _json_or_html("#/components/schemas/Landing"), "OGC API"),
-        "/ogc/conformance": _get(say("conformance"), SIMPLE_PARAMS,
+        "/": _get(say("landing"), SIMPLE_PARAMS, _json_or_html("#/components/schemas/Landing"), "OGC API"),
+        "/conformance": _get(say("conformance"), SIMPLE_PARAMS,
                                  _json_or_html("#/components/schemas/Conformance"), "OGC API"),
-        "/ogc/api": _get(say("api"), SIMPLE_PARAMS,
+        "/api": _get(say("api"), SIMPLE_PARAMS,
                          {OPENAPI_JSON: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}},
                          "OGC API"),
-        "/ogc/collections": _get(say("collections"), SIMPLE_PARAMS,
+        "/collections": _get(say("collections"), SIMPLE_PARAMS,
                                  _json_or_html("#/components/schemas/Collections"), "OGC API"),
     }
     for layer_id in ids:
         title = catalogue.get(layer_id).title.get(lang)
         filters = [_param(name, "query", {"type": "string"}, f"Features whose {name} equals this value")
                    for name in properties.get(layer_id, ())]
-        base = f"/ogc/collections/{layer_id}"
+        base = f"/collections/{layer_id}"
         paths[base] = _get(say("collection", title=title), SIMPLE_PARAMS,
                            _json_or_html("#/components/schemas/Collection"), "OGC API")
         paths[f"{base}/items"] = _get(
@@ -110,11 +135,32 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
              ITEMS_PARAMS[3]],
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
             "OGC API")
+        paths[f"{base}/queryables"] = _get(say("queryables", title=title), SIMPLE_PARAMS,
+                                           {"application/schema+json": {"schema": {"type": "object"}}}, "OGC API")
         paths[f"{base}/tiles"] = _get(say("tilesets", title=title), SIMPLE_PARAMS,
                                       {JSON: {"schema": {"type": "object"}}}, "OGC API")
         paths[f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = _get(
             say("tile", title=title), TILE_PARAMS, {MVT: {"schema": {"type": "string", "format": "binary"}}},
             "OGC API")
+    paths["/tileMatrixSets"] = _get(say("tms"), SIMPLE_PARAMS, {JSON: {"schema": {"type": "object"}}}, "OGC API")
+    for path, item in _service_paths(say, layer_param, lang).items():
+        paths[path] = {**item, "servers": [{"url": ogc_url.removesuffix("/ogc")}]}  # outside the OGC API's root
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "geo-service: Mali–Senegal border layers", "version": __version__,
+                 "description": "OGC API – Features (Part 1) over the bundled layers, downloads and a JSON API.",
+                 "license": {"name": "Data: see each collection's license and attribution"}},
+        "servers": [{"url": ogc_url}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS, "responses": {"Error": {
+            "description": "Error in the service's one JSON shape",
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Exception"}},
+                        HTML: {"schema": {"type": "string"}}}}}},
+    }
+
+
+def _service_paths(say, layer_param: dict, lang: str) -> dict[str, dict]:
+    """The downloads and the JSON API: routes of the service's root, not of the OGC API."""
     download_params = [
         layer_param,
         ITEMS_PARAMS[1],
@@ -123,27 +169,16 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
         _param("excel", "query", {"type": "boolean"}, "CSV only: UTF-8 with a byte-order mark for Excel."),
         SIMPLE_PARAMS[1],
     ]
+    paths = {}
     for key, fmt in FORMATS.items():
         paths[f"/layers/{{layerId}}.{key}"] = _get(say("download", format=fmt.title_in(lang)), download_params,
                                                    {fmt.media_type: {"schema": {"type": "string",
                                                                                "format": "binary"}}}, "Downloads")
-    paths["/ogc/tileMatrixSets"] = _get(say("tms"), SIMPLE_PARAMS, {JSON: {"schema": {"type": "object"}}}, "OGC API")
     paths["/api/health"] = _get(say("health"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers"] = _get(say("catalogue"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers/{layerId}"] = _get(say("entry"), [layer_param], {JSON: {"schema": {"type": "object"}}},
                                           "API")
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "geo-service: Mali–Senegal border layers", "version": __version__,
-                 "description": "OGC API – Features (Part 1) over the bundled layers, downloads and a JSON API.",
-                 "license": {"name": "Data: see each collection's license and attribution"}},
-        "servers": [{"url": server_url}],
-        "paths": paths,
-        "components": {"schemas": SCHEMAS, "responses": {"Error": {
-            "description": "Error in the service's one JSON shape",
-            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Exception"}},
-                        HTML: {"schema": {"type": "string"}}}}}},
-    }
+    return paths
 
 
 _LINK = {"type": "object", "required": ["href", "rel"],

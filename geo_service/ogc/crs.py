@@ -1,0 +1,47 @@
+"""The coordinate reference systems the OGC API takes coordinates in (Features Part 2 and Part 3's
+``filter-crs``): their URIs, and conversion of geometries from them to CRS84 with pyproj."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry.base import BaseGeometry
+
+from geo_service.errors import InvalidParameterError
+from geo_service.i18n import Text
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+# WGS 84 (latitude first, as EPSG defines it), Web Mercator, and the UTM zones of the region (28N west of
+# 12°W, 29N east of it).
+SUPPORTED = (CRS84, f"{EPSG}4326", f"{EPSG}3857", f"{EPSG}32628", f"{EPSG}32629")
+
+
+def check_crs(uri: str, name: str) -> str:
+    if uri not in SUPPORTED:
+        raise InvalidParameterError(Text("error", "{name} must be one of {allowed}, got {value}",
+                                         {"name": name, "allowed": ", ".join(SUPPORTED), "value": repr(uri)}))
+    return uri
+
+
+@cache
+def _to_crs84(uri: str) -> Transformer:
+    source = CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.removeprefix(EPSG)}")
+    # Each CRS's own axis order (EPSG:4326 is latitude, longitude) to CRS84's longitude, latitude.
+    return Transformer.from_crs(source, CRS.from_user_input("OGC:CRS84"))
+
+
+def geometry_to_crs84(geometry: BaseGeometry, uri: str) -> BaseGeometry:
+    """``geometry`` given in ``uri``'s coordinates, in CRS84 (its vertices transformed; edges stay straight)."""
+    if uri == CRS84:
+        return geometry
+    transformer = _to_crs84(uri)
+
+    def transform(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, transform)
