@@ -67,7 +67,10 @@ class Cluster:
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE template_geo")
+            # French collation by ICU, as a server in Bamako or Dakar may well have: text order and case
+            # folding are tested against a locale other than C, whatever the cluster's own is
+            conn.execute("CREATE DATABASE template_geo TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'fr' "
+                         "LOCALE 'C' ENCODING 'UTF8'")
         with psycopg.connect(self.url("template_geo"), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION postgis")
         return self

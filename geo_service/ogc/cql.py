@@ -30,6 +30,7 @@ LANGUAGES = ("cql2-text", "cql2-json", "cql-text")  # cql-text: GDAL's draft nam
 GEOMETRY = "geometry"  # the queryable that stands for a feature's geometry
 MAX_FILTER_CHARS = 20_000  # a filter is a query, not a data upload (request lines are capped anyway)
 MAX_NODES = 1_000
+MAX_DEPTH = 64
 MAX_VERTICES = 10_000
 _COMPARISONS = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
                 ast.GreaterThan: ">", ast.GreaterEqual: ">="}
@@ -112,15 +113,23 @@ class _Converter:
     def __init__(self, types: Mapping[str, str], crs: str) -> None:
         self.types, self.crs, self.nodes = types, crs, 0
 
-    def convert(self, node) -> ex.Expression:
+    def convert(self, node, depth: int = 0) -> ex.Expression:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _error(Text("error", "filter has more than {limit} terms", {"limit": MAX_NODES}))
-        if isinstance(node, (ast.And, ast.Or)):
-            return ex.Logic("and" if isinstance(node, ast.And) else "or",
-                            (self.convert(node.lhs), self.convert(node.rhs)))
+        if depth > MAX_DEPTH:  # the stores evaluate expressions recursively
+            raise _error(Text("error", "filter is nested too deeply"))
+        if isinstance(node, (ast.And, ast.Or)):  # a chain of ANDs (or ORs) is one node, however long
+            items, stack = [], [node]
+            while stack:
+                item = stack.pop()
+                if type(item) is type(node):
+                    stack += [item.rhs, item.lhs]
+                else:
+                    items.append(self.convert(item, depth + 1))
+            return ex.Logic("and" if isinstance(node, ast.And) else "or", tuple(items))
         if isinstance(node, ast.Not):
-            return ex.Not(self.convert(node.sub_node))
+            return ex.Not(self.convert(node.sub_node, depth + 1))
         if isinstance(node, bool):
             return ex.Constant(node)
         if isinstance(node, ast.Include):
@@ -185,6 +194,9 @@ class _Converter:
 
     def _comparison(self, op: str, lhs, rhs) -> ex.Compare:
         left, right = self._unwrap(lhs)[0], self._unwrap(rhs)[0]
+        if isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute):
+            raise _error(Text("error", "filter compares {part}; put a property on one side and a value on the other",
+                              {"part": f"{_describe(left)} with {_describe(right)}"}))
         if not isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute):  # 5 < population
             lhs, rhs, op = rhs, lhs, _FLIPPED[op]
         name, casei = self._name(lhs)

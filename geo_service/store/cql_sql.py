@@ -1,6 +1,7 @@
 """``expressions`` as SQL over a layer's PostGIS table: the same selection and order as ``cql_frame`` gives
 in memory (three-valued logic is SQL's own; text compared by code point with ``COLLATE "C"``; missing values
-sort last). Values go in as literals quoted by psycopg, names as quoted identifiers."""
+sort last). Values go in as parameters (``params``, in the order of their placeholders), names as quoted
+identifiers."""
 
 from __future__ import annotations
 
@@ -17,46 +18,47 @@ _FUNCTIONS = {op: f"ST_{op.capitalize()}" for op in ex.SPATIAL if op != "disjoin
 _C = sql.SQL(' COLLATE "C"')
 
 
-def where_sql(node: ex.Expression, kinds: Mapping[str, str], geometry: str) -> sql.Composable:
-    """The condition, for a WHERE clause over the layer's table."""
+def where_sql(node: ex.Expression, kinds: Mapping[str, str], geometry: str, params: list) -> sql.Composable:
+    """The condition, for a WHERE clause over the layer's table; its values are appended to ``params``."""
     if isinstance(node, ex.Logic):
         joiner = sql.SQL(" AND " if node.op == "and" else " OR ")
-        return sql.SQL("({})").format(joiner.join(where_sql(item, kinds, geometry) for item in node.items))
+        return sql.SQL("({})").format(joiner.join([where_sql(item, kinds, geometry, params) for item in node.items]))
     if isinstance(node, ex.Not):
-        return sql.SQL("(NOT {})").format(where_sql(node.item, kinds, geometry))
+        return sql.SQL("(NOT {})").format(where_sql(node.item, kinds, geometry, params))
     if isinstance(node, ex.Constant):
         return sql.SQL("TRUE" if node.value else "FALSE")
     if isinstance(node, ex.Spatial):
-        return _spatial(node, sql.Identifier(geometry))
+        return _spatial(node, sql.Identifier(geometry), params)
     if isinstance(node, ex.IsNull):
         return sql.SQL("({} IS NULL)").format(sql.Identifier(node.name))
     column = _column(node.name, kinds, getattr(node, "casei", False))
     text = kinds[node.name] == "text"
     if isinstance(node, ex.Compare):
-        return sql.SQL("({} {} {})").format(column, sql.SQL(node.op), _value(node.value, text, node.casei))
+        return sql.SQL("({} {} {})").format(column, sql.SQL(node.op), _value(node.value, text, node.casei, params))
     if isinstance(node, ex.Between):
-        return sql.SQL("({c} >= {low} AND {c} <= {high})").format(
-            c=column, low=_value(node.low, text, False), high=_value(node.high, text, False))
+        low, high = _value(node.low, text, False, params), _value(node.high, text, False, params)
+        return sql.SQL("({c} >= {low} AND {c} <= {high})").format(c=column, low=low, high=high)
     if isinstance(node, ex.In):
         return sql.SQL("({} IN ({}))").format(
-            column, sql.SQL(", ").join(_value(v, text, node.casei) for v in node.values))
-    pattern = canonical_like(node.pattern.lower() if node.casei else node.pattern)
-    return sql.SQL("({} LIKE {} ESCAPE '\\')").format(column, sql.Literal(pattern))
+            column, sql.SQL(", ").join([_value(v, text, node.casei, params) for v in node.values]))
+    params.append(canonical_like(node.pattern.lower() if node.casei else node.pattern))
+    return sql.SQL("({} LIKE %s ESCAPE '\\')").format(column)
 
 
 def _column(name: str, kinds: Mapping[str, str], casei: bool) -> sql.Composable:
     column = sql.Identifier(name)
     if kinds[name] != "text":
         return column
-    return sql.SQL("(lower({}){})").format(column, _C) if casei else sql.SQL("({}{})").format(column, _C)
+    if casei:  # case folded by ICU whatever the database's locale (C folds only ASCII), as Python folds it
+        return sql.SQL('(lower({} COLLATE "und-x-icu"){})').format(column, _C)
+    return sql.SQL("({}{})").format(column, _C)
 
 
-def _value(value: ex.Value, text: bool, casei: bool) -> sql.Composable:
-    if text:
-        return sql.Literal(value.lower() if casei else value)
-    if isinstance(value, bool):
+def _value(value: ex.Value, text: bool, casei: bool, params: list) -> sql.Composable:
+    if isinstance(value, bool) and not text:
         return sql.SQL("TRUE" if value else "FALSE")
-    return sql.Literal(value)
+    params.append(value.lower() if casei and isinstance(value, str) else value)
+    return sql.SQL("%s")
 
 
 def canonical_like(pattern: str) -> str:
@@ -68,9 +70,9 @@ def canonical_like(pattern: str) -> str:
     return "".join(out)
 
 
-def _spatial(node: ex.Spatial, geometry: sql.Composable) -> sql.Composable:
-    literal = sql.SQL("ST_GeomFromWKB(decode({}, 'hex'), 4326)").format(
-        sql.Literal(shapely.to_wkb(node.geometry, hex=True)))
+def _spatial(node: ex.Spatial, geometry: sql.Composable, params: list) -> sql.Composable:
+    params.append(shapely.to_wkb(node.geometry))
+    literal = sql.SQL("ST_GeomFromWKB(%s, 4326)")
     if node.op == "disjoint":
         return sql.SQL("(NOT ST_Intersects({}, {}))").format(geometry, literal)
     return sql.SQL("{}({}, {})").format(sql.SQL(_FUNCTIONS[node.op]), geometry, literal)

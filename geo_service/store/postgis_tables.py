@@ -169,7 +169,7 @@ def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()
         conditions.append(condition)
         params += values
     if where is not None:
-        conditions.append(where_sql(where, kinds, row["geometry_column"]))
+        conditions.append(where_sql(where, kinds, row["geometry_column"], params))
     order = order_sql(sortby, kinds, POSITION)
     for key in sortby:
         if key.name not in kinds:
