@@ -91,6 +91,9 @@ class Settings:
     slot_wait_seconds: float = 5.0  # how long a request waits for a free slot before a 503
     base_url: str | None = None  # public URL of the service for links (else the request's Host)
     allowed_origins: tuple[str, ...] = ()  # other web origins allowed to POST/PUT (default: none)
+    # web origins whose pages may read the OGC API, downloads and JSON API (GET/HEAD) in the browser:
+    # ("*",) any (the data are public), () none
+    read_origins: tuple[str, ...] = ("*",)
     runtime_dir: Path | None = None  # lock files of the slots (default: the layers folder's .locks)
     results_dir: Path | None = None  # saved analyses behind links (default: the layers folder's .results)
     results_max_mb: int = 500  # the results folder's size; the oldest results go first
@@ -219,6 +222,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if raw := env.get(f"{ENV_PREFIX}ALLOWED_ORIGINS"):
         changes["allowed_origins"] = tuple(_parse_url("ALLOWED_ORIGINS", o, origin=True)
                                            for o in raw.split(",") if o.strip())
+    if (raw := env.get(f"{ENV_PREFIX}READ_ORIGINS")) is not None:
+        words = [o.strip() for o in raw.split(",") if o.strip()]
+        changes["read_origins"] = ("*",) if words == ["*"] else tuple(
+            _parse_url("READ_ORIGINS", o, origin=True) for o in words)
     if raw := env.get(f"{ENV_PREFIX}DATABASE_URL"):
         changes["database_url"] = parse_database_url(raw)
     changes["limits"] = _limits_from_env(env, "", defaults.limits)

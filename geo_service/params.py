@@ -12,8 +12,9 @@ from geo_service.i18n import Text
 Bbox = tuple[float, float, float, float]
 
 
-def parse_bbox(raw: str) -> Bbox:
-    """``minlon,minlat,maxlon,maxlat`` (or 6 numbers with heights) in WGS84 degrees."""
+def parse_bbox(raw: str, across_antimeridian: bool = False) -> Bbox:
+    """``minlon,minlat,maxlon,maxlat`` (or 6 numbers with heights) in WGS84 degrees; ``across_antimeridian``:
+    a box whose west edge is east of its east edge crosses 180° (OGC API – Features), else it is refused."""
     parts = raw.split(",")
     if len(parts) not in (4, 6):
         raise InvalidParameterError(Text("error", "bbox must be 4 numbers (minlon,minlat,maxlon,maxlat) or 6 with heights; got {count}", {"count": len(parts)}))
@@ -32,7 +33,7 @@ def parse_bbox(raw: str) -> Bbox:
         raise InvalidParameterError(Text("error", "bbox longitudes must be between -180 and 180, got {low} and {high}", {"low": minlon, "high": maxlon}))
     if minlat > maxlat:
         raise InvalidParameterError(Text("error", "bbox minimum latitude {low} is above its maximum {high}", {"low": minlat, "high": maxlat}))
-    if minlon > maxlon:
+    if minlon > maxlon and not across_antimeridian:
         raise InvalidParameterError(Text("error", "bbox crossing the antimeridian (minlon > maxlon) is not supported"))
     return minlon, minlat, maxlon, maxlat
 

@@ -1,4 +1,4 @@
-"""OGC API – Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0): pure document builders and query parsers.
+"""OGC API – Features documents (landing page, conformance, collections, items, features) and their links.
 
 Nothing here knows Flask: each builder takes the base URL of the API and
 plain data, and returns a JSON-able document (or GeoJSON text for items).
@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from collections.abc import Sequence
+from urllib.parse import quote
 
-from geo_service.errors import InvalidParameterError
-from geo_service.i18n import LANGUAGES, N_, Text
-from geo_service.ogc.cql import parse_filter
-from geo_service.ogc.queryables import QUERYABLES_REL, SCHEMA_JSON
-from geo_service.params import (
-    Bbox,
-    parse_bbox,
-    parse_flag,
-    parse_int,
-    reject_unknown,
-    single_values,
+from geo_service.i18n import N_, Text
+from geo_service.ogc.crs import CRS84
+from geo_service.ogc.query import (  # noqa: F401 (the routes' one import of the OGC API)
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    ItemsQuery,
+    negotiate,
+    parse_items_query,
+    parse_simple_query,
+    select_members,
 )
+from geo_service.ogc.queryables import QUERYABLES_REL, SCHEMA_JSON
 from geo_service.store import LayerSummary
-from geo_service.store.expressions import Expression, SortKey
 
 CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -50,175 +48,11 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
-LIMIT_DEFAULT = 10
-LIMIT_MAX = 10_000
-OUTPUT_FORMATS = ("json", "html")
-ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "lang", "filter",
-                              "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry"})
-MAX_SORT_KEYS = 10
-# RFC 3339 instant, or an interval with open ends ("..") or empty ends.
-_INSTANT = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?"
-_DATETIME = re.compile(rf"^({_INSTANT}|({_INSTANT}|\.\.)?/({_INSTANT}|\.\.)?)$")
-
-
-def parse_output_format(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    if raw not in OUTPUT_FORMATS:
-        raise InvalidParameterError(Text("error", "f must be one of {allowed}, got {value}",
-                                         {"allowed": ", ".join(OUTPUT_FORMATS), "value": repr(raw)}))
-    return raw
-
-
-def parse_language(raw: str | None) -> str | None:
-    """``lang``: one of the languages of the pages (en, fr), or absent."""
-    if raw is not None and raw not in LANGUAGES:
-        raise InvalidParameterError(Text("error", "lang must be one of {allowed}, got {value}",
-                                         {"allowed": ", ".join(LANGUAGES), "value": repr(raw)}))
-    return raw
-
-
-def negotiate(f: str | None, accept_best: str | None) -> str:
-    """``json`` or ``html``: the ``f`` parameter wins, then the Accept header (JSON when undecided)."""
-    if f is not None:
-        return f
-    return "html" if accept_best == HTML else "json"
-
-
-@dataclass(frozen=True)
-class ItemsQuery:
-    bbox: Bbox | None = None
-    limit: int = LIMIT_DEFAULT
-    offset: int = 0
-    filters: Mapping[str, str] = field(default_factory=dict)
-    f: str | None = None
-    datetime: str | None = None
-    lang: str | None = None  # kept in the links, so every page of a French reading stays French
-    where: Expression | None = None  # the parsed filter (Part 3)
-    sortby: tuple[SortKey, ...] = ()
-    properties: tuple[str, ...] | None = None  # the properties each feature carries (None: all)
-    skip_geometry: bool = False
-    # the query's own words for filter, filter-lang, filter-crs, sortby, properties and skipGeometry, which the
-    # next and previous links repeat
-    passed: tuple[tuple[str, str], ...] = ()
-
-    def query_string(self, offset: int | None = None, f: str | None = None) -> str:
-        """Canonical query string (stable order), e.g. for next/prev links and cache keys."""
-        params: list[tuple[str, str]] = []
-        if f or self.f:
-            params.append(("f", f or self.f))
-        if self.bbox is not None:
-            params.append(("bbox", ",".join(repr(v) for v in self.bbox)))
-        if self.datetime is not None:
-            params.append(("datetime", self.datetime))
-        params.append(("limit", str(self.limit)))
-        params.append(("offset", str(self.offset if offset is None else offset)))
-        params.extend(sorted(self.filters.items()))
-        params.extend(self.passed)
-        if self.lang:
-            params.append(("lang", self.lang))
-        return urlencode(params)
-
-
-def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[str],
-                      types: Mapping[str, str] | None = None) -> ItemsQuery:
-    """Validate the query of /collections/{id}/items; property names are equality filters, ``types`` (the
-    queryables: name → type) what ``filter`` and ``sortby`` may name."""
-    values = single_values(args)
-    reject_unknown(values, ITEMS_PARAMETERS | set(property_names))
-    types = dict(types or {})
-    for name in ("bbox-crs", "crs"):  # Part 2 parameters; CRS84 is the only CRS served
-        if values.get(name) not in (None, CRS84):
-            raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
-                                             {"name": name, "crs": CRS84, "value": repr(values[name])}))
-    when = values.get("datetime")
-    if when is not None and not _DATETIME.match(when):
-        raise InvalidParameterError(Text("error", "datetime must be an RFC 3339 instant or interval, got {value}",
-                                         {"value": repr(when)}))
-    if "filter" not in values and ("filter-lang" in values or "filter-crs" in values):
-        raise InvalidParameterError(Text("error", "filter-lang and filter-crs go with a filter"))
-    where = None if "filter" not in values else \
-        parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), types)
-    passed = tuple((k, values[k]) for k in ("filter", "filter-lang", "filter-crs", "sortby", "properties",
-                                            "skipGeometry") if k in values)
-    return ItemsQuery(
-        bbox=parse_bbox(values["bbox"]) if "bbox" in values else None,
-        limit=parse_int(values.get("limit"), "limit", default=LIMIT_DEFAULT, minimum=1, maximum=LIMIT_MAX),
-        offset=parse_int(values.get("offset"), "offset", default=0, minimum=0),
-        filters={k: v for k, v in values.items() if k not in ITEMS_PARAMETERS},
-        f=parse_output_format(values.get("f")),
-        datetime=when,
-        lang=parse_language(values.get("lang")),
-        where=where,
-        sortby=parse_sortby(values.get("sortby"), types),
-        properties=parse_properties(values.get("properties"), property_names),
-        skip_geometry=parse_flag(values.get("skipGeometry"), "skipGeometry"),
-        passed=passed,
-    )
-
-
-def parse_sortby(raw: str | None, types: Mapping[str, str]) -> tuple[SortKey, ...]:
-    """``sortby``: comma-separated queryables, each optionally prefixed by ``+`` (ascending) or ``-``."""
-    if raw is None:
-        return ()
-    keys = []
-    for part in raw.split(","):
-        part = part.strip()
-        name = part[1:] if part[:1] in "+-" else part
-        if name not in types:
-            raise InvalidParameterError(Text("error", "sortby names {name}, which is not a queryable of this "
-                                             "collection; its queryables: {allowed}",
-                                             {"name": repr(name), "allowed": ", ".join(types)}))
-        keys.append(SortKey(name, part.startswith("-")))
-    if len(keys) > MAX_SORT_KEYS or len({k.name for k in keys}) != len(keys):
-        raise InvalidParameterError(Text("error", "sortby takes at most {limit} different properties",
-                                         {"limit": MAX_SORT_KEYS}))
-    return tuple(keys)
-
-
-def parse_properties(raw: str | None, property_names: Sequence[str]) -> tuple[str, ...] | None:
-    """``properties``: the comma-separated properties each feature keeps (empty: none)."""
-    if raw is None:
-        return None
-    names = tuple(name.strip() for name in raw.split(",") if name.strip())
-    unknown = [name for name in names if name not in property_names]
-    if unknown:
-        raise InvalidParameterError(Text("error", "properties names {name}, which this collection does not have; "
-                                         "its properties: {allowed}",
-                                         {"name": repr(unknown[0]), "allowed": ", ".join(property_names)}))
-    return names
-
-
-def select_members(texts: Sequence[str], properties: Sequence[str] | None, skip_geometry: bool) -> list[str]:
-    """Feature texts with only ``properties`` (all if None) and without their geometry if ``skip_geometry``."""
-    if properties is None and not skip_geometry:
-        return list(texts)
-    out = []
-    for text in texts:
-        feature = json.loads(text)
-        if properties is not None and feature.get("properties") is not None:
-            feature["properties"] = {k: v for k, v in feature["properties"].items() if k in properties}
-        if skip_geometry:
-            feature["geometry"] = None
-        out.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
-    return out
-
-
-def parse_simple_query(args: Mapping[str, list[str]], allow_crs: bool = False) -> str | None:
-    """The query of the landing page, conformance, collections, one collection or one feature: ``f``, ``lang``."""
-    values = single_values(args)
-    reject_unknown(values, {"f", "lang", "crs"} if allow_crs else {"f", "lang"})
-    parse_language(values.get("lang"))
-    if values.get("crs") not in (None, CRS84):
-        raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
-                                         {"name": "crs", "crs": CRS84, "value": repr(values["crs"])}))
-    return parse_output_format(values.get("f"))
-
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"  # a URL's reserved and unreserved characters: kept as they are
 
 # Link titles, in the reader's language.
 TITLES = {
@@ -305,8 +139,18 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
             _link(_with_lang(f"{href}/items?f=html", link_lang), "items", HTML, _title("items_html", lang)),
             _link(f"{href}/tiles", TILESETS_REL, JSON, _title("tiles", lang)),
             _link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, _title("queryables", lang)),
+            *license_links(layer.licence),
         ],
     }
+
+
+_SPDX = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*-[0-9][A-Za-z0-9.+-]*")  # CC-BY-4.0, ODbL-1.0, LGPL-3.0-or-later
+
+
+def license_links(licence: str) -> list[dict]:
+    """``license`` links to the SPDX page of each licence named in the catalogue's licence text."""
+    return [_link(f"https://spdx.org/licenses/{spdx}.html", "license", HTML, spdx)
+            for spdx in dict.fromkeys(_SPDX.findall(licence))]
 
 
 def collections_document(summaries: Sequence[LayerSummary], base: str, lang: str = "en",
@@ -337,6 +181,13 @@ def items_links(layer_id: str, base: str, query: ItemsQuery, number_matched: int
         links.append(_link(f"{href}?{query.query_string(offset=max(0, query.offset - query.limit), f=fmt)}",
                            "prev", media, _title("prev", lang)))
     return links
+
+
+def link_header(links: Sequence[dict]) -> str:
+    """RFC 8288 ``Link`` header value of a document's links (href, rel, type: titles stay in the body, as
+    header values are Latin-1)."""
+    return ", ".join(f'<{quote(link["href"], safe=_URL_SAFE)}>; rel="{link["rel"]}"; type="{link["type"]}"'
+                     for link in links)
 
 
 def items_text(features: Sequence[str], number_matched: int, links: list[dict]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from geo_service.errors import GeoServiceError, HTTPStatusError, ServiceBusyError
 from geo_service.i18n import N_, Text, messages
@@ -59,7 +59,14 @@ def _from_http(exc: HTTPException) -> GeoServiceError:
 
 def register(app: Flask) -> None:
     app.register_error_handler(GeoServiceError, _respond)
-    app.register_error_handler(HTTPException, lambda exc: _respond(_from_http(exc)))
+    def http_error(exc: HTTPException):
+        response, status, headers = _respond(_from_http(exc))
+        allowed = exc.valid_methods if isinstance(exc, MethodNotAllowed) else None
+        if allowed:  # RFC 9110: a 405 lists the methods the address does accept
+            headers["Allow"] = ", ".join(allowed)
+        return response, status, headers
+
+    app.register_error_handler(HTTPException, http_error)
 
     @app.errorhandler(MemoryError)
     def out_of_memory(exc: MemoryError):

@@ -25,6 +25,8 @@ def _format(f: str | None) -> str:
 def _json(document: dict | str | bytes, media_type: str = ogc.JSON) -> Response:
     body = document if isinstance(document, (str, bytes)) else json.dumps(document, ensure_ascii=False)
     response = Response(body, mimetype=media_type)
+    if isinstance(document, dict) and isinstance(document.get("links"), list):
+        response.headers["Link"] = ogc.link_header(document["links"])
     response.add_etag()
     return response.make_conditional(request)
 
@@ -114,8 +116,7 @@ def items(layer_id: str):
     base = ogc_base()
 
     def page():
-        return store.query_positions(layer_id, bbox=query.bbox, limit=query.limit, offset=query.offset,
-                                     filters=query.filters, where=query.where, sortby=query.sortby)
+        return store.query_positions(layer_id, **query.store_arguments())
 
     def texts(positions) -> list[str]:
         return ogc.select_members(serialised.texts(positions), query.properties, query.skip_geometry)
@@ -127,14 +128,17 @@ def items(layer_id: str):
         return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
                      matched=matched, links=links)
 
-    def build() -> bytes:
+    def build() -> bytes:  # the Link header's value, a newline (which it cannot hold), the body
         positions, matched = page()
         links = ogc.items_links(layer_id, base, query, matched, lang=lang)
-        return ogc.items_text(texts(positions), matched, links).encode("utf-8")
+        body = ogc.items_text(texts(positions), matched, links).encode("utf-8")
+        return ogc.link_header(links).encode("latin-1") + b"\n" + body
 
     # The links' titles are in the reader's language: it is part of the key.
-    body = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
-    response = Response(body, mimetype=ogc.GEOJSON, headers={"Content-Crs": f"<{ogc.CRS84}>"})
+    cached = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
+    link, body = cached.split(b"\n", 1)
+    response = Response(body, mimetype=ogc.GEOJSON,
+                        headers={"Content-Crs": f"<{ogc.CRS84}>", "Link": link.decode("latin-1")})
     response.set_etag(response_tag(serialised.version, base, query.query_string(), lang))
     return response.make_conditional(request)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 from geo_service.errors import AuthenticationError, WritesDisabledError
 from geo_service.i18n import Text
 from geo_service.maps import OSM_TILES
+from geo_service.web.context import get_settings
 from geo_service.web.guard import is_token_holder
 
 TILE_ORIGIN = re.match(r"https://[^/]+", OSM_TILES).group(0)
@@ -53,6 +54,35 @@ def add_headers(response: Response) -> Response:
     return response
 
 
+_READ_PATHS = ("/ogc", "/layers/", "/api/")
+_EXPOSED = "ETag, Link, Content-Crs, Content-Disposition, Content-Length"
+
+
+def add_cors_headers(response: Response) -> Response:
+    """Reads (GET, HEAD and their preflight) of the OGC API, downloads and JSON API are open to the origins of
+    GEO_SERVICE_READ_ORIGINS (any by default: the layers are public data); writes never are."""
+    origins = get_settings().read_origins
+    if request.method not in ("GET", "HEAD", "OPTIONS") or not origins:
+        return response
+    if not request.path.removeprefix(request.script_root).startswith(_READ_PATHS):
+        return response
+    origin = request.headers.get("Origin")
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        response.vary.add("Origin")
+        return response
+    response.headers["Access-Control-Expose-Headers"] = _EXPOSED
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Accept-Language, If-None-Match, Range"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
 def require_token(token: str | None) -> None:
     """Writes need ``Authorization: Bearer <GEO_SERVICE_TOKEN>``, compared in constant time."""
     if not token:
@@ -64,4 +94,5 @@ def require_token(token: str | None) -> None:
 
 def register(app: Flask) -> None:
     app.after_request(add_headers)
+    app.after_request(add_cors_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
