@@ -11,6 +11,7 @@ from geo_service.ogc import features as ogc
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
 from geo_service.ogc.openapi import openapi_document
+from geo_service.ogc.preview import geometry_summary, svg_preview
 from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document
 from geo_service.web.context import get_cache, get_store, request_language
 from geo_service.web.urls import ogc_base
@@ -29,6 +30,14 @@ def _json(document: dict | str | bytes, media_type: str = ogc.JSON) -> Response:
         response.headers["Link"] = ogc.link_header(document["links"])
     response.add_etag()
     return response.make_conditional(request)
+
+
+def _items_page(layer_id: str, features: list[dict], matched: int, links: list[dict]) -> Response:
+    layer = get_store().catalogue.get(layer_id)
+    colour = str(layer.style.get("color", "#1f6feb"))
+    return _html("ogc/items.html", layer=layer, features=features, matched=matched, links=links,
+                 preview=svg_preview(features, colour, layer.title.get(request_language())),
+                 summaries=[geometry_summary(f.get("geometry")) for f in features])
 
 
 def _html(template: str, **context) -> Response:
@@ -125,8 +134,7 @@ def items(layer_id: str):
         positions, matched = page()
         features = [json.loads(text) for text in texts(positions)]
         links = ogc.items_links(layer_id, base, query, matched, "html", lang)
-        return _html("ogc/items.html", layer=store.catalogue.get(layer_id), features=features,
-                     matched=matched, links=links)
+        return _items_page(layer_id, features, matched, links)
 
     def build() -> bytes:  # the Link header's value, a newline (which it cannot hold), the body
         positions, matched = page()
@@ -150,8 +158,7 @@ def item(layer_id: str, feature_id: str):
     text = serialised.texts([serialised.position(feature_id)])[0]
     document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
-        return _html("ogc/items.html", layer=get_store().catalogue.get(layer_id), features=[document],
-                     matched=1, links=document["links"])
+        return _items_page(layer_id, [document], 1, document["links"])
     response = _json(document, ogc.GEOJSON)
     response.headers["Content-Crs"] = f"<{ogc.CRS84}>"
     return response

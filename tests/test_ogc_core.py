@@ -1,0 +1,87 @@
+"""OGC API – Features Part 1 details clients rely on: Allow, Link, CORS, RFC 3339 datetimes, bboxes across the
+antimeridian, license links, the HTML pages' map and coordinates, the API page's summaries."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from geo_service.ogc.query import _valid_datetime
+from tests.conftest import assert_error_document
+
+
+def test_a_405_says_which_methods_the_address_takes(client):
+    response = client.post("/ogc/collections")
+    assert_error_document(response, 405, "MethodNotAllowed")
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_link_headers_repeat_the_documents_links(client):
+    page = client.get("/ogc/collections/sites/items?limit=1&offset=1")
+    links = dict((rel, href) for href, rel in re.findall(r'<([^>]+)>; rel="([^"]+)"', page.headers["Link"]))
+    assert links["next"].endswith("limit=1&offset=2") and links["prev"].endswith("limit=1&offset=0")
+    body_links = {link["rel"]: link["href"] for link in page.get_json()["links"]}
+    assert links == body_links
+    again = client.get("/ogc/collections/sites/items?limit=1&offset=1")  # from the response cache: same header
+    assert again.headers["Link"] == page.headers["Link"]
+    assert 'rel="self"' in client.get("/ogc/collections/sites").headers["Link"]
+
+
+def test_reads_are_open_to_other_origins_and_writes_are_not(client, make_app):
+    read = client.get("/ogc/collections/sites/items", headers={"Origin": "https://ngo.example"})
+    assert read.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Link" in read.headers["Access-Control-Expose-Headers"]
+    preflight = client.options("/ogc/collections/sites/items", headers={
+        "Origin": "https://ngo.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
+    assert "Access-Control-Allow-Origin" not in client.post("/api/layers", headers={"Origin": "https://x.example"}).headers
+    assert "Access-Control-Allow-Origin" not in client.get("/").headers  # pages are not an API
+    listed = make_app({"read_origins": ("https://ngo.example",)}).test_client()
+    assert listed.get("/ogc/collections", headers={"Origin": "https://ngo.example"}).headers[
+        "Access-Control-Allow-Origin"] == "https://ngo.example"
+    other = listed.get("/ogc/collections", headers={"Origin": "https://other.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers and "Origin" in other.headers["Vary"]
+
+
+@pytest.mark.parametrize(("raw", "valid"), [
+    ("2018-02-12", True), ("2018-02-12T23:20:50Z", True), ("2018-02-12t23:20:50z", True),
+    ("2018-02-12T23:20:50.52+01:00", True), ("2016-12-31T23:59:60Z", True), ("../2018-02-12T00:00:00Z", True),
+    ("2018-02-12T00:00:00Z/..", True), ("2018-02-12/", True), ("2017-01-01/2018-02-12", True),
+    ("2018-13-45T00:00:00Z", False), ("2018-02-12T25:00:00Z", False), ("2018-02-12T23:20:50", False),
+    ("../..", False), ("2019-01-01/2018-01-01", False), ("2018-2-12", False), ("a/b/c", False),
+])
+def test_datetime_is_rfc_3339(raw, valid):
+    assert _valid_datetime(raw) is valid
+
+
+def test_a_bbox_across_the_antimeridian_is_two_boxes(client):
+    east_of_kayes = client.get("/ogc/collections/sites/items?bbox=-11.5,13,-11.4,15").get_json()
+    across = client.get("/ogc/collections/sites/items?bbox=-11.5,13,-12.3,15").get_json()  # -11.5 → 180 → -12.3
+    assert [f["id"] for f in east_of_kayes["features"]] == ["kayes"]
+    assert [f["id"] for f in across["features"]] == ["kayes"]
+    assert "bbox=-11.5%2C13.0%2C-12.3%2C15.0" in across["links"][0]["href"]
+
+
+def test_collections_link_their_licences(client):
+    collection = client.get("/ogc/collections/sites").get_json()
+    assert {"href": "https://spdx.org/licenses/CC0-1.0.html", "rel": "license", "type": "text/html",
+            "title": "CC0-1.0"} in collection["links"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_html_items_show_a_map_and_where_each_feature_is(client, lang):
+    page = client.get(f"/ogc/collections/sites/items?f=html&lang={lang}").data.decode()
+    assert page.count("<circle ") == 4 and 'class="gs-preview"' in page
+    assert "14.456680, -12.216590" in page  # Kidira: latitude, longitude
+    zones = client.get(f"/ogc/collections/zones/items/z1?f=html&lang={lang}").data.decode()
+    assert zones.count("<path ") == 1 and ("Vertices" if lang == "en" else "Sommets") in zones
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # a hostile id or name stays text
+    assert "<img src=x" not in page
+
+
+def test_the_api_page_lists_each_route_from_the_site_root_with_its_summary(client):
+    page = client.get("/ogc/api?f=html&lang=fr").data.decode()
+    rows = dict(re.findall(r"<code>GET ([^<]*)</code></td><td>([^<]*)<", page))
+    assert rows["/ogc/collections"] and rows["/layers/{layerId}.csv"]
+    assert rows["/ogc/collections/sites/queryables"].startswith("Test sites (fr)")
