@@ -86,7 +86,7 @@ def test_landing_conformance_and_collections(client):
     assert [c["id"] for c in collections] == ["sites", "roads", "zones"]
     sites = client.get("/ogc/collections/sites").get_json()
     assert sites["extent"]["spatial"]["bbox"][0] == pytest.approx([-12.21659, 13.9, -11.44393, 14.457159])
-    assert sites["crs"] == [ogc.CRS84] and sites["itemType"] == "feature"
+    assert sites["crs"][0] == ogc.CRS84 and sites["storageCrs"] == ogc.CRS84 and sites["itemType"] == "feature"
     assert any(l["rel"] == "items" and l["type"] == GEOJSON for l in sites["links"])
 
 

@@ -85,3 +85,57 @@ def test_the_api_page_lists_each_route_from_the_site_root_with_its_summary(clien
     rows = dict(re.findall(r"<code>GET ([^<]*)</code></td><td>([^<]*)<", page))
     assert rows["/ogc/collections"] and rows["/layers/{layerId}.csv"]
     assert rows["/ogc/collections/sites/queryables"].startswith("Test sites (fr)")
+
+
+# --- Part 2: CRS ----------------------------------------------------------------------------------------------
+
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+@pytest.mark.parametrize("code", ["3857", "32628", "32629", "4326"])
+def test_items_in_another_crs_are_pyprojs_transform_of_the_crs84_items(client, code):
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    plain = client.get("/ogc/collections/roads/items").get_json()["features"] + \
+        client.get("/ogc/collections/sites/items").get_json()["features"]
+    moved = client.get(f"/ogc/collections/roads/items?crs={EPSG}{code}")
+    assert moved.headers["Content-Crs"] == f"<{EPSG}{code}>"
+    moved = moved.get_json()["features"] + \
+        client.get(f"/ogc/collections/sites/items?crs={EPSG}{code}").get_json()["features"]
+    transformer = Transformer.from_crs("OGC:CRS84", f"EPSG:{code}")  # the target's own axis order
+    for before, after in zip(plain, moved, strict=True):
+        expected = [v for x, y in shape(before["geometry"]).coords for v in transformer.transform(x, y)]
+        got = [v for xy in shape(after["geometry"]).coords for v in xy]
+        tolerance = 1e-7 if code == "4326" else 0.01  # degrees (about 1 cm) or metres
+        assert got == pytest.approx(expected, abs=tolerance)
+        assert after["properties"] == before["properties"]
+    if code == "4326":  # latitude first
+        assert moved[-1]["geometry"]["coordinates"][0] == pytest.approx(13.9)
+    one = client.get(f"/ogc/collections/sites/items/kayes?crs={EPSG}{code}")
+    assert one.headers["Content-Crs"] == f"<{EPSG}{code}>"
+
+
+def test_a_bbox_in_utm_selects_what_its_crs84_equivalent_selects(client):
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs("OGC:CRS84", "EPSG:32628")
+    for crs84_box in ((-12.3, 14.4, -12.1, 14.5), (-12.5, 13.5, -11, 15), (-11.5, 14.4, -11.4, 14.5)):
+        west, south = to_utm.transform(crs84_box[0], crs84_box[1])
+        east, north = to_utm.transform(crs84_box[2], crs84_box[3])
+        # the UTM box holding the CRS84 box's corners: the test points lie well inside or well outside both
+        utm = client.get(f"/ogc/collections/sites/items?bbox={west},{south},{east},{north}"
+                         f"&bbox-crs={EPSG}32628").get_json()
+        plain = client.get("/ogc/collections/sites/items?bbox=" + ",".join(map(str, crs84_box))).get_json()
+        assert [f["id"] for f in utm["features"]] == [f["id"] for f in plain["features"]]
+    lat_first = client.get(f"/ogc/collections/sites/items?bbox=14.4,-12.3,14.5,-12.1&bbox-crs={EPSG}4326").get_json()
+    assert [f["id"] for f in lat_first["features"]] == ["kidira", "diboli"]
+
+
+@pytest.mark.parametrize("url", [
+    f"/ogc/collections/sites/items?crs={EPSG}2154", f"/ogc/collections/sites/items?bbox-crs={EPSG}32628",
+    f"/ogc/collections/sites/items?bbox=1,2,0,3&bbox-crs={EPSG}32628", f"/ogc/collections/sites/items/kayes?crs=x",
+])
+def test_unknown_or_misused_crs_are_refused(client, url):
+    assert_error_document(client.get(url), 400, "InvalidParameterValue")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 import numpy as np
@@ -29,9 +30,8 @@ def check_crs(uri: str, name: str) -> str:
 
 @cache
 def _to_crs84(uri: str) -> Transformer:
-    source = CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.removeprefix(EPSG)}")
     # Each CRS's own axis order (EPSG:4326 is latitude, longitude) to CRS84's longitude, latitude.
-    return Transformer.from_crs(source, CRS.from_user_input("OGC:CRS84"))
+    return Transformer.from_crs(_crs(uri), CRS.from_user_input("OGC:CRS84"))
 
 
 def geometry_to_crs84(geometry: BaseGeometry, uri: str) -> BaseGeometry:
@@ -45,3 +45,40 @@ def geometry_to_crs84(geometry: BaseGeometry, uri: str) -> BaseGeometry:
         return np.column_stack([x, y])
 
     return shapely.transform(geometry, transform)
+
+
+@cache
+def _from_crs84(uri: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input("OGC:CRS84"), _crs(uri))
+
+
+def _crs(uri: str) -> CRS:
+    return CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.removeprefix(EPSG)}")
+
+
+def bbox_area(bbox: tuple[float, float, float, float], uri: str) -> BaseGeometry:
+    """The area of a ``bbox`` given in ``uri``'s coordinates (its own axis order), as a CRS84 polygon: the box's
+    edges are densified before they are transformed, so the area is the box's, not its corners' envelope."""
+    return geometry_to_crs84(shapely.segmentize(shapely.box(*bbox), max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 64),
+                             uri)
+
+
+def feature_texts_in(texts: list[str], uri: str) -> list[str]:
+    """GeoJSON feature texts (CRS84) with their coordinates in ``uri`` (its own axis order: EPSG:4326 is
+    latitude first), every digit kept."""
+    if uri == CRS84:
+        return texts
+    transformer = _from_crs84(uri)
+
+    def transform(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    out = []
+    for text in texts:
+        feature = json.loads(text)
+        if feature.get("geometry"):
+            geometry = shapely.transform(shapely.geometry.shape(feature["geometry"]), transform)
+            feature["geometry"] = json.loads(shapely.to_geojson(geometry))
+        out.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+    return out

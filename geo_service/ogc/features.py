@@ -13,11 +13,13 @@ from urllib.parse import quote
 
 from geo_service.i18n import N_, Text
 from geo_service.ogc.crs import CRS84
+from geo_service.ogc.crs import SUPPORTED as SUPPORTED_CRS
 from geo_service.ogc.query import (  # noqa: F401 (the routes' one import of the OGC API)
     LIMIT_DEFAULT,
     LIMIT_MAX,
     ItemsQuery,
     negotiate,
+    parse_crs,
     parse_items_query,
     parse_simple_query,
     select_members,
@@ -30,6 +32,7 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -129,7 +132,7 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
         "title": layer.title.get(lang),
         "description": layer.description.get(lang),
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": list(SUPPORTED_CRS),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [list(summary.bounds)], "crs": CRS84}},
         "license": layer.licence,
@@ -173,6 +176,7 @@ def items_links(layer_id: str, base: str, query: ItemsQuery, number_matched: int
         _link(f"{href}?{query.query_string(f='html')}", "self" if current == "html" else "alternate", HTML,
               Text.of(AS_HTML, {"title": page}).render(lang)),
         _link(f"{base}/collections/{layer_id}", "collection", JSON, _title("collection", lang)),
+        _link(f"{base}/collections/{layer_id}/queryables", QUERYABLES_REL, SCHEMA_JSON, _title("queryables", lang)),
     ]
     if query.offset + query.limit < number_matched:
         links.append(_link(f"{href}?{query.query_string(offset=query.offset + query.limit, f=fmt)}",

@@ -23,7 +23,10 @@ ERROR_REF = {"$ref": "#/components/responses/Error"}
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False, **extra) -> dict:
-    return {"name": name, "in": where, "required": required, "schema": schema, "description": description, **extra}
+    """One parameter; a query parameter is a form field, a list in it comma-separated (not exploded)."""
+    style = {"style": "form", "explode": False} if where == "query" else {}
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": description,
+            **style, **extra}
 
 
 F_PARAM = _param("f", "query", {"type": "string", "enum": ["json", "html"]},
@@ -32,11 +35,13 @@ SIMPLE_PARAMS = [F_PARAM, _param("lang", "query", {"type": "string", "enum": ["e
 ITEMS_PARAMS = [
     F_PARAM,
     _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-           "minlon,minlat,maxlon,maxlat in WGS84 degrees (CRS84)", style="form", explode=False),
-    _param("bbox-crs", "query", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
-           "CRS of bbox: only CRS84."),
-    _param("crs", "query", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
-           "CRS of the response (OGC API Features Part 2): only CRS84."),
+           "minlon,minlat,maxlon,maxlat in bbox-crs (CRS84 degrees by default); minlon > maxlon crosses 180°"),
+    _param("bbox-crs", "query", {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS),
+                                 "default": SUPPORTED_CRS[0]},
+           "CRS of bbox, in its own axis order (EPSG:4326: latitude first)"),
+    _param("crs", "query", {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS),
+                            "default": SUPPORTED_CRS[0]},
+           "CRS of the features sent (OGC API – Features Part 2), in its own axis order"),
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
            f"Features per page: default {LIMIT_DEFAULT}, maximum {LIMIT_MAX} (larger values are capped)."),
     _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip."),
@@ -49,10 +54,9 @@ ITEMS_PARAMS = [
     _param("filter-crs", "query", {"type": "string", "enum": list(SUPPORTED_CRS), "default": SUPPORTED_CRS[0]},
            "CRS of the geometries in filter"),
     _param("sortby", "query", {"type": "array", "items": {"type": "string", "pattern": "^[+-]?[^,]+$"}},
-           "Queryables to sort by, each optionally prefixed by + (ascending) or - (descending)",
-           style="form", explode=False),
+           "Queryables to sort by, each optionally prefixed by + (ascending) or - (descending)"),
     _param("properties", "query", {"type": "array", "items": {"type": "string"}},
-           "The properties each feature keeps", style="form", explode=False),
+           "The properties each feature keeps"),
     _param("skipGeometry", "query", {"type": "boolean", "default": False}, "Features without their geometry"),
 ]
 
@@ -80,7 +84,7 @@ TILE_PARAMS = [
      "description": description}
     for name, maximum, description in (("tileMatrix", 22, "Zoom level"), ("tileRow", 4194303, "Row (y, from the north)"),
                                        ("tileCol", 4194303, "Column (x, from the west)"))
-] + [{"name": "v", "in": "query", "required": False, "schema": {"type": "string"},
+] + [{"name": "v", "in": "query", "required": False, "schema": {"type": "string"}, "style": "form", "explode": False,
       "description": "The layer version the tile is asked for (such a tile is cached for good)"}]
 
 

@@ -4,6 +4,7 @@ property selection) and the simple ``f``/``lang`` queries, each checked whole be
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from shapely.geometry import MultiPolygon, box
 from geo_service.errors import InvalidParameterError
 from geo_service.i18n import LANGUAGES, Text
 from geo_service.ogc.cql import parse_filter
-from geo_service.ogc.crs import CRS84
+from geo_service.ogc.crs import CRS84, bbox_area, check_crs
 from geo_service.params import (
     Bbox,
     parse_bbox,
@@ -74,6 +75,8 @@ class ItemsQuery:
     sortby: tuple[SortKey, ...] = ()
     properties: tuple[str, ...] | None = None  # the properties each feature carries (None: all)
     skip_geometry: bool = False
+    crs: str = CRS84  # of the features sent (Part 2)
+    bbox_crs: str = CRS84
     # the query's own words for filter, filter-lang, filter-crs, sortby, properties and skipGeometry, which the
     # next and previous links repeat
     passed: tuple[tuple[str, str], ...] = ()
@@ -82,7 +85,10 @@ class ItemsQuery:
         """What the store's ``query_positions`` is asked: a bbox across the antimeridian becomes a filter on its
         two halves."""
         bbox, where = self.bbox, self.where
-        if bbox is not None and bbox[0] > bbox[2]:
+        if bbox is not None and self.bbox_crs != CRS84:
+            spatial = Spatial("intersects", bbox_area(bbox, self.bbox_crs))
+            bbox, where = None, spatial if where is None else Logic("and", (spatial, where))
+        elif bbox is not None and bbox[0] > bbox[2]:
             halves = MultiPolygon([box(bbox[0], bbox[1], 180, bbox[3]), box(-180, bbox[1], bbox[2], bbox[3])])
             spatial = Spatial("intersects", halves)
             bbox, where = None, spatial if where is None else Logic("and", (spatial, where))
@@ -114,10 +120,9 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
     values = single_values(args)
     reject_unknown(values, ITEMS_PARAMETERS | set(property_names))
     types = dict(types or {})
-    for name in ("bbox-crs", "crs"):  # Part 2 parameters; CRS84 is the only CRS served
-        if values.get(name) not in (None, CRS84):
-            raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
-                                             {"name": name, "crs": CRS84, "value": repr(values[name])}))
+    crs, bbox_crs = (check_crs(values.get(name, CRS84), name) for name in ("crs", "bbox-crs"))
+    if "bbox-crs" in values and "bbox" not in values:
+        raise InvalidParameterError(Text("error", "bbox-crs goes with a bbox"))
     when = values.get("datetime")
     if when is not None and not _valid_datetime(when):
         raise InvalidParameterError(Text("error", "datetime must be an RFC 3339 instant or interval, got {value}",
@@ -126,13 +131,16 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         raise InvalidParameterError(Text("error", "filter-lang and filter-crs go with a filter"))
     where = None if "filter" not in values else \
         parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), types)
-    passed = tuple((k, values[k]) for k in ("filter", "filter-lang", "filter-crs", "sortby", "properties",
-                                            "skipGeometry") if k in values)
+    passed = tuple((k, values[k]) for k in ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs", "sortby",
+                                            "properties", "skipGeometry") if k in values)
     return ItemsQuery(
-        bbox=parse_bbox(values["bbox"], across_antimeridian=True) if "bbox" in values else None,
+        bbox=None if "bbox" not in values else
+        parse_bbox(values["bbox"], across_antimeridian=True) if bbox_crs == CRS84 else _projected_bbox(values["bbox"]),
+        bbox_crs=bbox_crs,
+        crs=crs,
         limit=parse_int(values.get("limit"), "limit", default=LIMIT_DEFAULT, minimum=1, maximum=LIMIT_MAX),
         offset=parse_int(values.get("offset"), "offset", default=0, minimum=0),
-        filters={k: v for k, v in values.items() if k not in ITEMS_PARAMETERS},
+        filters=_typed_filters({k: v for k, v in values.items() if k not in ITEMS_PARAMETERS}, types),
         f=parse_output_format(values.get("f")),
         datetime=when,
         lang=parse_language(values.get("lang")),
@@ -142,6 +150,33 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         skip_geometry=parse_flag(values.get("skipGeometry"), "skipGeometry"),
         passed=passed,
     )
+
+
+def _typed_filters(filters: dict[str, str], types: Mapping[str, str]) -> dict[str, str]:
+    """Equality filters (``population=13551``), each value of its queryable's type: a number for a number."""
+    for name, value in filters.items():
+        kind = types.get(name)
+        try:
+            number = float(value) if kind in ("integer", "number") else None
+        except ValueError:
+            number = math.nan
+        if number is not None and not (math.isfinite(number) and (kind == "number" or number.is_integer())):
+            raise InvalidParameterError(Text("error", "{name} holds {kind} values; {value} is not one",
+                                             {"name": name, "kind": kind, "value": repr(value)}))
+    return filters
+
+
+def _projected_bbox(raw: str) -> Bbox:
+    """A bbox in another CRS than CRS84: four finite numbers, each minimum at most its maximum."""
+    try:
+        values = [float(part) for part in raw.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values) or values[0] > values[2] or \
+            values[1] > values[3]:
+        raise InvalidParameterError(Text("error", "bbox in bbox-crs must be 4 finite numbers, each minimum at most "
+                                         "its maximum, got {value}", {"value": repr(raw)}))
+    return tuple(values)
 
 
 def _valid_datetime(raw: str) -> bool:
@@ -214,13 +249,17 @@ def select_members(texts: Sequence[str], properties: Sequence[str] | None, skip_
 
 
 def parse_simple_query(args: Mapping[str, list[str]], allow_crs: bool = False) -> str | None:
-    """The query of the landing page, conformance, collections, one collection or one feature: ``f``, ``lang``."""
+    """The query of the landing page, conformance, collections, one collection or one feature: ``f``, ``lang``
+    (and ``crs`` for one feature: see ``parse_crs``)."""
     values = single_values(args)
     reject_unknown(values, {"f", "lang", "crs"} if allow_crs else {"f", "lang"})
     parse_language(values.get("lang"))
-    if values.get("crs") not in (None, CRS84):
-        raise InvalidParameterError(Text("error", "{name} must be {crs} (the only CRS served), got {value}",
-                                         {"name": "crs", "crs": CRS84, "value": repr(values["crs"])}))
+    parse_crs(values.get("crs"))
     return parse_output_format(values.get("f"))
+
+
+def parse_crs(raw: str | None) -> str:
+    """``crs``: one of the CRSs the features are served in (CRS84 by default)."""
+    return CRS84 if raw is None else check_crs(raw, "crs")
 
 

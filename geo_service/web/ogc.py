@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request
 from geo_service.ogc import features as ogc
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
+from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
 from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document
@@ -127,12 +128,13 @@ def items(layer_id: str):
     def page():
         return store.query_positions(layer_id, **query.store_arguments())
 
-    def texts(positions) -> list[str]:
-        return ogc.select_members(serialised.texts(positions), query.properties, query.skip_geometry)
+    def texts(positions, crs: str = query.crs) -> list[str]:
+        chosen = ogc.select_members(serialised.texts(positions), query.properties, query.skip_geometry)
+        return feature_texts_in(chosen, crs)
 
     if fmt == "html":
         positions, matched = page()
-        features = [json.loads(text) for text in texts(positions)]
+        features = [json.loads(text) for text in texts(positions, CRS84)]  # the page's map is drawn in CRS84
         links = ogc.items_links(layer_id, base, query, matched, "html", lang)
         return _items_page(layer_id, features, matched, links)
 
@@ -146,7 +148,7 @@ def items(layer_id: str):
     cached = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
     link, body = cached.split(b"\n", 1)
     response = Response(body, mimetype=ogc.GEOJSON,
-                        headers={"Content-Crs": f"<{ogc.CRS84}>", "Link": link.decode("latin-1")})
+                        headers={"Content-Crs": f"<{query.crs}>", "Link": link.decode("latin-1")})
     response.set_etag(response_tag(serialised.version, base, query.query_string(), lang))
     return response.make_conditional(request)
 
@@ -154,11 +156,12 @@ def items(layer_id: str):
 @bp.get("/collections/<layer:layer_id>/items/<feature_id>")
 def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
+    crs = ogc.parse_crs(request.args.get("crs")) if fmt == "json" else CRS84
     serialised = get_store().features(layer_id)
-    text = serialised.texts([serialised.position(feature_id)])[0]
+    text = feature_texts_in(serialised.texts([serialised.position(feature_id)]), crs)[0]
     document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _items_page(layer_id, [document], 1, document["links"])
     response = _json(document, ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{ogc.CRS84}>"
+    response.headers["Content-Crs"] = f"<{crs}>"
     return response
