@@ -16,7 +16,7 @@ from shapely.geometry import Point, box, shape
 from geo_service.errors import InvalidParameterError
 from geo_service.ogc.cql import parse_filter
 from geo_service.store import expressions as ex
-from tests.conftest import TEST_LAYERS, catalogue_entry, feature, point, write_layers
+from tests.conftest import TEST_LAYERS, feature, point, write_layers
 
 SITES = {"name": "string", "country": "string", "population": "integer", "source": "string", "note": "string"}
 LABELS = ["a", "A", "ab", "aB", "b", "é", "É", "éa", "N'D", "z%", "_u", "", "x\\y"]
@@ -307,10 +307,10 @@ def test_sortby_and_paging_visit_every_feature_once_in_order(open_test_store, ke
     for offset in range(0, len(MIXED), page):
         seen += _ids(store, "mixed", sortby=tuple(keys), limit=page, offset=offset)
     assert sorted(seen) == sorted(f["id"] for f in MIXED) and len(set(seen)) == len(MIXED)
-    rows = list(enumerate(MIXED))
+    rows = list(enumerate(MIXED))  # layer order: the last tie-break
     for key in reversed(keys):  # a stable sort per key, the last key first: missing values last either way
         present = [r for r in rows if r[1]["properties"][key.name] is not None]
         missing = [r for r in rows if r[1]["properties"][key.name] is None]
         present.sort(key=lambda r: r[1]["properties"][key.name], reverse=key.descending)
-        rows = present + missing if not key.descending else present + missing
+        rows = present + missing
     assert seen == [f["id"] for _, f in rows]

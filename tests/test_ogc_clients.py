@@ -53,7 +53,7 @@ def test_pyogrio_gdal_sends_filters_and_types_integers_as_integers(live):
 
 
 def test_owslib_reads_queryables_and_filters_with_cql2(live):
-    url, requests = live
+    url, _ = live
     api = Features(f"{url}/ogc")
     queryables = api.collection_queryables("sites")
     assert queryables["properties"]["population"]["type"] == "integer"

@@ -19,7 +19,7 @@ def test_a_405_says_which_methods_the_address_takes(client):
 
 def test_link_headers_repeat_the_documents_links(client):
     page = client.get("/ogc/collections/sites/items?limit=1&offset=1")
-    links = dict((rel, href) for href, rel in re.findall(r'<([^>]+)>; rel="([^"]+)"', page.headers["Link"]))
+    links = {rel: href for href, rel in re.findall(r'<([^>]+)>; rel="([^"]+)"', page.headers["Link"])}
     assert links["next"].endswith("limit=1&offset=2") and links["prev"].endswith("limit=1&offset=0")
     body_links = {link["rel"]: link["href"] for link in page.get_json()["links"]}
     assert links == body_links
@@ -135,7 +135,7 @@ def test_a_bbox_in_utm_selects_what_its_crs84_equivalent_selects(client):
 
 @pytest.mark.parametrize("url", [
     f"/ogc/collections/sites/items?crs={EPSG}2154", f"/ogc/collections/sites/items?bbox-crs={EPSG}32628",
-    f"/ogc/collections/sites/items?bbox=1,2,0,3&bbox-crs={EPSG}32628", f"/ogc/collections/sites/items/kayes?crs=x",
+    f"/ogc/collections/sites/items?bbox=1,2,0,3&bbox-crs={EPSG}32628", "/ogc/collections/sites/items/kayes?crs=x",
 ])
 def test_unknown_or_misused_crs_are_refused(client, url):
     assert_error_document(client.get(url), 400, "InvalidParameterValue")
