@@ -134,8 +134,15 @@ def test_a_bbox_in_utm_selects_what_its_crs84_equivalent_selects(client):
 
 
 @pytest.mark.parametrize("url", [
-    f"/ogc/collections/sites/items?crs={EPSG}2154", f"/ogc/collections/sites/items?bbox-crs={EPSG}32628",
+    f"/ogc/collections/sites/items?crs={EPSG}2154", f"/ogc/collections/sites/items?bbox-crs={EPSG}2154",
     f"/ogc/collections/sites/items?bbox=1,2,0,3&bbox-crs={EPSG}32628", "/ogc/collections/sites/items/kayes?crs=x",
 ])
 def test_unknown_or_misused_crs_are_refused(client, url):
     assert_error_document(client.get(url), 400, "InvalidParameterValue")
+
+
+def test_a_bbox_without_width_or_height_in_another_crs_is_a_line_or_a_point(client):
+    """Found by schemathesis: bbox=0,0,0,0 with bbox-crs=EPSG:32629 was a 500."""
+    for bbox in ("0,0,0,0", "0,0,1,0", "200000,1500000,300000,1500000"):
+        response = client.get(f"/ogc/collections/sites/items?bbox={bbox}&bbox-crs={EPSG}32629")
+        assert response.status_code == 200 and response.get_json()["numberMatched"] == 0

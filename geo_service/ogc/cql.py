@@ -49,11 +49,7 @@ def parse_filter(raw: str, language: str | None, filter_crs: str | None,
                  types: Mapping[str, str]) -> ex.Expression:
     """``raw`` in ``language`` (cql2-text by default), its geometries in ``filter_crs`` (CRS84 by default),
     checked against ``types`` (property name → JSON Schema type)."""
-    language = language or "cql2-text"
-    if language not in LANGUAGES:
-        raise _error(Text("error", "filter-lang must be one of {allowed}, got {value}",
-                          {"allowed": ", ".join(LANGUAGES), "value": repr(language)}))
-    crs = check_crs(filter_crs or CRS84, "filter-crs")
+    language, crs = check_filter_options(language, filter_crs)
     if len(raw) > MAX_FILTER_CHARS:
         raise _error(Text("error", "filter is {count} characters long, over the {limit} this server reads",
                           {"count": len(raw), "limit": MAX_FILTER_CHARS}))
@@ -71,6 +67,15 @@ def parse_filter(raw: str, language: str | None, filter_crs: str | None,
         raise _error(Text("error", "filter is not valid {language}: {reason}",
                           {"language": language, "reason": first_line})) from None
     return _Converter(types, crs).convert(tree)
+
+
+def check_filter_options(language: str | None, filter_crs: str | None) -> tuple[str, str]:
+    """``filter-lang`` and ``filter-crs``, checked (with their defaults)."""
+    language = language or "cql2-text"
+    if language not in LANGUAGES:
+        raise _error(Text("error", "filter-lang must be one of {allowed}, got {value}",
+                          {"allowed": ", ".join(LANGUAGES), "value": repr(language)}))
+    return language, check_crs(filter_crs or CRS84, "filter-crs")
 
 
 def _standard_json(raw: str) -> dict:

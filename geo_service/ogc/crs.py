@@ -59,8 +59,18 @@ def _crs(uri: str) -> CRS:
 def bbox_area(bbox: tuple[float, float, float, float], uri: str) -> BaseGeometry:
     """The area of a ``bbox`` given in ``uri``'s coordinates (its own axis order), as a CRS84 polygon: the box's
     edges are densified before they are transformed, so the area is the box's, not its corners' envelope."""
-    return geometry_to_crs84(shapely.segmentize(shapely.box(*bbox), max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 64),
-                             uri)
+    west, south, east, north = bbox
+    if max(map(abs, bbox)) > 1e8:  # past any coordinate of these CRSs (Web Mercator ends near 2e7 m)
+        raise InvalidParameterError(Text("error", "bbox lies outside the area {crs} covers", {"crs": uri}))
+    if east > west and north > south:
+        area = shapely.segmentize(shapely.box(*bbox), max(east - west, north - south) / 64)
+    else:  # a box without width or height is a line or a point
+        area = shapely.LineString([(west, south), (east, north)]) if (west, south) != (east, north) \
+            else shapely.Point(west, south)
+    moved = geometry_to_crs84(area, uri)
+    if not np.isfinite(shapely.get_coordinates(moved)).all():
+        raise InvalidParameterError(Text("error", "bbox lies outside the area {crs} covers", {"crs": uri}))
+    return moved
 
 
 def feature_texts_in(texts: list[str], uri: str) -> list[str]:

@@ -20,6 +20,11 @@ from geo_service.ogc.features import (
 )
 
 ERROR_REF = {"$ref": "#/components/responses/Error"}
+_DAY = (r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-"  # year 0001 or later, then a day of its month
+        r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))")
+_INSTANT = rf"{_DAY}([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?"
+# RFC 3339 instants and intervals (query._valid_datetime also checks the calendar and the order)
+DATETIME_PATTERN = rf"^({_INSTANT}|{_INSTANT}/({_INSTANT}|\.\.)?|(\.\.)?/{_INSTANT})$"
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False, **extra) -> dict:
@@ -34,7 +39,8 @@ F_PARAM = _param("f", "query", {"type": "string", "enum": ["json", "html"]},
 SIMPLE_PARAMS = [F_PARAM, _param("lang", "query", {"type": "string", "enum": ["en", "fr"]}, "Language of titles.")]
 ITEMS_PARAMS = [
     F_PARAM,
-    _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    _param("bbox", "query", {"type": "array", "items": {"type": "number"},
+                             "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}]},
            "minlon,minlat,maxlon,maxlat in bbox-crs (CRS84 degrees by default); minlon > maxlon crosses 180°"),
     _param("bbox-crs", "query", {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS),
                                  "default": SUPPORTED_CRS[0]},
@@ -42,12 +48,14 @@ ITEMS_PARAMS = [
     _param("crs", "query", {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS),
                             "default": SUPPORTED_CRS[0]},
            "CRS of the features sent (OGC API – Features Part 2), in its own axis order"),
-    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
-           f"Features per page: default {LIMIT_DEFAULT}, maximum {LIMIT_MAX} (larger values are capped)."),
-    _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip."),
-    _param("datetime", "query", {"type": "string"},
+    # no "maximum": a larger limit is not an error, the page is capped (OGC API – Features 1.0, 7.15.3)
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "default": LIMIT_DEFAULT},
+           f"Features per page: default {LIMIT_DEFAULT}; more than {LIMIT_MAX} are sent {LIMIT_MAX} at a time."),
+    _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1, "default": 0},
+           "Features to skip."),
+    _param("datetime", "query", {"type": "string", "pattern": DATETIME_PATTERN},
            "RFC 3339 instant or interval; the collections have no time, so it filters nothing."),
-    _param("filter", "query", {"type": "string"},
+    _param("filter", "query", {"type": "string", "minLength": 1},
            "CQL2 filter (OGC API – Features Part 3) over the collection's queryables, in filter-lang"),
     _param("filter-lang", "query", {"type": "string", "enum": list(FILTER_LANGUAGES), "default": "cql2-text"},
            "Encoding of filter; cql-text is the draft name GDAL's OAPIF driver sends (CQL2 text with ILIKE)"),
@@ -77,6 +85,7 @@ SUMMARIES = {
     "queryables": N_("api summary", "{title}: the properties a filter may use"),
     "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
     "tms": N_("api summary", "The tile matrix sets"),
+    "put": N_("api summary", "Create or replace a layer from a file (token holders)"),
 }
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_PARAMS = [
@@ -99,8 +108,9 @@ def _json_or_html(schema_ref: str) -> dict:
 
 
 def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str]], ogc_url: str,
-                     lang: str = "en") -> dict:
-    """Every route with its parameters; per-collection item paths list that layer's property filters.
+                     lang: str = "en", types: Mapping[str, Mapping[str, str]] | None = None) -> dict:
+    """Every route with its parameters; per-collection item paths list that layer's property filters, typed
+    by its queryables (``types``: layer → property → type), and the properties sortby may name.
     ``ogc_url``: the OGC API's landing page (the service's root is its parent).
 
     Summaries are in ``lang`` (for the HTML view); names, schemas and parameters are the same in every language.
@@ -124,13 +134,18 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
     }
     for layer_id in ids:
         title = catalogue.get(layer_id).title.get(lang)
-        filters = [_param(name, "query", {"type": "string"}, f"Features whose {name} equals this value")
+        kinds = (types or {}).get(layer_id, {})
+        filters = [_param(name, "query", {"type": kinds.get(name) if kinds.get(name) in ("integer", "number")
+                                          else "string"}, f"Features whose {name} equals this value")
                    for name in properties.get(layer_id, ())]
+        sortby = _param("sortby", "query", {"type": "array", "items": {
+            "type": "string", "enum": [f"{sign}{name}" for name in kinds for sign in ("", "+", "-")]}},
+            "Queryables to sort by, each optionally prefixed by + (ascending) or - (descending)")
         base = f"/collections/{layer_id}"
         paths[base] = _get(say("collection", title=title), SIMPLE_PARAMS,
                            _json_or_html("#/components/schemas/Collection"), "OGC API")
         paths[f"{base}/items"] = _get(
-            say("items", title=title), ITEMS_PARAMS + filters,
+            say("items", title=title), [p for p in ITEMS_PARAMS if p["name"] != "sortby"] + [sortby] + filters,
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
              HTML: {"schema": {"type": "string"}}}, "OGC API")
         paths[f"{base}/items/{{featureId}}"] = _get(
@@ -140,7 +155,8 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
             "OGC API")
         paths[f"{base}/queryables"] = _get(say("queryables", title=title), SIMPLE_PARAMS,
-                                           {"application/schema+json": {"schema": {"type": "object"}}}, "OGC API")
+                                           {"application/schema+json": {"schema": {"type": "object"}},
+                                            HTML: {"schema": {"type": "string"}}}, "OGC API")
         paths[f"{base}/tiles"] = _get(say("tilesets", title=title), SIMPLE_PARAMS,
                                       {JSON: {"schema": {"type": "object"}}}, "OGC API")
         paths[f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = _get(
@@ -156,7 +172,8 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
                  "license": {"name": "Data: see each collection's license and attribution"}},
         "servers": [{"url": ogc_url}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "responses": {"Error": {
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": SCHEMAS, "responses": {"Error": {
             "description": "Error in the service's one JSON shape",
             "content": {JSON: {"schema": {"$ref": "#/components/schemas/Exception"}},
                         HTML: {"schema": {"type": "string"}}}}}},
@@ -175,14 +192,38 @@ def _service_paths(say, layer_param: dict, lang: str) -> dict[str, dict]:
     ]
     paths = {}
     for key, fmt in FORMATS.items():
+        body = {"type": "object"} if "json" in fmt.media_type else {"type": "string", "format": "binary"}
         paths[f"/layers/{{layerId}}.{key}"] = _get(say("download", format=fmt.title_in(lang)), download_params,
-                                                   {fmt.media_type: {"schema": {"type": "string",
-                                                                               "format": "binary"}}}, "Downloads")
+                                                   {fmt.media_type: {"schema": body}}, "Downloads")
     paths["/api/health"] = _get(say("health"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers"] = _get(say("catalogue"), [], {JSON: {"schema": {"type": "object"}}}, "API")
     paths["/api/layers/{layerId}"] = _get(say("entry"), [layer_param], {JSON: {"schema": {"type": "object"}}},
                                           "API")
+    paths["/api/layers/{layerId}"]["put"] = _put_layer(say("put"))
     return paths
+
+
+def _put_layer(summary: str) -> dict:
+    """The write API: create or replace a layer from a file (token holders only)."""
+    text = {"type": "string"}
+    params = [_param("layerId", "path", {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "Layer id",
+                     required=True),
+              _param("filename", "query", text, "The file's name (its extension says its format) for a raw body"),
+              *(_param(name, "query", text, description) for name, description in (
+                  ("title", "Title of a new layer"), ("source", "Where the data come from"),
+                  ("licence", "Licence of a new layer"), ("lat_col", "Latitude column of a table"),
+                  ("lon_col", "Longitude column of a table"), ("geopoint_col", "KoboToolbox/ODK geopoint column"),
+                  ("gps_accuracy_m", "Largest GPS accuracy kept, in metres"))),
+              _param("allow_outside", "query", {"type": "boolean"}, "Keep points outside the region"),
+              _param("repair", "query", {"type": "boolean"}, "Repair invalid polygons")]
+    return {"summary": summary, "tags": ["API"], "security": [{"bearer": []}], "parameters": params,
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                   "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "Replaced", "content": {JSON: {"schema": {"type": "object"}}}},
+                          "201": {"description": "Created", "content": {JSON: {"schema": {"type": "object"}}}},
+                          **{code: ERROR_REF for code in ("400", "401", "403", "409", "412", "413", "503")}}}
 
 
 _LINK = {"type": "object", "required": ["href", "rel"],

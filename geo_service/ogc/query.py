@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, box
 
 from geo_service.errors import InvalidParameterError
 from geo_service.i18n import LANGUAGES, Text
-from geo_service.ogc.cql import parse_filter
+from geo_service.ogc.cql import check_filter_options, parse_filter
 from geo_service.ogc.crs import CRS84, bbox_area, check_crs
 from geo_service.params import (
     Bbox,
@@ -121,14 +121,12 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
     reject_unknown(values, ITEMS_PARAMETERS | set(property_names))
     types = dict(types or {})
     crs, bbox_crs = (check_crs(values.get(name, CRS84), name) for name in ("crs", "bbox-crs"))
-    if "bbox-crs" in values and "bbox" not in values:
-        raise InvalidParameterError(Text("error", "bbox-crs goes with a bbox"))
     when = values.get("datetime")
     if when is not None and not _valid_datetime(when):
         raise InvalidParameterError(Text("error", "datetime must be an RFC 3339 instant or interval, got {value}",
                                          {"value": repr(when)}))
-    if "filter" not in values and ("filter-lang" in values or "filter-crs" in values):
-        raise InvalidParameterError(Text("error", "filter-lang and filter-crs go with a filter"))
+    if "filter" not in values:  # filter-lang and filter-crs alone change nothing, but must be right
+        check_filter_options(values.get("filter-lang"), values.get("filter-crs"))
     where = None if "filter" not in values else \
         parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), types)
     passed = tuple((k, values[k]) for k in ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs", "sortby",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, send_file
 
 from geo_service.assets import compress_once
+from geo_service.feature_cache import response_tag
 from geo_service.io import formats
 from geo_service.map_view import map_view_bytes
-from geo_service.feature_cache import response_tag
+from geo_service.ogc.query import parse_language
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
 from geo_service.web.caching import encoded, keep_if_current, request_encoding
 from geo_service.web.context import get_cache, get_downloads, get_store
@@ -25,6 +26,7 @@ def download(layer_id: str, fmt: str):
     out = formats.get_format(fmt)
     args = single_values(request.args.to_dict(flat=False))
     reject_unknown(args, DOWNLOAD_PARAMETERS)
+    parse_language(args.get("lang"))
     bbox = parse_bbox(args["bbox"]) if "bbox" in args else None
     options = formats.WriteOptions(precision=formats.parse_precision(args.get("precision")),
                                    excel=parse_flag(args.get("excel"), "excel"))

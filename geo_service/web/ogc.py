@@ -7,9 +7,9 @@ import json
 
 from flask import Blueprint, Response, render_template, request
 
-from geo_service.ogc import features as ogc
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
+from geo_service.ogc import features as ogc
 from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
@@ -84,7 +84,9 @@ def api():
     properties = {s.layer.id: store.property_names(s.layer.id) for s in store.summaries()}
     fmt = _simple_format()
     # The JSON definition stays in English for clients; its HTML view speaks the reader's language.
-    document = openapi_document(store.catalogue, properties, ogc_base(), request_language() if fmt == "html" else "en")
+    types = {layer_id: store.property_types(layer_id) for layer_id in properties}
+    document = openapi_document(store.catalogue, properties, ogc_base(), request_language() if fmt == "html" else "en",
+                                types)
     return _respond(document, "OpenAPI", fmt, ogc.OPENAPI_JSON)
 
 

@@ -8,9 +8,10 @@ from geo_service import tiles
 from geo_service.errors import NotFoundError
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import Text
+from geo_service.ogc.query import parse_simple_query
 from geo_service.params import reject_unknown, single_values
-from geo_service.web.context import get_cache, get_store
 from geo_service.web.caching import keep_if_current
+from geo_service.web.context import get_cache, get_store
 from geo_service.web.urls import ogc_base
 
 bp = Blueprint("tiles", __name__, url_prefix="/ogc")
@@ -45,21 +46,21 @@ def _tileset(layer_id: str) -> dict:
 
 @bp.get("/tileMatrixSets")
 def tile_matrix_sets():
-    reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "lang"})
+    parse_simple_query(request.args.to_dict(flat=False))
     return jsonify({"tileMatrixSets": [{"id": tiles.TMS_ID, "uri": tiles.TMS_URI, "links": [
         {"rel": "self", "type": "application/json", "href": f"{ogc_base()}/tileMatrixSets/{tiles.TMS_ID}"}]}]})
 
 
 @bp.get("/tileMatrixSets/<tms>")
 def tile_matrix_set(tms: str):
-    reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "lang"})
+    parse_simple_query(request.args.to_dict(flat=False))
     _check_tms(tms)
     return jsonify(tiles.tile_matrix_set())
 
 
 @bp.get("/collections/<layer:layer_id>/tiles")
 def tilesets(layer_id: str):
-    reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "lang"})
+    parse_simple_query(request.args.to_dict(flat=False))
     tileset = _tileset(layer_id)
     tileset["links"][0]["rel"] = "item"
     return jsonify({"tilesets": [tileset]})
@@ -67,7 +68,7 @@ def tilesets(layer_id: str):
 
 @bp.get("/collections/<layer:layer_id>/tiles/<tms>")
 def tileset(layer_id: str, tms: str):
-    reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "lang"})
+    parse_simple_query(request.args.to_dict(flat=False))
     _check_tms(tms)
     return jsonify(_tileset(layer_id))
 
