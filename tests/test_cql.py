@@ -314,3 +314,32 @@ def test_sortby_and_paging_visit_every_feature_once_in_order(open_test_store, ke
         present.sort(key=lambda r: r[1]["properties"][key.name], reverse=key.descending)
         rows = present + missing
     assert seen == [f["id"] for _, f in rows]
+
+
+# --- q: free text --------------------------------------------------------------------------------------------
+
+def test_q_finds_any_term_in_any_text_property_whatever_the_case(open_test_store):
+    from geo_service.ogc.query import parse_q
+
+    store = open_test_store()
+    types = store.property_types("sites")
+    for raw, ids in (("kidira", ["kidira"]), ("KAYES, diboli", ["diboli", "kayes"]), ("onerror", ["hostile"]),
+                     ("nowhere", [])):
+        positions, matched = store.query_positions("sites", where=parse_q(raw, types))
+        assert [json.loads(t)["id"] for t in store.features("sites").texts(positions)] == ids, raw
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(terms=st.lists(st.sampled_from(["a", "A", "é", "É", "e", "ea", "N'", "%", "_", "\\", "b"]), min_size=1,
+                      max_size=3))
+def test_q_folds_accents_alike_on_every_backend(open_test_store, terms):
+    from geo_service.ogc.query import parse_q
+
+    store = _one_store(open_test_store)
+    search = parse_q(",".join(terms), store.property_types("mixed"))
+    expected = [f["id"] for f in MIXED
+                if any(ex.fold(t) in ex.fold(str(v)) for t in terms for k, v in f["properties"].items()
+                       if v is not None and MIXED_TYPES.get(k) == "string") or any(
+                           ex.fold(t) in ex.fold(f["id"]) for t in terms)]
+    positions, _ = store.query_positions("mixed", where=search)
+    assert [json.loads(t)["id"] for t in store.features("mixed").texts(positions)] == expected

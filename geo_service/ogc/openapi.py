@@ -66,6 +66,9 @@ ITEMS_PARAMS = [
     _param("properties", "query", {"type": "array", "items": {"type": "string"}},
            "The properties each feature keeps"),
     _param("skipGeometry", "query", {"type": "boolean", "default": False}, "Features without their geometry"),
+    _param("q", "query", {"type": "array", "minItems": 1, "maxItems": 20,
+                          "items": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+           "Free text: features any of whose text properties holds any of these terms (case and accents aside)"),
 ]
 
 

@@ -25,14 +25,15 @@ from geo_service.params import (
     reject_unknown,
     single_values,
 )
-from geo_service.store.expressions import Expression, Logic, SortKey, Spatial
+from geo_service.store.expressions import Expression, Logic, Search, SortKey, Spatial, fold
 
 HTML = "text/html"
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 OUTPUT_FORMATS = ("json", "html")
 ITEMS_PARAMETERS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "lang", "filter",
-                              "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry"})
+                              "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry", "q"})
+MAX_TERMS = 20
 MAX_SORT_KEYS = 10
 # RFC 3339 instant, or an interval with open ends ("..") or empty ends.
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?")
@@ -129,8 +130,11 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         check_filter_options(values.get("filter-lang"), values.get("filter-crs"))
     where = None if "filter" not in values else \
         parse_filter(values["filter"], values.get("filter-lang"), values.get("filter-crs"), types)
+    if "q" in values:
+        search = parse_q(values["q"], types)
+        where = search if where is None else Logic("and", (where, search))
     passed = tuple((k, values[k]) for k in ("crs", "bbox-crs", "filter", "filter-lang", "filter-crs", "sortby",
-                                            "properties", "skipGeometry") if k in values)
+                                            "properties", "skipGeometry", "q") if k in values)
     return ItemsQuery(
         bbox=None if "bbox" not in values else
         parse_bbox(values["bbox"], across_antimeridian=True) if bbox_crs == CRS84 else _projected_bbox(values["bbox"]),
@@ -148,6 +152,16 @@ def parse_items_query(args: Mapping[str, list[str]], property_names: Sequence[st
         skip_geometry=parse_flag(values.get("skipGeometry"), "skipGeometry"),
         passed=passed,
     )
+
+
+def parse_q(raw: str, types: Mapping[str, str]) -> Search:
+    """``q``: comma-separated search terms, any of which found in any text property selects a feature,
+    whatever the case and accents (``kedougou`` finds Kédougou)."""
+    terms = tuple(dict.fromkeys(fold(term.strip()) for term in raw.split(",") if term.strip()))
+    if not terms or len(terms) > MAX_TERMS:
+        raise InvalidParameterError(Text("error", "q takes 1 to {limit} comma-separated search terms",
+                                         {"limit": MAX_TERMS}))
+    return Search(terms, tuple(name for name, kind in types.items() if kind == "string"))
 
 
 def _typed_filters(filters: dict[str, str], types: Mapping[str, str]) -> dict[str, str]:

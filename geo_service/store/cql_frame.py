@@ -16,6 +16,7 @@ from geo_service.store import expressions as ex
 
 _OPS: dict[str, Callable] = {"=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
                              "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_FOLD = str.maketrans(ex.FOLD_FROM, ex.FOLD_TO)
 _PREDICATES = {"intersects": shapely.intersects, "within": shapely.within, "contains": shapely.contains,
                "equals": shapely.equals, "touches": shapely.touches, "crosses": shapely.crosses,
                "overlaps": shapely.overlaps}
@@ -52,6 +53,13 @@ def _evaluate(view: LayerView, node: ex.Expression) -> pd.arrays.BooleanArray:
         return pd.array(np.full(view.count, node.value), dtype="boolean")
     if isinstance(node, ex.Spatial):
         return _spatial(view, node)
+    if isinstance(node, ex.Search):
+        found = np.zeros(view.count, dtype=bool)
+        for name in node.names:
+            folded = view.column(name).astype("string").str.lower().str.translate(_FOLD)
+            for term in node.terms:
+                found |= folded.str.contains(term, regex=False).fillna(False).to_numpy(dtype=bool)
+        return pd.array(found, dtype="boolean")
     column = view.column(node.name)
     missing = column.isna().to_numpy()
     if isinstance(node, ex.IsNull):

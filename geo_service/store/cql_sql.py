@@ -29,6 +29,8 @@ def where_sql(node: ex.Expression, kinds: Mapping[str, str], geometry: str, para
         return sql.SQL("TRUE" if node.value else "FALSE")
     if isinstance(node, ex.Spatial):
         return _spatial(node, sql.Identifier(geometry), params)
+    if isinstance(node, ex.Search):
+        return _search(node, params)
     if isinstance(node, ex.IsNull):
         return sql.SQL("({} IS NULL)").format(sql.Identifier(node.name))
     column = _column(node.name, kinds, getattr(node, "casei", False))
@@ -59,6 +61,17 @@ def _value(value: ex.Value, text: bool, casei: bool, params: list) -> sql.Compos
         return sql.SQL("TRUE" if value else "FALSE")
     params.append(value.lower() if casei and isinstance(value, str) else value)
     return sql.SQL("%s")
+
+
+def _search(node: ex.Search, params: list) -> sql.Composable:
+    """Any term within any of the text columns, both folded as ``expressions.fold`` folds them."""
+    found = []
+    for name in node.names:
+        for term in node.terms:
+            params.extend([ex.FOLD_FROM, ex.FOLD_TO, term])
+            found.append(sql.SQL('coalesce(strpos(translate(lower({} COLLATE "und-x-icu"), %s, %s), %s) > 0, false)')
+                         .format(sql.Identifier(name)))
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(found) if found else sql.SQL("FALSE"))
 
 
 def canonical_like(pattern: str) -> str:

@@ -75,11 +75,20 @@ class Logic:
 
 
 @dataclass(frozen=True)
+class Search:
+    """Free text (``q``): true when any of ``terms`` (already ``fold``-ed) is within any of the text properties
+    ``names``, compared ``fold``-ed; a missing text holds nothing (never unknown)."""
+
+    terms: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Constant:
     value: bool
 
 
-Expression = Compare | Like | Between | In | IsNull | Spatial | Not | Logic | Constant
+Expression = Compare | Like | Between | In | IsNull | Spatial | Not | Logic | Constant | Search
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,31 @@ def property_type(dtype) -> str | None:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return None
     return STRING
+
+
+def _fold_table() -> tuple[str, str]:
+    """Letters of Latin-1 and Latin Extended-A/B with their base letter (é → e, Ç → C, ő → o): those whose
+    Unicode decomposition is one letter and accents. Others (ø, ß, œ) stay as they are."""
+    import unicodedata
+
+    pairs = []
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if len(base) == 1 and base != char:
+            pairs.append((char, base))
+    return "".join(a for a, _ in pairs), "".join(b for _, b in pairs)
+
+
+# Why a table rather than Unicode normalisation alone: SQL's translate() takes the same table, so free-text
+# search folds alike in pandas and in PostgreSQL (whose unaccent rules differ: œ → oe there).
+FOLD_FROM, FOLD_TO = _fold_table()
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def fold(text: str) -> str:
+    """Text as free-text search compares it: lower case, accents off (``Kédougou`` → ``kedougou``)."""
+    return text.lower().translate(_FOLD)
 
 
 def names_in(expression: Expression) -> set[str]:
