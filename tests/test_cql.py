@@ -325,7 +325,7 @@ def test_q_finds_any_term_in_any_text_property_whatever_the_case(open_test_store
     types = store.property_types("sites")
     for raw, ids in (("kidira", ["kidira"]), ("KAYES, diboli", ["diboli", "kayes"]), ("onerror", ["hostile"]),
                      ("nowhere", [])):
-        positions, matched = store.query_positions("sites", where=parse_q(raw, types))
+        positions, _ = store.query_positions("sites", where=parse_q(raw, types))
         assert [json.loads(t)["id"] for t in store.features("sites").texts(positions)] == ids, raw
 
 

@@ -25,7 +25,14 @@ from geo_service.params import (
     reject_unknown,
     single_values,
 )
-from geo_service.store.expressions import Expression, Logic, Search, SortKey, Spatial, fold
+from geo_service.store.expressions import (
+    Expression,
+    Logic,
+    Search,
+    SortKey,
+    Spatial,
+    fold,
+)
 
 HTML = "text/html"
 LIMIT_DEFAULT = 10

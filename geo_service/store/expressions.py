@@ -11,6 +11,7 @@ of unknown is unknown, and only features whose filter is true are selected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from shapely.geometry.base import BaseGeometry
 
 # Property types, as the queryables and the schema name them (JSON Schema types).
