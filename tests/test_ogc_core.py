@@ -146,3 +146,25 @@ def test_a_bbox_without_width_or_height_in_another_crs_is_a_line_or_a_point(clie
     for bbox in ("0,0,0,0", "0,0,1,0", "200000,1500000,300000,1500000"):
         response = client.get(f"/ogc/collections/sites/items?bbox={bbox}&bbox-crs={EPSG}32629")
         assert response.status_code == 200 and response.get_json()["numberMatched"] == 0
+
+
+# --- Part 5: schemas ------------------------------------------------------------------------------------------
+
+def test_the_schema_types_each_property_and_titles_it_in_the_readers_language(client):
+    collection = client.get("/ogc/collections/sites").get_json()
+    href = next(link["href"] for link in collection["links"]
+                if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/schema")
+    response = client.get(href.removeprefix("http://localhost") + "?lang=fr")
+    assert response.mimetype == "application/schema+json"
+    schema = response.get_json()
+    assert schema["$id"] == href and schema["title"] == "Test sites (fr)"
+    properties = schema["properties"]
+    assert properties["population"] == {"title": "Population", "type": "integer"}
+    assert properties["name"]["title"] == "Nom" and properties["note"]["type"] == "string"
+    assert properties["id"]["x-ogc-role"] == "id"
+    assert properties["geometry"] == {"title": "Géométrie", "format": "geometry-point-or-multipoint",
+                                      "x-ogc-role": "primary-geometry"}
+    english = client.get(href.removeprefix("http://localhost") + "?lang=en").get_json()["properties"]
+    assert english["name"]["title"] == "Name"
+    assert "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas" in \
+        client.get("/ogc/conformance").get_json()["conformsTo"]

@@ -34,6 +34,8 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/core-roles-features",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
@@ -50,6 +52,7 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
+SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -75,6 +78,7 @@ TITLES = {
     "prev": N_("link", "Previous page"),
     "tiles": N_("link", "The features as vector tiles"),
     "queryables": N_("link", "The properties a filter may use"),
+    "schema": N_("link", "The schema of the features"),
 }
 AS_JSON = N_("link", "{title} as JSON")
 AS_HTML = N_("link", "{title} as HTML")
@@ -142,6 +146,7 @@ def collection_document(summary: LayerSummary, base: str, lang: str = "en", curr
             _link(_with_lang(f"{href}/items?f=html", link_lang), "items", HTML, _title("items_html", lang)),
             _link(f"{href}/tiles", TILESETS_REL, JSON, _title("tiles", lang)),
             _link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, _title("queryables", lang)),
+            _link(f"{href}/schema", SCHEMA_REL, SCHEMA_JSON, _title("schema", lang)),
             *license_links(layer.licence),
         ],
     }

@@ -86,6 +86,7 @@ SUMMARIES = {
     "entry": N_("api summary", "One catalogue entry"),
     "tilesets": N_("api summary", "{title}: vector tile sets"),
     "queryables": N_("api summary", "{title}: the properties a filter may use"),
+    "schema": N_("api summary", "{title}: the schema of its features"),
     "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
     "tms": N_("api summary", "The tile matrix sets"),
     "put": N_("api summary", "Create or replace a layer from a file (token holders)"),
@@ -160,6 +161,9 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
         paths[f"{base}/queryables"] = _get(say("queryables", title=title), SIMPLE_PARAMS,
                                            {"application/schema+json": {"schema": {"type": "object"}},
                                             HTML: {"schema": {"type": "string"}}}, "OGC API")
+        paths[f"{base}/schema"] = _get(say("schema", title=title), SIMPLE_PARAMS,
+                                       {"application/schema+json": {"schema": {"type": "object"}},
+                                        HTML: {"schema": {"type": "string"}}}, "OGC API")
         paths[f"{base}/tiles"] = _get(say("tilesets", title=title), SIMPLE_PARAMS,
                                       {JSON: {"schema": {"type": "object"}}}, "OGC API")
         paths[f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = _get(

@@ -13,7 +13,7 @@ from geo_service.ogc import features as ogc
 from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
-from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document
+from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document, schema_document
 from geo_service.web.context import get_cache, get_store, request_language
 from geo_service.web.urls import ogc_base
 
@@ -112,6 +112,16 @@ def queryables(layer_id: str):
     href = f"{ogc_base()}/collections/{layer_id}/queryables"
     document = queryables_document(store.catalogue.get(layer_id), store.property_types(layer_id), href,
                                    request_language())
+    return _respond(document, document["title"], fmt, SCHEMA_JSON)
+
+
+@bp.get("/collections/<layer:layer_id>/schema")
+def schema(layer_id: str):
+    fmt = _simple_format()
+    store = get_store()
+    document = schema_document(store.catalogue.get(layer_id), store.property_names(layer_id),
+                               store.property_types(layer_id), f"{ogc_base()}/collections/{layer_id}/schema",
+                               request_language())
     return _respond(document, document["title"], fmt, SCHEMA_JSON)
 
 
