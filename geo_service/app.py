@@ -8,17 +8,39 @@ from typing import Any
 from flask import Flask
 from flask_compress import Compress
 
-from geo_service.config import Settings, settings_from_env
-from geo_service.store import open_results, open_store
-from geo_service.feature_cache import ResponseCache
-from geo_service.slots import SlotLimiter
-from geo_service.web import api, assets, basemaps, downloads, tiles, errors, guard, language, ogc, pages, proximity, security
 from geo_service.assets import Bundles
 from geo_service.basemaps import BaseMaps
+from geo_service.config import Settings, settings_from_env
+from geo_service.feature_cache import ResponseCache
+from geo_service.slots import SlotLimiter
+from geo_service.store import open_results, open_store
 from geo_service.store.downloads import DownloadCache
-from geo_service.web.context import BASEMAPS_KEY, BUNDLES_KEY, DOWNLOADS_KEY, CACHE_KEY, RESULTS_KEY, SETTINGS_KEY, SLOTS_KEY, STORE_KEY
+from geo_service.web import (
+    api,
+    assets,
+    basemaps,
+    downloads,
+    errors,
+    guard,
+    language,
+    ogc,
+    ogc_edits,
+    pages,
+    proximity,
+    security,
+    tiles,
+)
+from geo_service.web.context import (
+    BASEMAPS_KEY,
+    BUNDLES_KEY,
+    CACHE_KEY,
+    DOWNLOADS_KEY,
+    RESULTS_KEY,
+    SETTINGS_KEY,
+    SLOTS_KEY,
+    STORE_KEY,
+)
 from geo_service.web.converters import LayerIdConverter
-
 
 # Responses gzipped for clients that accept it (text formats; GeoPackage and zip are left alone).
 COMPRESSED_TYPES = [
@@ -62,6 +84,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(basemaps.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(ogc_edits.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)

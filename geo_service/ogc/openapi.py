@@ -90,6 +90,11 @@ SUMMARIES = {
     "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
     "tms": N_("api summary", "The tile matrix sets"),
     "put": N_("api summary", "Create or replace a layer from a file (token holders)"),
+    "create": N_("api summary", "{title}: add a feature (token holders)"),
+    "replace": N_("api summary", "{title}: replace a feature (token holders, If-Match)"),
+    "update": N_("api summary", "{title}: change some of a feature's properties or its geometry (token holders, "
+                                "If-Match)"),
+    "delete": N_("api summary", "{title}: delete a feature (token holders, If-Match)"),
 }
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_PARAMS = [
@@ -152,12 +157,17 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
             say("items", title=title), [p for p in ITEMS_PARAMS if p["name"] != "sortby"] + [sortby] + filters,
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
              HTML: {"schema": {"type": "string"}}}, "OGC API")
+        paths[f"{base}/items"]["post"] = _feature_write(say("create", title=title), "201", False)
         paths[f"{base}/items/{{featureId}}"] = _get(
             say("item", title=title),
             [_param("featureId", "path", {"type": "string"}, "Feature id", required=True), *SIMPLE_PARAMS,
              ITEMS_PARAMS[3]],
             {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}, HTML: {"schema": {"type": "string"}}},
             "OGC API")
+        item = paths[f"{base}/items/{{featureId}}"]
+        item["put"] = _feature_write(say("replace", title=title), "200", True)
+        item["patch"] = _feature_write(say("update", title=title), "200", True, "application/merge-patch+json")
+        item["delete"] = _feature_write(say("delete", title=title), "204", True, None)
         paths[f"{base}/queryables"] = _get(say("queryables", title=title), SIMPLE_PARAMS,
                                            {"application/schema+json": {"schema": {"type": "object"}},
                                             HTML: {"schema": {"type": "string"}}}, "OGC API")
@@ -208,6 +218,24 @@ def _service_paths(say, layer_param: dict, lang: str) -> dict[str, dict]:
                                           "API")
     paths["/api/layers/{layerId}"]["put"] = _put_layer(say("put"))
     return paths
+
+
+def _feature_write(summary: str, success: str, one: bool, media_type: str | None = GEOJSON) -> dict:
+    """A Part 4 operation (token holders): the feature in the body, If-Match with its ETag for an existing one."""
+    params = [_param("featureId", "path", {"type": "string"}, "Feature id", required=True)] if one else []
+    if one:
+        params.append(_param("If-Match", "header", {"type": "string"}, "The feature's ETag, from GET", required=True))
+    params.append(SIMPLE_PARAMS[1])
+    operation = {"summary": summary, "tags": ["OGC API"], "security": [{"bearer": []}], "parameters": params,
+                 "responses": {success: {"description": summary} if success == "204" else
+                               {"description": summary, "content": {GEOJSON: {"schema": {
+                                   "$ref": "#/components/schemas/Feature"}}}},
+                               **{code: ERROR_REF for code in ("400", "401", "403", "404", "409", "412", "428")}}}
+    if media_type:
+        operation["requestBody"] = {"required": True, "content": {
+            media_type: {"schema": {"$ref": "#/components/schemas/Feature"} if media_type == GEOJSON
+                         else {"type": "object"}}}}
+    return operation
 
 
 def _put_layer(summary: str) -> dict:

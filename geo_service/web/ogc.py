@@ -9,6 +9,7 @@ from flask import Blueprint, Response, render_template, request
 
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
+from geo_service.io.feature_edits import feature_etag
 from geo_service.ogc import features as ogc
 from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
@@ -170,10 +171,15 @@ def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     crs = ogc.parse_crs(request.args.get("crs")) if fmt == "json" else CRS84
     serialised = get_store().features(layer_id)
-    text = feature_texts_in(serialised.texts([serialised.position(feature_id)]), crs)[0]
+    stored = serialised.texts([serialised.position(feature_id)])[0]
+    text = feature_texts_in([stored], crs)[0]
     document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _items_page(layer_id, [document], 1, document["links"])
-    response = _json(document, ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{crs}>"
-    return response
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype=ogc.GEOJSON,
+                        headers={"Content-Crs": f"<{crs}>", "Link": ogc.link_header(document["links"])})
+    if crs == CRS84:  # the feature's own ETag, which If-Match names to replace, update or delete it (Part 4)
+        response.set_etag(feature_etag(stored))
+    else:
+        response.add_etag()
+    return response.make_conditional(request)
