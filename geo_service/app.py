@@ -25,6 +25,7 @@ from geo_service.web import (
     language,
     ogc,
     ogc_edits,
+    ogc_processes,
     pages,
     proximity,
     security,
@@ -85,6 +86,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(basemaps.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(ogc_edits.bp)
+    app.register_blueprint(ogc_processes.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)

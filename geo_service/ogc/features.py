@@ -24,6 +24,8 @@ from geo_service.ogc.query import (  # noqa: F401 (the routes' one import of the
     parse_simple_query,
     select_members,
 )
+from geo_service.ogc.processes import CONFORMANCE as PROCESSES_CONFORMANCE
+from geo_service.ogc.processes import PROCESSES_REL
 from geo_service.ogc.queryables import QUERYABLES_REL, SCHEMA_JSON
 from geo_service.store import LayerSummary
 
@@ -49,6 +51,7 @@ CONFORMANCE_CLASSES = [
     "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    *PROCESSES_CONFORMANCE,
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
@@ -82,6 +85,7 @@ TITLES = {
     "tiles": N_("link", "The features as vector tiles"),
     "queryables": N_("link", "The properties a filter may use"),
     "schema": N_("link", "The schema of the features"),
+    "processes": N_("link", "The processes (analyses) this service runs"),
 }
 AS_JSON = N_("link", "{title} as JSON")
 AS_HTML = N_("link", "{title} as HTML")
@@ -122,6 +126,7 @@ def landing_document(base: str, title: str, description: str, current: str = "js
             _link(_with_lang(f"{base}/api?f=html", link_lang), "service-doc", HTML, _title("api_doc", lang)),
             _link(f"{base}/conformance", "conformance", JSON, _title("conformance", lang)),
             _link(f"{base}/collections", "data", JSON, _title("data", lang)),
+            _link(f"{base}/processes", PROCESSES_REL, JSON, _title("processes", lang)),
         ],
     }
 

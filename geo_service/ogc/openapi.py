@@ -90,6 +90,11 @@ SUMMARIES = {
     "tile": N_("api summary", "{title}: one vector tile (Mapbox Vector Tile)"),
     "tms": N_("api summary", "The tile matrix sets"),
     "put": N_("api summary", "Create or replace a layer from a file (token holders)"),
+    "processes": N_("api summary", "The processes (analyses) this service runs"),
+    "process": N_("api summary", "One process: its inputs and outputs"),
+    "execute": N_("api summary", "Run a process"),
+    "job": N_("api summary", "A job's status"),
+    "results": N_("api summary", "A job's results"),
     "create": N_("api summary", "{title}: add a feature (token holders)"),
     "replace": N_("api summary", "{title}: replace a feature (token holders, If-Match)"),
     "update": N_("api summary", "{title}: change some of a feature's properties or its geometry (token holders, "
@@ -180,6 +185,7 @@ def openapi_document(catalogue: Catalogue, properties: Mapping[str, Sequence[str
             say("tile", title=title), TILE_PARAMS, {MVT: {"schema": {"type": "string", "format": "binary"}}},
             "OGC API")
     paths["/tileMatrixSets"] = _get(say("tms"), SIMPLE_PARAMS, {JSON: {"schema": {"type": "object"}}}, "OGC API")
+    paths.update(_process_paths(say))
     for path, item in _service_paths(say, layer_param, lang).items():
         paths[path] = {**item, "servers": [{"url": ogc_url.removesuffix("/ogc")}]}  # outside the OGC API's root
     return {
@@ -217,6 +223,32 @@ def _service_paths(say, layer_param: dict, lang: str) -> dict[str, dict]:
     paths["/api/layers/{layerId}"] = _get(say("entry"), [layer_param], {JSON: {"schema": {"type": "object"}}},
                                           "API")
     paths["/api/layers/{layerId}"]["put"] = _put_layer(say("put"))
+    return paths
+
+
+def _process_paths(say) -> dict[str, dict]:
+    """OGC API – Processes: the proximity analysis."""
+    obj = {JSON: {"schema": {"type": "object"}}}
+    job_param = _param("jobId", "path", {"type": "string"}, "Job id", required=True)
+    paths = {
+        "/processes": _get(say("processes"), SIMPLE_PARAMS, obj, "OGC API – Processes"),
+        "/processes/{processId}": _get(say("process"), [
+            _param("processId", "path", {"type": "string", "enum": ["proximity"]}, "Process id", required=True),
+            *SIMPLE_PARAMS], obj, "OGC API – Processes"),
+        "/jobs/{jobId}": _get(say("job"), [job_param], obj, "OGC API – Processes"),
+        "/jobs/{jobId}/results": _get(say("results"), [job_param], obj, "OGC API – Processes"),
+    }
+    paths["/processes/{processId}/execution"] = {"post": {
+        "summary": say("execute"), "tags": ["OGC API – Processes"],
+        "parameters": [
+            _param("processId", "path", {"type": "string", "enum": ["proximity"]}, "Process id", required=True),
+            _param("Prefer", "header", {"type": "string", "enum": ["respond-async", "respond-sync"]},
+                   "respond-async: answer with a job (201) instead of the result")],
+        "requestBody": {"required": True, "content": {JSON: {"schema": {
+            "type": "object", "required": ["inputs"], "properties": {"inputs": {"type": "object"}}}}}},
+        "responses": {"200": {"description": say("execute"), "content": obj},
+                      "201": {"description": say("job"), "content": obj},
+                      **{code: ERROR_REF for code in ("400", "404", "413", "503")}}}}
     return paths
 
 
