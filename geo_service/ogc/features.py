@@ -14,6 +14,8 @@ from urllib.parse import quote
 from geo_service.i18n import N_, Text
 from geo_service.ogc.crs import CRS84
 from geo_service.ogc.crs import SUPPORTED as SUPPORTED_CRS
+from geo_service.ogc.processes import CONFORMANCE as PROCESSES_CONFORMANCE
+from geo_service.ogc.processes import PROCESSES_REL
 from geo_service.ogc.query import (  # noqa: F401 (the routes' one import of the OGC API)
     LIMIT_DEFAULT,
     LIMIT_MAX,
@@ -24,8 +26,6 @@ from geo_service.ogc.query import (  # noqa: F401 (the routes' one import of the
     parse_simple_query,
     select_members,
 )
-from geo_service.ogc.processes import CONFORMANCE as PROCESSES_CONFORMANCE
-from geo_service.ogc.processes import PROCESSES_REL
 from geo_service.ogc.queryables import QUERYABLES_REL, SCHEMA_JSON
 from geo_service.store import LayerSummary
 

@@ -11,7 +11,13 @@ from geo_service.errors import InvalidParameterError, NotFoundError
 from geo_service.i18n import Text
 from geo_service.ogc import processes
 from geo_service.ogc.query import parse_simple_query
-from geo_service.web.context import get_results, get_settings, get_slots, get_store, request_language
+from geo_service.web.context import (
+    get_results,
+    get_settings,
+    get_slots,
+    get_store,
+    request_language,
+)
 from geo_service.web.guard import is_token_holder
 from geo_service.web.proximity import _analyse, _encode, _save, result_api
 from geo_service.web.urls import ogc_base
