@@ -36,10 +36,10 @@ def _to_crs84(uri: str) -> Transformer:
 
 def geometry_to_crs84(geometry: BaseGeometry, uri: str) -> BaseGeometry:
     """``geometry`` given in ``uri``'s coordinates, in CRS84 (its vertices transformed; edges stay straight)."""
-    if uri == CRS84:
-        return geometry
-    transformer = _to_crs84(uri)
+    return geometry if uri == CRS84 else _transformed(geometry, _to_crs84(uri))
 
+
+def _transformed(geometry: BaseGeometry, transformer: Transformer) -> BaseGeometry:
     def transform(xy: np.ndarray) -> np.ndarray:
         x, y = transformer.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
@@ -79,16 +79,11 @@ def feature_texts_in(texts: list[str], uri: str) -> list[str]:
     if uri == CRS84:
         return texts
     transformer = _from_crs84(uri)
-
-    def transform(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
     out = []
     for text in texts:
         feature = json.loads(text)
         if feature.get("geometry"):
-            geometry = shapely.transform(shapely.geometry.shape(feature["geometry"]), transform)
+            geometry = _transformed(shapely.geometry.shape(feature["geometry"]), transformer)
             feature["geometry"] = json.loads(shapely.to_geojson(geometry))
         out.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
     return out
