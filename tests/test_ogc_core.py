@@ -168,3 +168,10 @@ def test_the_schema_types_each_property_and_titles_it_in_the_readers_language(cl
     assert english["name"]["title"] == "Name"
     assert "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas" in \
         client.get("/ogc/conformance").get_json()["conformsTo"]
+
+
+def test_the_schema_and_queryables_pages_list_the_properties(client):
+    page = client.get("/ogc/collections/sites/schema?f=html&lang=fr").data.decode()
+    assert "<code>population</code>" in page and "Nom" in page and "(primary-geometry)" in page
+    page = client.get("/ogc/collections/sites/queryables?f=html&lang=en").data.decode()
+    assert "<code>population</code>" in page and "integer" in page
