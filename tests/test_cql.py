@@ -89,7 +89,8 @@ def test_filter_crs_takes_each_crs_in_its_own_axis_order():
     ("population = 'many'", None, "holds integer values"),
     ("CASEI(population) = 5", None, "apply to text"),
     ("population + 1 > 5", None, "does not evaluate"),
-    ("name = country", None, "put a property on one side"),
+    ("name = population", None, "different types"),
+    ("5 = 5", None, "put a property on one side"),
     ("name LIKE", None, "not valid cql2-text"),
     ("{", "cql2-json", "not valid cql2-json"),
     ('{"op": "frobnicate", "args": []}', "cql2-json", "not valid cql2-json"),
@@ -166,6 +167,12 @@ def _oracle(node, props: dict, geometry) -> bool | None:
         op = "intersects" if node.op == "disjoint" else node.op
         hit = getattr(shapely, op)(geometry, node.geometry)
         return bool(not hit if node.op == "disjoint" else hit)
+    if isinstance(node, ex.CompareProperties):
+        a, b = props.get(node.name), props.get(node.other)
+        if a is None or b is None:
+            return None
+        a, b = (a.lower(), b.lower()) if node.casei else (a, b)
+        return {"=": a == b, "<>": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
     value = props.get(node.name)
     if isinstance(node, ex.IsNull):
         return value is None
@@ -218,6 +225,8 @@ def _text(node) -> str:
         return f"NOT ({_text(node.item)})"
     if isinstance(node, ex.Spatial):
         return f"S_{node.op.upper()}(geometry, {shapely.to_wkt(node.geometry, rounding_precision=-1)})"
+    if isinstance(node, ex.CompareProperties):
+        return f"{prop(node.name, node.casei)} {node.op} {prop(node.other, node.casei)}"
     if isinstance(node, ex.IsNull):
         return f"{node.name} IS NULL"
     if isinstance(node, ex.Compare):
@@ -243,6 +252,8 @@ def _json(node) -> dict:
         return {"op": "not", "args": [_json(node.item)]}
     if isinstance(node, ex.Spatial):
         return {"op": f"s_{node.op}", "args": [{"property": "geometry"}, shapely.geometry.mapping(node.geometry)]}
+    if isinstance(node, ex.CompareProperties):
+        return {"op": node.op, "args": [prop(node.name, node.casei), prop(node.other, node.casei)]}
     if isinstance(node, ex.IsNull):
         return {"op": "isNull", "args": [{"property": node.name}]}
     if isinstance(node, ex.Compare):
@@ -278,6 +289,10 @@ LEAVES = st.one_of(
               NUMBERS, NUMBERS),
     st.builds(ex.In, st.just("label"), st.lists(TEXTS, min_size=1, max_size=4).map(tuple), st.booleans()),
     st.builds(ex.IsNull, st.sampled_from(["label", "count", "score"])),
+    st.builds(ex.CompareProperties, st.sampled_from(ex.COMPARISONS), st.sampled_from(["count", "score"]),
+              st.sampled_from(["count", "score"])),
+    st.builds(ex.CompareProperties, st.sampled_from(ex.COMPARISONS), st.just("label"), st.just("source"),
+              st.booleans()),
     st.builds(ex.Spatial, st.sampled_from(["intersects", "disjoint", "within", "touches", "equals"]), SHAPES),
 )
 EXPRESSIONS = st.recursive(LEAVES, lambda inner: st.one_of(

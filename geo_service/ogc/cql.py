@@ -3,8 +3,8 @@ a layer's queryables into ``store.expressions`` (which each store evaluates: pan
 
 What is taken: basic CQL2 (comparisons, AND/OR/NOT, IS NULL), advanced comparison (LIKE, BETWEEN, IN),
 CASEI, and the spatial operators on ``geometry`` with a WKT or BBOX literal, in ``filter-crs``.
-Everything else (arithmetic, temporal operators, functions, property-to-property comparisons) is refused
-with a 400 that says which part, never evaluated halfway.
+Two properties of one type may be compared with each other. Everything else (arithmetic, temporal
+operators, other functions) is refused with a 400 that says which part, never evaluated halfway.
 """
 
 from __future__ import annotations
@@ -200,13 +200,20 @@ class _Converter:
     def _comparison(self, op: str, lhs, rhs) -> ex.Compare:
         left, right = self._unwrap(lhs)[0], self._unwrap(rhs)[0]
         if isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute):
-            raise _error(Text("error", "filter compares {part}; put a property on one side and a value on the other",
-                              {"part": f"{_describe(left)} with {_describe(right)}"}))
+            return self._properties(op, lhs, rhs)
         if not isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute):  # 5 < population
             lhs, rhs, op = rhs, lhs, _FLIPPED[op]
         name, casei = self._name(lhs)
         value, literal_casei = self._unwrap(rhs)
         return ex.Compare(op, name, self._typed(name, value, op), casei or literal_casei)
+
+    def _properties(self, op: str, lhs, rhs) -> ex.CompareProperties:
+        (name, casei), (other, other_casei) = self._name(lhs), self._name(rhs)
+        kinds = {self.types[name], self.types[other]}
+        if len(kinds) > 1 and kinds != {ex.INTEGER, ex.NUMBER}:
+            raise _error(Text("error", "filter compares {part}, which hold values of different types",
+                              {"part": f"{name} with {other}"}))
+        return ex.CompareProperties(op, name, other, casei or other_casei)
 
     def _spatial(self, op: str, lhs, rhs) -> ex.Spatial:
         if not (isinstance(lhs, ast.Attribute) and lhs.name == GEOMETRY):

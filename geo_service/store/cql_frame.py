@@ -60,6 +60,12 @@ def _evaluate(view: LayerView, node: ex.Expression) -> pd.arrays.BooleanArray:
             for term in node.terms:
                 found |= folded.str.contains(term, regex=False).fillna(False).to_numpy(dtype=bool)
         return pd.array(found, dtype="boolean")
+    if isinstance(node, ex.CompareProperties):
+        left, right = view.column(node.name), view.column(node.other)
+        result = _OPS[node.op](_comparable(left, node.casei), _comparable(right, node.casei))
+        out = pd.array(np.asarray(pd.Series(result).fillna(False), dtype=bool), dtype="boolean")
+        out[(left.isna() | right.isna()).to_numpy()] = pd.NA
+        return out
     column = view.column(node.name)
     missing = column.isna().to_numpy()
     if isinstance(node, ex.IsNull):

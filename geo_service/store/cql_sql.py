@@ -31,6 +31,9 @@ def where_sql(node: ex.Expression, kinds: Mapping[str, str], geometry: str, para
         return _spatial(node, sql.Identifier(geometry), params)
     if isinstance(node, ex.Search):
         return _search(node, params)
+    if isinstance(node, ex.CompareProperties):
+        return sql.SQL("({} {} {})").format(_column(node.name, kinds, node.casei), sql.SQL(node.op),
+                                            _column(node.other, kinds, node.casei))
     if isinstance(node, ex.IsNull):
         return sql.SQL("({} IS NULL)").format(sql.Identifier(node.name))
     column = _column(node.name, kinds, getattr(node, "casei", False))

@@ -31,6 +31,16 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class CompareProperties:
+    """``name op other``: two properties of the same type compared feature by feature."""
+
+    op: str
+    name: str
+    other: str
+    casei: bool = False
+
+
+@dataclass(frozen=True)
 class Like:
     """``name LIKE pattern``: ``%`` any run of characters, ``_`` one character, ``\\`` escapes the next."""
 
@@ -89,7 +99,7 @@ class Constant:
     value: bool
 
 
-Expression = Compare | Like | Between | In | IsNull | Spatial | Not | Logic | Constant | Search
+Expression = Compare | CompareProperties | Like | Between | In | IsNull | Spatial | Not | Logic | Constant | Search
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,8 @@ def names_in(expression: Expression) -> set[str]:
         return set().union(*(names_in(item) for item in expression.items))
     if isinstance(expression, Not):
         return names_in(expression.item)
+    if isinstance(expression, CompareProperties):
+        return {expression.name, expression.other}
     return {expression.name} if hasattr(expression, "name") else set()
 
 
