@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from geo_service.store import expressions as ex
 
 _OPS: dict[str, Callable] = {"=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
                              "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-_FOLD = str.maketrans(ex.FOLD_FROM, ex.FOLD_TO)
 _PREDICATES = {"intersects": shapely.intersects, "within": shapely.within, "contains": shapely.contains,
                "equals": shapely.equals, "touches": shapely.touches, "crosses": shapely.crosses,
                "overlaps": shapely.overlaps}
@@ -56,9 +57,7 @@ def _evaluate(view: LayerView, node: ex.Expression) -> pd.arrays.BooleanArray:
     if isinstance(node, ex.Search):
         found = np.zeros(view.count, dtype=bool)
         for name in node.names:
-            folded = view.column(name).astype("string").str.lower().str.translate(_FOLD)
-            for term in node.terms:
-                found |= folded.str.contains(term, regex=False).fillna(False).to_numpy(dtype=bool)
+            found |= _search(view.column(name), node.terms)
         return pd.array(found, dtype="boolean")
     if isinstance(node, ex.CompareProperties):
         left, right = view.column(node.name), view.column(node.other)
@@ -83,6 +82,22 @@ def _evaluate(view: LayerView, node: ex.Expression) -> pd.arrays.BooleanArray:
     out = pd.array(np.asarray(pd.Series(result).fillna(False), dtype=bool), dtype="boolean")
     out[missing] = pd.NA
     return out
+
+
+def _search(column: pd.Series, terms: tuple[str, ...]) -> np.ndarray:
+    """Where any (folded) term is within the folded text. Why in two parts: folding every text in Python
+    took 10 s over 1M rows; Arrow lower-cases and searches the ASCII texts (for which folding is lower-casing),
+    and only the others are folded one by one, as ``expressions.fold`` folds them."""
+    texts = pa.array(column.astype("string"), from_pandas=True)  # Arrow's own strings: no copy
+    lowered = pc.utf8_lower(texts)
+    found = np.zeros(len(texts), dtype=bool)
+    for term in terms:
+        found |= pc.match_substring(lowered, term).fill_null(False).to_numpy(zero_copy_only=False)
+    other = pc.not_equal(pc.binary_length(texts), pc.utf8_length(texts)).fill_null(False)
+    for position in np.flatnonzero(other.to_numpy(zero_copy_only=False)):
+        folded = ex.fold(texts[position].as_py())
+        found[position] = any(term in folded for term in terms)
+    return found
 
 
 def _comparable(column: pd.Series, casei: bool) -> pd.Series:
