@@ -1,0 +1,129 @@
+"""Where new health centres would help most: the maximal covering location problem, solved exactly.
+
+Given communities (with their populations where known), the existing services, candidate sites and a
+coverage distance, choose the k sites that together cover the most people not yet within that distance
+of a service. Coverage is geodesic (metres on the WGS84 ellipsoid, as ``nearest``): candidates come from
+a k-d tree on earth-centred coordinates (a chord is never longer than its geodesic, so none is missed)
+and are then measured exactly. The choice is an integer programme solved by PuLP with the CBC solver
+(``pulp[cbc]``), so it is the optimum, not a heuristic; the chosen sites are then listed greedily, each
+with the people it newly covers after the ones before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geo_service.analysis.nearest import ProximityError, _geodesic, ecef, nearest
+from geo_service.i18n import Text
+
+MAX_PAIRS = 20_000_000  # candidate–community pairs within reach: bounds the programme's size
+
+
+@dataclass(frozen=True)
+class Site:
+    candidate: int  # position among the candidates
+    newly_covered: float  # people (or communities) it covers that no site before it in the list does
+    communities: tuple[int, ...]  # positions of those communities
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    sites: tuple[Site, ...]
+    newly_covered: float  # in all
+    already_covered: float  # within reach of an existing service
+    uncovered_before: float
+    weighted_by_population: bool  # False: every community counts once (some populations are unknown)
+
+
+def coverage(c_lon, c_lat, s_lon, s_lat, within_m: float) -> list[np.ndarray]:
+    """For each site, the positions of the communities within ``within_m`` metres of it (geodesic)."""
+    from scipy.spatial import (
+        cKDTree,  # only here: scipy's import is slow, and most requests need no tree
+    )
+
+    if len(c_lon) == 0 or len(s_lon) == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(len(s_lon))]
+    tree = cKDTree(ecef(c_lon, c_lat))
+    near = tree.query_ball_point(ecef(s_lon, s_lat), r=within_m)
+    if sum(len(rows) for rows in near) > MAX_PAIRS:
+        raise ProximityError(Text("error", "too many community–site pairs within reach (over {limit}): choose a "
+                                  "shorter distance or fewer candidates", {"limit": f"{MAX_PAIRS:,}"}))
+    out = []
+    for site, rows in enumerate(near):
+        rows = np.asarray(sorted(rows), dtype=np.int64)
+        if len(rows):
+            d = _geodesic(c_lon[rows], c_lat[rows], np.full(len(rows), s_lon[site]), np.full(len(rows), s_lat[site]))
+            rows = rows[d <= within_m]
+        out.append(rows)
+    return out
+
+
+def suggest_sites(c_lon, c_lat, population, s_lon, s_lat, cand_lon, cand_lat, k: int,
+                  within_m: float) -> Suggestion:
+    """The ``k`` candidate sites covering the most people not yet within ``within_m`` of a service.
+
+    ``population``: one number per community, NaN where unknown; if any is unknown, each community counts
+    once instead (and the suggestion says so)."""
+    c_lon, c_lat = np.asarray(c_lon, float), np.asarray(c_lat, float)
+    population = np.asarray(population, float)
+    if k < 1:
+        raise ProximityError(Text("error", "k must be 1 or more, got {value}", {"value": k}))
+    if not within_m > 0:
+        raise ProximityError(Text("error", "the coverage distance must be more than 0"))
+    weighted = bool(len(population)) and not np.isnan(population).any()
+    weights = population if weighted else np.ones(len(c_lon))
+    covered = np.zeros(len(c_lon), dtype=bool)
+    if len(s_lon):
+        found = nearest(c_lon, c_lat, np.asarray(s_lon, float), np.asarray(s_lat, float))
+        covered = found.distance_m[:, 0] <= within_m
+    reach = [rows[~covered[rows]] for rows in coverage(c_lon, c_lat, np.asarray(cand_lon, float),
+                                                       np.asarray(cand_lat, float), within_m)]
+    chosen = _solve(reach, weights, k)
+    return Suggestion(_in_order(chosen, reach, weights), float(weights[_union(reach, chosen)].sum()),
+                      float(weights[covered].sum()), float(weights[~covered].sum()), weighted)
+
+
+def _union(reach: list[np.ndarray], chosen: list[int]) -> np.ndarray:
+    return np.unique(np.concatenate([reach[j] for j in chosen] or [np.zeros(0, dtype=np.int64)]))
+
+
+def _solve(reach: list[np.ndarray], weights: np.ndarray, k: int) -> list[int]:
+    """The optimal sites: maximise Σ wᵢ yᵢ with yᵢ ≤ Σ_{j reaches i} xⱼ, Σ xⱼ ≤ k, x binary, 0 ≤ y ≤ 1."""
+    import pulp  # only here: an optional analysis
+
+    useful = [j for j, rows in enumerate(reach) if len(rows)]
+    if len(useful) <= k:
+        return useful
+    problem = pulp.LpProblem("sites", pulp.LpMaximize)
+    x = {j: problem.add_variable(f"x{j}", cat="Binary") for j in useful}
+    reached: dict[int, list[int]] = {}
+    for j in useful:
+        for i in reach[j]:
+            reached.setdefault(int(i), []).append(j)
+    y = {i: problem.add_variable(f"y{i}", lowBound=0, upBound=1) for i in reached}
+    problem += pulp.lpSum(float(weights[i]) * y[i] for i in reached)
+    for i, sites in reached.items():
+        problem += y[i] <= pulp.lpSum(x[j] for j in sites)
+    problem += pulp.lpSum(x.values()) <= k
+    from cbcbox import cbc_bin_path  # CBC as PuLP 3.3 wants it: the wheel of pulp[cbc]
+
+    status = problem.solve(pulp.COIN_CMD(path=cbc_bin_path(), msg=False))
+    if pulp.LpStatus[status] != "Optimal":
+        raise ProximityError(Text("error", "the site choice could not be solved ({status})",
+                                  {"status": pulp.LpStatus[status]}))
+    return [j for j in useful if x[j].value() > 0.5]
+
+
+def _in_order(chosen: list[int], reach: list[np.ndarray], weights: np.ndarray) -> tuple[Site, ...]:
+    """The chosen sites, each next the one adding the most (ties by candidate position)."""
+    left, seen, order = list(chosen), np.zeros(len(weights), dtype=bool), []
+    while left:
+        gains = [float(weights[reach[j][~seen[reach[j]]]].sum()) for j in left]
+        best = left[int(np.argmax(gains))]
+        new = reach[best][~seen[reach[best]]]
+        order.append(Site(best, float(weights[new].sum()), tuple(int(i) for i in new)))
+        seen[new] = True
+        left.remove(best)
+    return tuple(order)
