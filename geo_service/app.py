@@ -29,6 +29,7 @@ from geo_service.web import (
     pages,
     proximity,
     security,
+    sites,
     tiles,
 )
 from geo_service.web.context import (
@@ -87,6 +88,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ogc.bp)
     app.register_blueprint(ogc_edits.bp)
     app.register_blueprint(ogc_processes.bp)
+    app.register_blueprint(sites.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(proximity.bp)
     guard.register(app)

@@ -90,3 +90,20 @@ def test_the_optimum_is_found_where_picking_the_best_site_first_would_miss_it():
     found = suggest_sites(c_lon, [LAT] * 4, [5, 10, 10, 5], [], [], [_east(1), _east(3), _east(5)], [LAT] * 3,
                           k=2, within_m=1500)
     assert sorted(s.candidate for s in found.sites) == [0, 2] and found.newly_covered == 30
+
+
+def test_the_api_suggests_sites_from_the_layers(client):
+    from tests.conftest import assert_error_document
+
+    answer = client.post("/api/proximity/sites", data={"communities": "sites", "services": "sites", "k": "1",
+                                                       "within_km": "5"})
+    assert answer.status_code == 200
+    document = answer.get_json()
+    assert document["newly_covered"] == 0 and document["already_covered"] == 4  # every site is its own service
+    nothing = client.post("/api/proximity/sites", data={"communities": "sites", "services": "zones", "k": "2"})
+    assert_error_document(nothing, 400, "ProximityError")  # zones are polygons
+    alone = client.post("/api/proximity/sites", data={"communities": "sites", "services": "roads"})
+    assert_error_document(alone, 400, "ProximityError")
+    assert_error_document(client.post("/api/proximity/sites", data={"communities": "nope", "services": "sites"}), 404)
+    assert_error_document(client.post("/api/proximity/sites", data={"communities": "sites", "services": "sites",
+                                                                     "k": "x"}), 400)

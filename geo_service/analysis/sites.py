@@ -127,3 +127,44 @@ def _in_order(chosen: list[int], reach: list[np.ndarray], weights: np.ndarray) -
         seen[new] = True
         left.remove(best)
     return tuple(order)
+
+
+MAX_K = 50
+
+
+def sites_document(store, communities: str, services: str, candidates: str | None, k: int,
+                   within_km: float) -> dict:
+    """``suggest_sites`` over the store's point layers (candidates: the communities themselves by default),
+    as the JSON the API answers: the sites in order, with the communities each newly covers."""
+    import pandas as pd  # only with a store at hand
+
+    frames = {role: store.read(layer_id) for role, layer_id in
+              (("communities", communities), ("services", services), ("candidates", candidates or communities))}
+    for role, frame in frames.items():
+        if len(frame) and not (frame.geometry.geom_type == "Point").all():
+            raise ProximityError(Text("error", "{role} must be a layer of points", {"role": role}))
+    if not 1 <= k <= MAX_K:
+        raise ProximityError(Text("error", "k must be between 1 and {limit}, got {value}",
+                                  {"limit": MAX_K, "value": k}))
+    c, s, sites = frames["communities"], frames["services"], frames["candidates"]
+    population = pd.to_numeric(c["population"], errors="coerce").to_numpy(float) if "population" in c.columns \
+        else np.full(len(c), np.nan)
+    found = suggest_sites(c.geometry.x.to_numpy(), c.geometry.y.to_numpy(), population, s.geometry.x.to_numpy(),
+                          s.geometry.y.to_numpy(), sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(), k,
+                          within_km * 1000)
+
+    def label(frame, position):
+        row = frame.iloc[position]
+        return {"id": None if "id" not in frame.columns or pd.isna(row.get("id")) else str(row["id"]),
+                "name": None if "name" not in frame.columns or pd.isna(row.get("name")) else str(row["name"])}
+
+    return {
+        "sites": [{"rank": rank, **label(sites, site.candidate),
+                   "lon": float(sites.geometry.x.iloc[site.candidate]),
+                   "lat": float(sites.geometry.y.iloc[site.candidate]), "newly_covered": site.newly_covered,
+                   "communities": [label(c, i)["id"] for i in site.communities]}
+                  for rank, site in enumerate(found.sites, start=1)],
+        "newly_covered": found.newly_covered, "already_covered": found.already_covered,
+        "uncovered_before": found.uncovered_before, "weighted_by_population": found.weighted_by_population,
+        "within_km": within_km, "k": k, "method": "maximal covering location problem, optimal (PuLP, CBC)",
+    }
