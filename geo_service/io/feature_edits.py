@@ -59,22 +59,22 @@ def current_etag(store: Store, layer_id: str, feature_id: str) -> str:
     return feature_etag(source.texts([source.position(feature_id)])[0])
 
 
-def read_feature(body: bytes, extent: Extent, limits: InputLimits, allow_outside: bool = False) -> dict:
-    """The request's GeoJSON Feature, read by the rules of an imported file; returns the parsed document."""
+def load_json(body: bytes) -> object:
+    """The request body as JSON, or a 400."""
     try:
-        document = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):
         raise InvalidParameterError(Text("error", "the body is not JSON: send one GeoJSON Feature")) from None
+
+
+def _row(store: Store, layer_id: str, document: object, extent: Extent | None,
+         limits: InputLimits) -> gpd.GeoDataFrame:
+    """The feature as one row, read once by the rules of an imported file (``extent``: the service's area, or
+    None where the geometry is the layer's own, unchanged)."""
     if not isinstance(document, dict) or document.get("type") != "Feature":
         raise InvalidParameterError(Text("error", "the body must be one GeoJSON Feature"))
     collection = json.dumps({"type": "FeatureCollection", "features": [document]}).encode("utf-8")
-    read_upload(collection, "feature.geojson", extent=None if allow_outside else extent, limits=limits)
-    return document
-
-
-def _row(store: Store, layer_id: str, document: dict, limits: InputLimits) -> gpd.GeoDataFrame:
-    collection = json.dumps({"type": "FeatureCollection", "features": [document]}).encode("utf-8")
-    frame, _ = read_upload(collection, "feature.geojson", extent=None, limits=limits)
+    frame, _ = read_upload(collection, "feature.geojson", extent=extent, limits=limits)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
     frame, _ = check_geometries(frame, "feature", repair=False)
@@ -158,9 +158,9 @@ def _sourced(row: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return row
 
 
-def create_feature(store: Store, layer_id: str, document: dict, limits: InputLimits) -> Edit:
+def create_feature(store: Store, layer_id: str, document: object, extent: Extent, limits: InputLimits) -> Edit:
     """A new feature; without an id it is given one (the next number in a layer of numbered ids)."""
-    row = _sourced(_row(store, layer_id, document, limits))
+    row = _sourced(_row(store, layer_id, document, extent, limits))
 
     def change(frame):
         if row["id"].isna().all():
@@ -176,15 +176,16 @@ def create_feature(store: Store, layer_id: str, document: dict, limits: InputLim
     return _edit(store, layer_id, change, None, None)
 
 
-def replace_feature(store: Store, layer_id: str, feature_id: str, document: dict, limits: InputLimits,
-                    if_match: str | None) -> Edit:
-    document = {**document, "id": feature_id}
-    row = _sourced(_row(store, layer_id, document, limits))
+def replace_feature(store: Store, layer_id: str, feature_id: str, document: object, extent: Extent | None,
+                    limits: InputLimits, if_match: str | None) -> Edit:
+    if isinstance(document, dict):
+        document = {**document, "id": feature_id}
+    row = _sourced(_row(store, layer_id, document, extent, limits))
     return _edit(store, layer_id, lambda frame: (_combine(frame, row, _position(frame, feature_id)), feature_id),
                  feature_id, if_match)
 
 
-def update_feature(store: Store, layer_id: str, feature_id: str, patch: dict, extent: Extent,
+def update_feature(store: Store, layer_id: str, feature_id: str, patch: object, extent: Extent,
                    limits: InputLimits, if_match: str | None) -> Edit:
     """A JSON merge patch (RFC 7396) of the feature: given properties replace theirs, ``null`` removes one,
     a given geometry replaces the feature's."""
@@ -197,9 +198,8 @@ def update_feature(store: Store, layer_id: str, feature_id: str, patch: dict, ex
     properties = {**(current.get("properties") or {}), **patch.get("properties", {})}
     merged = {"type": "Feature", "id": feature_id, "geometry": patch.get("geometry", current.get("geometry")),
               "properties": {k: v for k, v in properties.items() if v is not None}}
-    body = json.dumps(merged).encode("utf-8")
-    checked = read_feature(body, extent, limits, allow_outside="geometry" not in patch)  # a new place: in the area
-    return replace_feature(store, layer_id, feature_id, checked, limits, if_match)
+    area = extent if "geometry" in patch else None  # a new place must be in the area; the old one stays
+    return replace_feature(store, layer_id, feature_id, merged, area, limits, if_match)
 
 
 def delete_feature(store: Store, layer_id: str, feature_id: str, if_match: str | None) -> Edit:

@@ -4,8 +4,6 @@ ETag (from GET …/items/{featureId}), as replacing a whole layer does, so no on
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, request
 
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
@@ -32,17 +30,14 @@ def _checked_request() -> None:
         raise InvalidParameterError(Text("error", "send the feature as application/geo+json (or application/json)"))
 
 
-def _body() -> dict:
+def _body() -> object:
+    """The request's JSON, read only up to the upload limit."""
     settings = get_settings()
     data = request.get_data(cache=False)
     if len(data) > settings.limits.upload_bytes:
         raise InvalidParameterError(Text("error", "the feature is larger than {mb} MB",
                                          {"mb": settings.limits.upload_mb}))
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):
-        raise InvalidParameterError(Text("error", "the body is not JSON: send one GeoJSON Feature")) from None
-    return document
+    return edits.load_json(data)
 
 
 def _if_match(feature_id: str) -> str | None:
@@ -74,8 +69,7 @@ def create(layer_id: str):
     settings = get_settings()
     store = get_store()
     store.catalogue.get(layer_id)
-    document = edits.read_feature(json.dumps(_body()).encode("utf-8"), settings.extent, settings.limits)
-    return _answer(layer_id, edits.create_feature(store, layer_id, document, settings.limits), 201)
+    return _answer(layer_id, edits.create_feature(store, layer_id, _body(), settings.extent, settings.limits), 201)
 
 
 @bp.put("/collections/<layer:layer_id>/items/<feature_id>")
@@ -85,8 +79,7 @@ def replace(layer_id: str, feature_id: str):
     store = get_store()
     store.features(layer_id).position(feature_id)  # 404 before anything else
     if_match = _if_match(feature_id)
-    document = edits.read_feature(json.dumps(_body()).encode("utf-8"), settings.extent, settings.limits)
-    edit = edits.replace_feature(store, layer_id, feature_id, document, settings.limits, if_match)
+    edit = edits.replace_feature(store, layer_id, feature_id, _body(), settings.extent, settings.limits, if_match)
     return _answer(layer_id, edit, 200)
 
 
