@@ -65,6 +65,7 @@ class FrameLayer:
         self.property_names = [c for c in frame.columns if c != frame.geometry.name]
         self._features: SerialisedLayer | None = None
         self._points: bool | None = None  # all points: found on first use
+        self._types: dict[str, str] | None = None
 
     def frame(self) -> gpd.GeoDataFrame:
         return self._frame.copy()
@@ -95,8 +96,10 @@ class FrameLayer:
         return shapely.get_x(geoms), shapely.get_y(geoms)
 
     def property_types(self) -> dict[str, str]:
-        kinds = {name: ex.property_type(self._frame[name].dtype) for name in self.property_names}
-        return {name: kind for name, kind in kinds.items() if kind}
+        if self._types is None:  # once per version: every items request asks
+            kinds = {name: ex.property_type(self._frame[name].dtype) for name in self.property_names}
+            self._types = {name: kind for name, kind in kinds.items() if kind}
+        return dict(self._types)
 
     def view(self) -> LayerView:
         frame = self._frame
