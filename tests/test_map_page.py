@@ -13,6 +13,7 @@ from geo_service.config import bundled_dir
 from geo_service.errors import ConfigError, NotFoundError
 from geo_service.io.formats import geojson_bytes, parse_precision
 from geo_service.store import LayerStore
+from geo_service.catalogue import load_catalogue
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 
 NODE_MODULES = bundled_dir("node_modules")
@@ -132,7 +133,8 @@ def test_cli_map_export_is_self_contained(tmp_path):
     html = out.read_text(encoding="utf-8")
     assert not re.search(r'<script src=|<link rel="stylesheet"', html)
     assert '"lang": "fr"' in html and "Frontière Mali–Sénégal" in html
-    assert html.count('"type": "FeatureCollection"') + html.count('"type":"FeatureCollection"') == 6
+    assert html.count('"type": "FeatureCollection"') + html.count('"type":"FeatureCollection"') == len(
+        load_catalogue(BUNDLED_LAYERS / "catalogue.json").ids)
 
 
 @pytest.mark.files_only  # a damaged file on disk
