@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from geo_service.cli_common import _columns, _store, column_options
+from geo_service.cli_db import db
+from geo_service.cli_proximity import proximity
 from geo_service.config import Settings, parse_database_url, settings_from_env
 from geo_service.errors import GeoServiceError
 from geo_service.io.format_keys import FORMAT_KEYS
 from geo_service.params import parse_bbox
-from geo_service.cli_db import db
 
 if TYPE_CHECKING:
     from geo_service.store import Store
@@ -38,17 +40,6 @@ def _exec_gunicorn(settings: Settings, workers: int, timeout_s: int) -> None:
     click.echo(f"serving with gunicorn, {workers} workers × {THREADS_PER_WORKER} threads, "
                f"on http://{settings.host}:{settings.port}/")
     os.execv(command[0], command)
-
-
-def _store(settings: Settings) -> Store:
-    """The settings' store, closed (the database's connections) when the command ends."""
-    from geo_service.store import open_store
-
-    store = open_store(settings)
-    context = click.get_current_context(silent=True)
-    if context is not None and hasattr(store, "close"):
-        context.call_on_close(store.close)
-    return store
 
 
 class ServiceGroup(click.Group):
@@ -121,87 +112,6 @@ def export_map(settings: Settings, out_path: Path, lang: str) -> None:
         click.echo(f"left out: {state.problem}", err=True)
     click.echo(f"wrote {out_path} ({len(html.encode()) / 1024:.0f} KiB, "
                f"{len(store.catalogue.ids) - len(missing)} layers, {lang})")
-
-
-def column_options(command):
-    """--lat-col, --lon-col, --geopoint-col and --gps-accuracy-m: where a table's location is."""
-    options = [
-        click.option("--lat-col", default=None, help="Latitude column of a table (detected when not given)."),
-        click.option("--lon-col", default=None, help="Longitude column of a table (detected when not given)."),
-        click.option("--geopoint-col", default=None,
-                     help='A geopoint column ("lat lon alt accuracy", as KoboToolbox and ODK export it).'),
-        click.option("--gps-accuracy-m", type=click.FloatRange(0, 100_000, min_open=True), default=100.0,
-                     show_default=True, help="Rows with a GPS accuracy worse than this are flagged."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _columns(lat_col, lon_col, geopoint_col, gps_accuracy_m):
-    from geo_service.io.ingest import ColumnChoice
-
-    return ColumnChoice(lat_col, lon_col, geopoint_col, gps_accuracy_m)
-
-
-def _analysis_input(settings: Settings, store: Store, value: str, allow_outside: bool, columns):
-    from geo_service.analysis.inputs import from_layer, from_upload
-
-    path = Path(value)
-    if value in store.catalogue and not path.exists():
-        return from_layer(store, value)
-    if path.is_file():
-        return from_upload(path.read_bytes(), path.name, None if allow_outside else settings.extent,
-                           settings.limits, columns)
-    raise click.BadParameter(f"{value!r} is neither a layer ({', '.join(store.catalogue.ids)}) nor a file")
-
-
-@main.command()
-@click.option("--communities", required=True,
-              help="Layer id or file (GeoJSON, CSV/XLSX incl. KoboToolbox and ODK exports, GPKG, zipped SHP, KML).")
-@click.option("--services", required=True, help="Layer id or file of the services (e.g. health_centres).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Results: .csv, .geojson, .parquet, .xlsx (a workbook of every table) or .pdf (a one-page report).")
-@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-              help="Language of the .xlsx and .pdf (and of the CSV with --excel).")
-@click.option("--excel", is_flag=True, help="CSV for Excel (in French: ';' and decimal commas).")
-@click.option("--walk-kmh", type=click.FloatRange(0.5, 20), default=5.0, show_default=True,
-              help="Walking speed of the estimated walking time.")
-@click.option("--bands", default="5,10,20", show_default=True, help="Distance band thresholds in km.")
-@click.option("--max-km", type=float, default=None, help="Ignore services farther than this (km).")
-@click.option("--same-country-only", is_flag=True, help="Only services in the community's own country count.")
-@click.option("--allow-outside", is_flag=True, help="Accept points outside the service's area.")
-@column_options
-@click.pass_obj
-def proximity(settings: Settings, communities: str, services: str, out_path: Path, bands: str,
-              max_km: float | None, same_country_only: bool, allow_outside: bool, lang: str, excel: bool,
-              walk_kmh: float, **column_choice) -> None:
-    """How far each community is from the nearest service (geodesic, WGS84), by band and country."""
-    from geo_service.analysis.pdf_report import pdf_bytes
-    from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
-    from geo_service.analysis.coverage import parse_bands
-    from geo_service.analysis.report import (csv_bytes, geojson_result_bytes, parquet_result_bytes, run_analysis,
-                                             summary_lines)
-
-    store = _store(settings)
-    writers = {".csv": lambda r: out_path.write_bytes(excel_csv_bytes(r, lang, walk_kmh) if excel else csv_bytes(r)),
-               ".xlsx": lambda r: out_path.write_bytes(xlsx_bytes(r, lang, walk_kmh, store=store)),
-               ".pdf": lambda r: out_path.write_bytes(pdf_bytes(r, store, lang, walk_kmh)),
-               ".geojson": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
-               ".json": lambda r: out_path.write_bytes(geojson_result_bytes(r)),
-               ".parquet": lambda r: out_path.write_bytes(parquet_result_bytes(r))}
-    if out_path.suffix.lower() not in writers:
-        raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
-    columns = _columns(**column_choice)
-    inputs = [_analysis_input(settings, store, v, allow_outside, columns) for v in (communities, services)]
-    count = len(inputs[0].frame)
-    with click.progressbar(length=count, label=f"measuring {count:,} communities",
-                           hidden=count < 10_000) as bar:
-        report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
-                              same_country_only=same_country_only, progress=bar.update)
-    writers[out_path.suffix.lower()](report)
-    click.echo("\n".join(summary_lines(report)))
-    click.echo(f"wrote {out_path} ({len(report.results):,} communities)")
 
 
 @main.group()
@@ -373,3 +283,4 @@ def validate(settings: Settings) -> None:
 
 
 main.add_command(db)
+main.add_command(proximity)

@@ -43,7 +43,7 @@ def test_xlsx_has_a_sheet_per_table_in_the_requests_language(client, lang):
     assert dict(zip(header, rows[2]))["population"] is None  # unknown stays empty, never 0
     walk = "temps de marche estimé (min)" if lang == "fr" else "walking time, estimate (min)"
     distance = kidira["distance (m, à vol d'oiseau)" if lang == "fr" else "distance (m, straight line)"]
-    assert kidira[walk] == round(distance / 1000 / 5 * 60)
+    assert kidira[walk] == round(distance / 1000 * 1.2 / 5 * 60)  # the default detour and speed
     method = [row[0] for row in workbook[SHEETS[lang][4]].values]
     assert any(("ellipsoïde WGS84" if lang == "fr" else "WGS84 ellipsoid") in line for line in method if line)
 

@@ -26,10 +26,10 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo_service.analysis.defaults import CROSSING_TOLERANCE_M as DEFAULT_TOLERANCE_M
 from geo_service.analysis.nearest import GEOD, ProximityError, ecef, nearest
 from geo_service.i18n import Text
 
-DEFAULT_TOLERANCE_M = 600.0  # 0.2 mm at 1:3,000,000, the usual positional accuracy of a map at its scale
 FIRST_CANDIDATES = 8  # direct candidates tried at once for a community whose nearest service is blocked
 _M_PER_DEG = 111_320.0
 

@@ -8,14 +8,22 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.config import Extent, InputLimits
+from geo_service.analysis.barriers import DEFAULT_TOLERANCE_M
 from geo_service.analysis.coverage import parse_bands
+from geo_service.analysis.nearest import ProximityError
+from geo_service.analysis.scenarios import (
+    WALK_DETOUR,
+    BarrierSetup,
+    barrier_lines,
+    read_crossings,
+    split_selection,
+)
+from geo_service.config import Extent, InputLimits
 from geo_service.errors import LayerNotFoundError
 from geo_service.i18n import N_, Text
 from geo_service.io.field_exports import ColumnChoiceError, plain, question_of
 from geo_service.io.ingest import ColumnChoice, read_upload
 from geo_service.params import parse_flag, reject_unknown
-from geo_service.analysis.nearest import ProximityError
 from geo_service.store import Store
 
 # Headers compared loosely (field_exports.plain of the question name: no accents, group prefix or punctuation).
@@ -131,14 +139,44 @@ class ProximityRequest:
     levels: bool = False  # also the nearest first-contact and the nearest referral facility
     offset: int = 0  # the JSON answer's rows: from this one (0 = first) …
     limit: int = RESULTS_PAGE  # … this many at most (the files hold every row)
+    barriers: str | None = None  # a line layer, or "layer:id,id" for some of its features
+    barriers_file: tuple[bytes, str] | None = None
+    crossings: str | None = None  # a point layer (default: the bundled 'crossings', when there are barriers)
+    crossings_file: tuple[bytes, str] | None = None
+    wet_unknown_open: bool = False  # a crossing of unknown season counts as open in the wet season
+    crossing_tolerance_m: float = DEFAULT_TOLERANCE_M
+    walk_detour: float = WALK_DETOUR
 
 
 OUTPUTS = ("json", "csv", "geojson", "parquet", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
-                    "walk_kmh", "save", "service_types", "levels", "offset", "limit"})
+                    "walk_kmh", "save", "service_types", "levels", "offset", "limit", "barriers", "crossings",
+                    "wet_unknown", "crossing_tolerance_m", "walk_detour"})
+FILES = frozenset({"communities_file", "services_file", "barriers_file", "crossings_file"})
 # Fields that shape the answer's form only: a saved result is opened in any of them.
 PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save", "offset", "limit"})
+
+
+def _number(values: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = values.get(name) or None
+    try:
+        number = default if raw is None else float(raw)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        raise ProximityError(Text("error", "{name} must be a number from {low} to {high}, got {value}",
+                                  {"name": name, "low": f"{low:g}", "high": f"{high:g}", "value": repr(raw)}))
+    return number
+
+
+def _wet_unknown(raw: str | None) -> bool:
+    if raw in (None, "", "closed"):
+        return False
+    if raw == "open":
+        return True
+    raise ProximityError(Text("error", "wet_unknown must be open or closed (is a crossing of unknown season open in "
+                              "the wet season?), got {value}", {"value": repr(raw)}))
 
 
 def _walk_kmh(raw: str | None) -> float:
@@ -186,7 +224,7 @@ def parse_column_choice(values: dict[str, str]) -> ColumnChoice:
 
 def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -> ProximityRequest:
     """Validate the fields of a proximity request; each input is a layer id or an uploaded file."""
-    reject_unknown(set(values) | set(files), FIELDS | {"communities_file", "services_file"})
+    reject_unknown(set(values) | set(files), FIELDS | FILES)
     for role in ("communities", "services"):
         if not values.get(role) and role + "_file" not in files:
             raise ProximityError(Text.of(GIVE[role], {}))
@@ -215,6 +253,11 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         save=parse_flag(values.get("save"), "save"),
         service_types=tuple(t.strip() for t in (values.get("service_types") or "").split(",") if t.strip()),
         levels=parse_flag(values.get("levels"), "levels"), offset=offset, limit=limit,
+        barriers=values.get("barriers") or None, barriers_file=files.get("barriers_file"),
+        crossings=values.get("crossings") or None, crossings_file=files.get("crossings_file"),
+        wet_unknown_open=_wet_unknown(values.get("wet_unknown")),
+        crossing_tolerance_m=_number(values, "crossing_tolerance_m", DEFAULT_TOLERANCE_M, 0, 10_000),
+        walk_detour=_number(values, "walk_detour", WALK_DETOUR, 1, 3),
     )
 
 
@@ -237,3 +280,50 @@ def load_inputs(store: Store, request: ProximityRequest, extent: Extent,
         if deadline is not None:
             deadline.check(Text.of(READING[role], {}))
     return loaded[0], loaded[1]
+
+
+def _frame_of(store: Store, layer: str | None, upload: tuple[bytes, str] | None, extent: Extent | None,
+              limits: InputLimits) -> tuple[gpd.GeoDataFrame, str]:
+    if upload is not None:
+        data, filename = upload
+        return read_upload(data, filename, extent=extent, limits=limits)[0], filename
+    try:
+        return store.read(layer), layer
+    except LayerNotFoundError as exc:
+        raise ProximityError(exc.message) from None
+
+
+def load_barriers(store: Store, request: ProximityRequest, extent: Extent | None,
+                  limits: InputLimits = InputLimits()) -> BarrierSetup | None:
+    """The barrier lines and their crossings, or None when the request names no barrier."""
+    if request.barriers is None and request.barriers_file is None:
+        if request.crossings or request.crossings_file:
+            raise ProximityError(Text("error", "crossings are the ways through barriers: give barriers too"))
+        return None
+    if request.barriers and request.barriers_file:
+        raise ProximityError(Text("error", "give the barriers once: a layer of the service or a file, not both"))
+    if request.crossings and request.crossings_file:
+        raise ProximityError(Text("error", "give the crossings once: a layer of the service or a file, not both"))
+    layer, ids = split_selection(request.barriers) if request.barriers else (None, ())
+    frame, label = _frame_of(store, layer, request.barriers_file, extent, limits)
+    lines = barrier_lines(frame, label, ids)
+    label = request.barriers or label
+    notes = []
+    crossings_layer = request.crossings
+    if crossings_layer is None and request.crossings_file is None:
+        if "crossings" not in store.catalogue:
+            notes.append(Text("note", "no crossings given: nothing crosses the barriers"))
+            return BarrierSetup(lines, [], label, None, request.crossing_tolerance_m, request.wet_unknown_open, notes)
+        crossings_layer = "crossings"
+        notes.append(Text("note", "crossings: the bundled crossings layer"))
+    frame, crossings_label = _frame_of(store, crossings_layer, request.crossings_file, extent, limits)
+    crossings = read_crossings(frame, crossings_label)
+    unknown = [c.id for c in crossings if c.season == "unknown"]
+    if unknown:
+        notes.append(Text("note", "crossings of unknown season ({crossings}): open in the dry season and, as asked "
+                          "(wet_unknown=open), in the wet season", {"crossings": ", ".join(unknown)})
+                     if request.wet_unknown_open else
+                     Text("note", "crossings of unknown season ({crossings}): open in the dry season, closed in the "
+                          "wet season (unless wet_unknown=open)", {"crossings": ", ".join(unknown)}))
+    return BarrierSetup(lines, crossings, label, crossings_label, request.crossing_tolerance_m,
+                        request.wet_unknown_open, notes)

@@ -28,13 +28,21 @@ from reportlab.lib.styles import ParagraphStyle  # noqa: E402
 from reportlab.lib.units import cm  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
-from reportlab.platypus import Image, KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
+from reportlab.platypus import (  # noqa: E402
+    Image,
+    KeepInFrame,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from geo_service.analysis import tables  # noqa: E402
-from geo_service.analysis.report_text import text  # noqa: E402
 from geo_service.analysis.coverage import NO_SERVICE, band_labels  # noqa: E402
-from geo_service.errors import GeoServiceError  # noqa: E402
 from geo_service.analysis.report import ProximityReport, table  # noqa: E402
+from geo_service.analysis.report_text import text  # noqa: E402
+from geo_service.errors import GeoServiceError  # noqa: E402
 
 BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f"]  # as on the page
 NO_SERVICE_COLOUR = "#777777"
@@ -161,6 +169,11 @@ def pdf_bytes(report: ProximityReport, store, lang: str = "en", walk_kmh: float 
         story += [Paragraph(_t("cross_border", lang), h2), Paragraph(_t("cross_sentence", lang).format(
             moving=cross["communities_moving_closer"], total=cross["communities"],
             population=_number(cross["population_moving_closer"], lang)), body)]
+    if report.scenarios:
+        seasons = tables.seasons_table(report, lang)
+        story += [Paragraph(_t("seasons", lang), h2),
+                  _table([list(seasons.columns)] + [[_cell(v, lang) for v in row]
+                                                     for row in seasons.itertuples(index=False)], font, bold)]
     story += [Paragraph(_t("method", lang), h2)]
     story += [Paragraph(line, small) for line in tables.method_lines(report, lang, walk_kmh, sources, store)]
     buffer = io.BytesIO()

@@ -12,23 +12,24 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_service.analysis import coverage
+from geo_service.analysis import coverage, scenarios
+from geo_service.analysis.inputs import AnalysisInput
+from geo_service.analysis.levels import LEVELS, facility_levels
+from geo_service.analysis.nearest import ProximityError, nearest_services
+from geo_service.i18n import N_, Text, text_of
 from geo_service.io.formats import WriteOptions, geojson_bytes
 from geo_service.io.formats import write as write_format
-from geo_service.analysis.levels import LEVELS, facility_levels
-from geo_service.i18n import N_, Text, text_of
-from geo_service.analysis.nearest import ProximityError, nearest_services
-from geo_service.analysis.inputs import AnalysisInput
 
 UNDERSERVED_SHOWN = 100
 NO_LEVEL = {"first_contact": N_("note", "{label}: no first-contact facility: that level is left empty"),
             "referral": N_("note", "{label}: no referral facility: that level is left empty")}
 KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
-RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "band",
+RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "walk_min", "band",
                   "first_contact_service_name", "first_contact_distance_m", "referral_service_name",
                   "referral_distance_m",
-                  "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer")
+                  "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer",
+                  *(f"{s}_{c}" for s in ("dry", "wet") for c in scenarios.SCENARIO_COLUMNS))
 
 
 @dataclass
@@ -43,12 +44,15 @@ class ProximityReport:
     notes: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
     community_columns: pd.DataFrame | None = None  # the communities' own columns, by row (1 = first)
+    scenarios: dict | None = None  # with barriers: none/dry/wet side by side (analysis.scenarios)
+    walk: dict = field(default_factory=dict)  # the walking-time model and who is within an hour's walk
 
 
 def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
                  max_distance_km: float | None = None, same_country_only: bool = False,
                  progress: Callable[[int], None] | None = None, service_types: Sequence[str] = (),
-                 levels: bool = False) -> ProximityReport:
+                 levels: bool = False, barriers: scenarios.BarrierSetup | None = None,
+                 walk_kmh: float = scenarios.WALK_KMH, walk_detour: float = scenarios.WALK_DETOUR) -> ProximityReport:
     if max_distance_km is not None and not max_distance_km > 0:
         raise ProximityError(Text("error", "the maximum distance must be a positive number of km, got {value}",
                                   {"value": max_distance_km}))
@@ -79,6 +83,12 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
                           {"label": communities.label}))
     if levels:
         notes += nearest_by_level(result, communities, services, max_distance_km)
+    result["walk_min"] = scenarios.walk_minutes(result["distance_m"], walk_kmh, walk_detour)
+    side_by_side = None
+    if barriers is not None:
+        notes += barriers.notes
+        side_by_side = scenarios.add_scenarios(result, communities.frame, services.frame, barriers, bands_km,
+                                               max_distance_km, same_country_only, cross, (walk_kmh, walk_detour))
     result = with_row_labels(result)
     return ProximityReport(
         results=result, services=services.frame, bands_km=tuple(bands_km),
@@ -87,7 +97,9 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         underserved=coverage.underserved(result, bands_km), notes=notes,
         inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
                 "max_distance_km": max_distance_km, "same_country_only": same_country_only},
-        community_columns=communities.columns,
+        community_columns=communities.columns, scenarios=side_by_side,
+        walk={"kmh": walk_kmh, "detour": walk_detour, "hour_km": round(walk_kmh / walk_detour, 2),
+              "within_hour_walk": scenarios.within_hour(result)},
     )
 
 
@@ -177,8 +189,12 @@ def report_document(report: ProximityReport, include_features: bool = True, lang
                                   .to_json(orient="records", force_ascii=False)),
         "underserved_total": int(len(report.underserved)),
         "notes": [text_of(note, lang) for note in report.notes],
-        "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid"},
+        "units": {"distance_m": "metres, geodesic on the WGS84 ellipsoid",
+                  "walk_min": "minutes, estimated: distance × detour ÷ walking speed"},
+        "walk": report.walk,
     }
+    if report.scenarios is not None:
+        document["scenarios"] = report.scenarios
     if include_features:
         rows = report.results.iloc[offset:None if limit is None else offset + limit]
         document["results"] = json.loads(geojson_bytes(table(rows, report.community_columns), precision=6))
@@ -234,5 +250,26 @@ def summary_lines(report: ProximityReport) -> list[str]:
             population = "unknown" if pd.isna(row.population) else f"{int(row.population):,}"
             name = "(unnamed)" if pd.isna(row.name) else row.name
             lines.append(f"  {name} ({getattr(row, 'country', '?')}): {km}, population {population}")
+    within = sum(row["communities"] for row in report.walk.get("within_hour_walk", []))
+    lines.append(f"within one hour's walk ({report.walk['hour_km']:g} km at {report.walk['kmh']:g} km/h, detour "
+                 f"{report.walk['detour']:g}): {within} of {len(report.results)} communities")
+    lines += scenario_lines(report.scenarios)
     lines += [f"note: {n}" for n in report.notes]
+    return lines
+
+
+def scenario_lines(scenarios: dict | None) -> list[str]:
+    """The seasons side by side, for the printed summary."""
+    if not scenarios:
+        return []
+    open_now = scenarios["assumptions"]["crossings_open"]
+    lines = [f"barriers {scenarios['assumptions']['barriers']}, crossings {scenarios['assumptions']['crossings']}:"]
+    for name, title in (("dry", "dry season"), ("wet", "wet season")):
+        entry = scenarios[name]
+        cross = entry["cross_border"]
+        lines.append(f"  {title} (open: {', '.join(open_now[name]) or 'none'}): {entry['changed_from_none']} "
+                     f"communities change nearest service or band from today's straight lines"
+                     + (f", {entry['changed_from_dry']} from the dry season" if "changed_from_dry" in entry else "")
+                     + f"; {entry['unreachable']} with no service in reach"
+                     + (f"; cross-border care moves {cross['communities_moving_closer']} closer" if cross else ""))
     return lines

@@ -37,8 +37,27 @@ class Suggestion:
     weighted_by_population: bool  # False: every community counts once (some populations are unknown)
 
 
-def coverage(c_lon, c_lat, s_lon, s_lat, within_m: float) -> list[np.ndarray]:
-    """For each site, the positions of the communities within ``within_m`` metres of it (geodesic)."""
+def _routed(c_lon, c_lat, rows, x, y, barrier, within_m: float) -> np.ndarray:
+    """``rows`` (all within ``within_m`` of the site in a straight line) kept where a route under ``barrier``
+    is within ``within_m`` too: an unblocked leg, or a way through a crossing (analysis/barriers.py)."""
+    free = ~barrier.blocked(c_lon[rows], c_lat[rows], np.full(len(rows), x), np.full(len(rows), y))
+    for k, (ex, ey), (fx, fy) in barrier.ways():
+        left = np.flatnonzero(~free)
+        if left.size == 0:
+            break
+        if barrier.blocked([fx], [fy], [x], [y], k)[0]:
+            continue
+        lon, lat = c_lon[rows[left]], c_lat[rows[left]]
+        cost = (_geodesic(lon, lat, np.full(left.size, ex), np.full(left.size, ey)) + barrier.crossings[k].length_m
+                + _geodesic(np.array([fx]), np.array([fy]), np.array([x]), np.array([y]))[0])
+        ok = (cost <= within_m) & ~barrier.blocked(lon, lat, np.full(left.size, ex), np.full(left.size, ey), k)
+        free[left[ok]] = True
+    return rows[free]
+
+
+def coverage(c_lon, c_lat, s_lon, s_lat, within_m: float, barrier=None) -> list[np.ndarray]:
+    """For each site, the positions of the communities within ``within_m`` metres of it (geodesic; with a
+    ``barrier``, along the shortest route the barrier allows)."""
     from scipy.spatial import (
         cKDTree,  # only here: scipy's import is slow, and most requests need no tree
     )
@@ -56,12 +75,14 @@ def coverage(c_lon, c_lat, s_lon, s_lat, within_m: float) -> list[np.ndarray]:
         if len(rows):
             d = _geodesic(c_lon[rows], c_lat[rows], np.full(len(rows), s_lon[site]), np.full(len(rows), s_lat[site]))
             rows = rows[d <= within_m]
+        if barrier is not None and len(rows):
+            rows = _routed(c_lon, c_lat, rows, s_lon[site], s_lat[site], barrier, within_m)
         out.append(rows)
     return out
 
 
 def suggest_sites(c_lon, c_lat, population, s_lon, s_lat, cand_lon, cand_lat, k: int,
-                  within_m: float) -> Suggestion:
+                  within_m: float, barrier=None) -> Suggestion:
     """The ``k`` candidate sites covering the most people not yet within ``within_m`` of a service.
 
     ``population``: one number per community, NaN where unknown; if any is unknown, each community counts
@@ -75,11 +96,16 @@ def suggest_sites(c_lon, c_lat, population, s_lon, s_lat, cand_lon, cand_lat, k:
     weighted = bool(len(population)) and not np.isnan(population).any()
     weights = population if weighted else np.ones(len(c_lon))
     covered = np.zeros(len(c_lon), dtype=bool)
-    if len(s_lon):
+    if len(s_lon) and barrier is not None:
+        from geo_service.analysis.barriers import nearest_across
+
+        found = nearest_across(c_lon, c_lat, np.asarray(s_lon, float), np.asarray(s_lat, float), barrier)
+        covered = np.nan_to_num(found.distance_m, nan=np.inf) <= within_m
+    elif len(s_lon):
         found = nearest(c_lon, c_lat, np.asarray(s_lon, float), np.asarray(s_lat, float))
         covered = found.distance_m[:, 0] <= within_m
     reach = [rows[~covered[rows]] for rows in coverage(c_lon, c_lat, np.asarray(cand_lon, float),
-                                                       np.asarray(cand_lat, float), within_m)]
+                                                       np.asarray(cand_lat, float), within_m, barrier)]
     chosen = _solve(reach, weights, k)
     return Suggestion(_in_order(chosen, reach, weights), float(weights[_union(reach, chosen)].sum()),
                       float(weights[covered].sum()), float(weights[~covered].sum()), weighted)
@@ -132,12 +158,36 @@ def _in_order(chosen: list[int], reach: list[np.ndarray], weights: np.ndarray) -
 MAX_K = 50
 
 
+def coverage_km(within_km: float | None, within_walk_min: float | None, walk_kmh: float, walk_detour: float) -> float:
+    """The coverage distance: given in km, or as a walking time (distance = minutes × speed ÷ detour)."""
+    if within_km is not None and within_walk_min is not None:
+        raise ProximityError(Text("error", "give the coverage once: within_km or within_walk_min, not both"))
+    if within_walk_min is None:
+        return 5.0 if within_km is None else within_km
+    return within_walk_min / 60 * walk_kmh / walk_detour
+
+
+def _barrier_of(setup, scenario: str):
+    """The barrier of a scenario: None for today's straight lines."""
+    from geo_service.analysis.barriers import Barrier
+
+    if scenario not in ("none", "dry", "wet"):
+        raise ProximityError(Text("error", "scenario must be none, dry or wet, got {value}", {"value": repr(scenario)}))
+    if setup is None:
+        if scenario != "none":
+            raise ProximityError(Text("error", "the dry and wet scenarios need barriers"))
+        return None
+    return None if scenario == "none" else Barrier(setup.lines, setup.open_in(scenario), setup.tolerance_m)
+
+
 def sites_document(store, communities: str, services: str, candidates: str | None, k: int,
-                   within_km: float) -> dict:
+                   within_km: float, setup=None, scenario: str = "none") -> dict:
     """``suggest_sites`` over the store's point layers (candidates: the communities themselves by default),
-    as the JSON the API answers: the sites in order, with the communities each newly covers."""
+    as the JSON the API answers: the sites in order, with the communities each newly covers. With barriers
+    (``setup``, analysis.scenarios) coverage follows the routes of the ``scenario``'s open crossings."""
     import pandas as pd  # only with a store at hand
 
+    barrier = _barrier_of(setup, scenario)
     frames = {role: store.read(layer_id) for role, layer_id in
               (("communities", communities), ("services", services), ("candidates", candidates or communities))}
     for role, frame in frames.items():
@@ -151,7 +201,7 @@ def sites_document(store, communities: str, services: str, candidates: str | Non
         else np.full(len(c), np.nan)
     found = suggest_sites(c.geometry.x.to_numpy(), c.geometry.y.to_numpy(), population, s.geometry.x.to_numpy(),
                           s.geometry.y.to_numpy(), sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(), k,
-                          within_km * 1000)
+                          within_km * 1000, barrier)
 
     def label(frame, position):
         row = frame.iloc[position]
@@ -166,5 +216,7 @@ def sites_document(store, communities: str, services: str, candidates: str | Non
                   for rank, site in enumerate(found.sites, start=1)],
         "newly_covered": found.newly_covered, "already_covered": found.already_covered,
         "uncovered_before": found.uncovered_before, "weighted_by_population": found.weighted_by_population,
-        "within_km": within_km, "k": k, "method": "maximal covering location problem, optimal (PuLP, CBC)",
+        "within_km": round(within_km, 3), "k": k, "scenario": scenario,
+        "barriers": None if setup is None else setup.describe(),
+        "method": "maximal covering location problem, optimal (PuLP, CBC)",
     }

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from geo_service.analysis.report_text import text
-from geo_service.i18n import text_of
 from geo_service.analysis.coverage import NO_SERVICE
 from geo_service.analysis.report import INPUT_PREFIX, ProximityReport, table
+from geo_service.analysis.report_text import text
+from geo_service.i18n import text_of
 
-WALK_KMH_DEFAULT = 5.0  # WHO/Sphere: about one hour's walk for 5 km on a straight line
+WALK_KMH_DEFAULT = 5.0  # the analysis's default walking speed (analysis/scenarios.py WALK_KMH)
 
 
 def band_text(label: object, lang: str) -> object:
@@ -31,21 +31,14 @@ def band_text(label: object, lang: str) -> object:
     return label
 
 
-def walk_minutes(distance_m: pd.Series, walk_kmh: float) -> pd.Series:
-    """Walking time at ``walk_kmh`` along the straight line, whole minutes (an estimate: paths are longer)."""
-    minutes = distance_m.astype("Float64") / 1000 / walk_kmh * 60
-    return minutes.round(0).astype("Int64")
-
-
 def communities_table(report: ProximityReport, lang: str, walk_kmh: float = WALK_KMH_DEFAULT) -> pd.DataFrame:
     """One row per community: who, where, the nearest facility, distance, band, walking time, then the
     input's own columns; headers in ``lang``."""
-    frame = table(report.results, report.community_columns)
-    frame.insert(frame.columns.get_loc("distance_m") + 1, "walk_minutes", walk_minutes(frame["distance_m"], walk_kmh))
+    frame = table(report.results, report.community_columns)  # walk_min: measured by the analysis itself
     frame["lat"] = frame.geometry.y.round(6)
     frame["lon"] = frame.geometry.x.round(6)
     frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    for column in ("band", "own_country_band"):
+    for column in ("band", "own_country_band", "dry_band", "wet_band"):
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: band_text(v, lang))
     if "moves_closer" in frame.columns:
@@ -96,13 +89,52 @@ def method_lines(report: ProximityReport, lang: str, walk_kmh: float, sources: S
                  store=None) -> list[str]:
     """What was analysed and how, in plain words (the XLSX's last sheet and the printed page's note)."""
     bands = ", ".join(f"{b:g}" for b in report.bands_km)
+    walk = report.walk or {"kmh": walk_kmh, "detour": 1.0, "hour_km": walk_kmh}
     lines = [text("method_distance", lang), text("method_bands", lang).format(bands=bands),
              text("method_unknown", lang),
-             text("method_walk", lang).format(kmh=f"{walk_kmh:g}", hour_km=f"{walk_kmh:g}"),
+             text("method_walk", lang).format(kmh=f"{walk['kmh']:g}", detour=f"{walk['detour']:g}",
+                                              hour_km=f"{walk['hour_km']:g}"),
              text("method_inputs", lang).format(**input_names(report, store, lang))]
+    if report.scenarios:
+        given = report.scenarios["assumptions"]
+        lines.append(text("method_barriers", lang).format(
+            barriers=given["barriers"], crossings=given["crossings"] or "—",
+            tolerance=f"{given['crossing_tolerance_m']:g}",
+            unknown=text("unknown_open" if given["wet_unknown_open"] else "unknown_closed", lang)))
     lines += [f"{text('source', lang)}: {s}" for s in sources]
     return lines + [f"{text('note', lang)}: {text_of(n, lang)}" for n in report.notes]
 
 
 def is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def seasons_table(report: ProximityReport, lang: str) -> pd.DataFrame:
+    """Today, the dry and the wet season side by side: communities by band, then what changes."""
+    scenarios = report.scenarios
+    names = {s: text(f"season_{s}", lang) for s in ("none", "dry", "wet")}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for scenario in ("none", "dry", "wet"):
+        for row in scenarios[scenario]["summary"]:
+            counts.setdefault((row["country"], row["band"]), {})[names[scenario]] = row["communities"]
+    rows = [{header("country", lang): country, header("band", lang): band_text(band, lang),
+             **{names[s]: cells.get(names[s], 0) for s in ("none", "dry", "wet")}}
+            for (country, band), cells in counts.items()]
+    open_now = scenarios["assumptions"]["crossings_open"]
+
+    def total(entry, key):
+        return sum(r["communities"] for r in entry[key])
+
+    extra = [
+        (text("seasons_open", lang), {"dry": ", ".join(open_now["dry"]) or "—",
+                                      "wet": ", ".join(open_now["wet"]) or "—"}),
+        (text("seasons_changed", lang), {s: scenarios[s]["changed_from_none"] for s in ("dry", "wet")}),
+        (text("seasons_unreachable", lang), {s: scenarios[s]["unreachable"] for s in ("dry", "wet")}),
+        (text("seasons_hour", lang), {s: total(scenarios[s], "within_hour_walk") for s in ("none", "dry", "wet")}),
+        (text("seasons_moving", lang), {s: (scenarios[s]["cross_border"] or {}).get("communities_moving_closer")
+                                        for s in ("none", "dry", "wet")}),
+    ]
+    for label, cells in extra:
+        rows.append({header("country", lang): label, header("band", lang): "",
+                     **{names[s]: cells.get(s, "") for s in ("none", "dry", "wet")}})
+    return pd.DataFrame(rows)

@@ -14,9 +14,9 @@ import pandas as pd
 import xlsxwriter
 
 from geo_service.analysis import tables
+from geo_service.analysis.report import ProximityReport
 from geo_service.analysis.report_text import text
 from geo_service.io.formats import neutralise_formula
-from geo_service.analysis.report import ProximityReport
 
 
 def _cell_value(value: object) -> object:
@@ -55,6 +55,8 @@ def xlsx_bytes(report: ProximityReport, lang: str = "en", walk_kmh: float = tabl
     _write_sheet(workbook, text("sheet_summary", lang), tables.summary_table(report, lang), bold)
     _write_sheet(workbook, text("sheet_underserved", lang), tables.underserved_table(report, lang), bold)
     _write_sheet(workbook, text("sheet_cross_border", lang), tables.cross_border_table(report, lang), bold)
+    if report.scenarios:
+        _write_sheet(workbook, text("sheet_seasons", lang), tables.seasons_table(report, lang), bold)
     method = tables.method_lines(report, lang, walk_kmh, sources, store)
     _write_sheet(workbook, text("sheet_method", lang), pd.DataFrame({text("title", lang): method}), bold)
     workbook.close()

@@ -24,7 +24,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
 ]
-INPUTS = ("communities", "services", "bands", "max_km", "same_country_only", "service_types", "levels")
+INPUTS = ("communities", "services", "bands", "max_km", "same_country_only", "service_types", "levels", "barriers",
+          "crossings", "wet_unknown", "crossing_tolerance_m", "walk_kmh", "walk_detour")
 _OWN_LAYER = re.compile(r"/(?:layers/([a-z][a-z0-9_]*)\.geojson|ogc/collections/([a-z][a-z0-9_]*)(?:/items)?)$")
 TEXTS = {
     "title": N_("process", "Distance to health facilities"),
@@ -40,6 +41,15 @@ TEXTS = {
     "same_country_only": N_("process", "Only facilities in the community's own country"),
     "service_types": N_("process", "Only facilities of these types"),
     "levels": N_("process", "Also the nearest facility of each level of care"),
+    "barriers": N_("process", "Barrier lines (rivers) that only crossings let a route through: a line layer id "
+                              "(rivers:faleme chooses features), or GeoJSON; the answer then sets the dry and the "
+                              "wet season beside today's straight lines"),
+    "crossings": N_("process", "Crossings of the barriers: a point layer id (default: crossings) or GeoJSON"),
+    "wet_unknown": N_("process", "Whether a crossing of unknown season is open in the wet season"),
+    "crossing_tolerance_m": N_("process", "Within this many metres of a crossing's points a route to it may meet "
+                                          "the barrier line (the line's accuracy)"),
+    "walk_kmh": N_("process", "Walking speed of the estimated walking time, km/h"),
+    "walk_detour": N_("process", "Path length against the straight line, for the walking time"),
     "report": N_("process", "The analysis: each community with its nearest facility and distance, and the "
                             "summaries"),
 }
@@ -81,6 +91,15 @@ def process_document(base: str, layer_ids: Sequence[str], lang: str) -> dict:
         "same_country_only": {"schema": {"type": "boolean", "default": False}, "minOccurs": 0},
         "service_types": {"schema": {"type": "array", "items": {"type": "string"}}, "minOccurs": 0},
         "levels": {"schema": {"type": "boolean", "default": False}, "minOccurs": 0},
+        "barriers": {"schema": {"oneOf": [{"type": "string"},
+                                          {"type": "object", "contentMediaType": "application/geo+json"}]},
+                     "minOccurs": 0},
+        "crossings": {"schema": layer_input, "minOccurs": 0},
+        "wet_unknown": {"schema": {"type": "string", "enum": ["closed", "open"], "default": "closed"}, "minOccurs": 0},
+        "crossing_tolerance_m": {"schema": {"type": "number", "minimum": 0, "maximum": 10000, "default": 600},
+                                 "minOccurs": 0},
+        "walk_kmh": {"schema": {"type": "number", "minimum": 0.5, "maximum": 20, "default": 5}, "minOccurs": 0},
+        "walk_detour": {"schema": {"type": "number", "minimum": 1, "maximum": 3, "default": 1.2}, "minOccurs": 0},
     }
     for name, entry in inputs.items():
         entry["title"] = _say(name, lang)
@@ -106,7 +125,7 @@ def execute_fields(body: bytes, layer_ids: Sequence[str]) -> tuple[dict[str, str
                                          {"names": ", ".join(unknown), "allowed": ", ".join(INPUTS)}))
     values: dict[str, str] = {}
     files: dict[str, tuple[bytes, str]] = {}
-    for role in ("communities", "services"):
+    for role in ("communities", "services", "barriers", "crossings"):
         if role in inputs:
             _layer_input(role, inputs[role], layer_ids, values, files)
     for name in ("bands", "service_types"):
@@ -115,7 +134,8 @@ def execute_fields(body: bytes, layer_ids: Sequence[str]) -> tuple[dict[str, str
             if not isinstance(items, list) or not all(isinstance(v, (str, int, float)) for v in items):
                 raise InvalidParameterError(Text("error", "input {name} must be an array", {"name": name}))
             values[name] = ",".join(str(v) for v in items)
-    for name in ("max_km", "same_country_only", "levels"):
+    for name in ("max_km", "same_country_only", "levels", "wet_unknown", "crossing_tolerance_m", "walk_kmh",
+                 "walk_detour"):
         if name in inputs:
             value = inputs[name]
             values[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)

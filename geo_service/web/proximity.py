@@ -6,15 +6,34 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.analysis.coverage import DEFAULT_BANDS_KM
+from geo_service.analysis.inputs import (
+    PRESENTATION_FIELDS,
+    load_barriers,
+    load_inputs,
+    parse_request,
+)
+from geo_service.analysis.report import (
+    csv_bytes,
+    geojson_result_bytes,
+    parquet_result_bytes,
+    report_document,
+    run_analysis,
+)
+from geo_service.analysis.scenarios import split_selection
+from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.i18n import LANGUAGES, Text, choose_language, messages
+from geo_service.io.formats import geojson_bytes
 from geo_service.params import reject_unknown, single_values
-from geo_service.analysis.inputs import PRESENTATION_FIELDS, load_inputs, parse_request
-from geo_service.analysis.report import (csv_bytes, geojson_result_bytes, parquet_result_bytes, report_document,
-                                         run_analysis)
 from geo_service.slots import Deadline
-from geo_service.web.context import get_cache, get_results, get_settings, get_slots, get_store, request_language
+from geo_service.web.context import (
+    get_cache,
+    get_results,
+    get_settings,
+    get_slots,
+    get_store,
+    request_language,
+)
 from geo_service.web.guard import is_token_holder, request_limits
 from geo_service.web.page_map import page_map
 from geo_service.web.urls import external_url
@@ -103,10 +122,22 @@ def _save(parsed, values: dict, files: dict) -> str:
     """Keep the inputs as analysed: the uploads as sent, and each layer's file at this version."""
     parameters = {k: v for k, v in values.items() if k not in PRESENTATION_FIELDS and k not in ROLES}
     stored = dict(files)
+    store = get_store()
     for role in ROLES:
         layer_id = getattr(parsed, role)
         if layer_id:
-            stored[f"{role}_file"] = (get_store().file_bytes(layer_id), f"{layer_id}.geojson")
+            stored[f"{role}_file"] = (store.file_bytes(layer_id), f"{layer_id}.geojson")
+    if parsed.barriers:  # only the features chosen, kept as they were
+        layer_id, ids = split_selection(parsed.barriers)
+        frame = store.read(layer_id)
+        chosen = frame[frame["id"].astype(str).isin(ids)] if ids else frame
+        stored["barriers_file"] = (geojson_bytes(chosen), f"{layer_id}.geojson")
+        parameters.pop("barriers")
+    if (parsed.barriers or parsed.barriers_file) and not parsed.crossings_file:
+        layer_id = parsed.crossings or "crossings"
+        if layer_id in store.catalogue:
+            stored["crossings_file"] = (store.file_bytes(layer_id), f"{layer_id}.geojson")
+        parameters.pop("crossings", None)
     parameters["allow_outside"] = "true"  # the inputs passed the area check when they were analysed
     return get_results().save(parameters, stored)
 
@@ -121,10 +152,12 @@ def _result_links(result_id: str) -> list[dict]:
 def _cache_key(parsed, values: dict) -> tuple | None:
     """Both inputs are layers: the answer depends only on their versions and the request's fields."""
     store = get_store()
-    if parsed.communities not in store.catalogue or parsed.services not in store.catalogue:
+    layers = [parsed.communities, parsed.services]
+    if parsed.barriers:
+        layers += [split_selection(parsed.barriers)[0], parsed.crossings or "crossings"]
+    if any(layer not in store.catalogue for layer in layers):
         return None  # the analysis itself says what is wrong
-    return ("proximity", store.version(parsed.communities), store.version(parsed.services),
-            tuple(sorted(values.items())))
+    return ("proximity", *(store.version(layer) for layer in layers), tuple(sorted(values.items())))
 
 
 def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
@@ -135,10 +168,12 @@ def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
 def _analyse(parsed, settings):
     deadline = Deadline(settings.analysis_seconds)
     communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
+    barriers = load_barriers(get_store(), parsed, None if parsed.allow_outside else settings.extent, request_limits())
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only,
                           progress=lambda _: deadline.check(MEASURING),
-                          service_types=parsed.service_types, levels=parsed.levels)
+                          service_types=parsed.service_types, levels=parsed.levels, barriers=barriers,
+                          walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour)
     deadline.check(MEASURING)
     return report
 
