@@ -208,3 +208,31 @@ def test_no_console_error_and_no_eval_on_any_page(browser, bundled_server, path)
     assert "unsafe-eval" not in csp and "script-src 'self'" in csp
     assert w.errors == []
     w.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("size", SIZES)
+def test_the_faleme_as_a_barrier_sets_the_seasons_side_by_side(browser, bundled_server, size, lang):
+    words = {"fr": ("Saison sèche et saison des pluies", "saison sèche", "par Kidira–Diboli bridge"),
+             "en": ("Dry and wet season", "dry season", "via Kidira–Diboli bridge")}[lang]
+    w = watched(browser, size, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    page = w.page
+    page.select_option("#barriers", "rivers:faleme")
+    page.click("#proximity-form button[type=submit]")
+    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
+    assert words[0] in page.inner_text("#proximity-results")
+    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
+                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    # Diboli's popup: Kidira's centre across the Falémé, through the bridge in both seasons
+    page.evaluate("""() => { const map = geoServiceMap.map; let target = null;
+        geoServiceMap.proximityLayers.communities.eachLayer(l => {
+            if (l.feature.properties.name === "Diboli") target = l; });
+        if (window.geoServiceDrawer && window.geoService.isSmallScreen()) window.geoServiceDrawer.close();
+        map.setView(target.getLatLng(), 12, {animate: false}); target.openPopup(); }""")
+    page.wait_for_selector(".leaflet-popup-content h3")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert words[1] in popup and words[2] in popup
+    assert_popup_clear_and_inside(page, size)
+    assert w.errors == []
+    w.close()

@@ -21,17 +21,23 @@
     return node;
   }
 
-  // Distances in km with one decimal; walking time at the form's speed, an estimate along the straight line.
+  // Distances in km with one decimal; walking time as the analysis estimated it (distance × detour ÷ speed).
   function km(metres) {
     return (metres / 1000).toLocaleString(cfg.lang === "fr" ? "fr-FR" : "en-GB",
                                           {minimumFractionDigits: 1, maximumFractionDigits: 1}) + " " + m.prox_km;
   }
 
-  function walk(metres) {
-    var speed = parseFloat((document.querySelector("input[name=walk_kmh]") || {}).value) || 5;
-    var minutes = Math.round(metres / 1000 / speed * 60);
+  function walk(minutes) {
+    if (minutes === null || minutes === undefined) return "—";
     return (minutes >= 60 ? Math.floor(minutes / 60) + " h " + (minutes % 60) + " min" : minutes + " min") +
       " (" + m.prox_estimate + ")";
+  }
+
+  // The form's fields as sent: crossings belong to barriers, and are left out when there are none.
+  function formData(form) {
+    var data = new FormData(form);
+    if (!data.get("barriers")) { data.delete("barriers"); data.delete("crossings"); data.delete("wet_unknown"); }
+    return data;
   }
 
   function number(value) {
@@ -143,11 +149,18 @@
           var rows = [
             [m.band, bandText(p.band)],
             [m.prox_distance, p.distance_m === null ? m.prox_no_service : km(p.distance_m)],
-            [m.prox_walk, p.distance_m === null ? "—" : walk(p.distance_m)],
+            [m.prox_walk, walk(p.walk_min)],
             [m.prox_service, p.service_name || m.prox_no_service],
             [m.prox_own_service, p.own_country_service === undefined ? "—" : (p.own_country_service || m.prox_no_service)],
             [m.population, number(p.population)]
           ];
+          [["dry", m.prox_dry], ["wet", m.prox_wet]].forEach(function (season) {
+            if (p[season[0] + "_band"] === undefined) return;
+            var metres = p[season[0] + "_distance_m"], crossing = p[season[0] + "_crossing"];
+            rows.push([season[1], metres === null ? m.prox_no_service
+              : (p[season[0] + "_service_name"] + ", " + km(metres) + (crossing ? ", " + m.prox_via + " " + crossing : "") +
+                 ", " + walk(p[season[0] + "_walk_min"]))]);
+          });
           [["first_contact", m.prox_first_contact], ["referral", m.prox_referral]].forEach(function (level) {
             if (p[level[0] + "_service_name"] === undefined) return;
             var metres = p[level[0] + "_distance_m"];
@@ -227,6 +240,10 @@
         }), [false, false, true]));
       }
     }
+    if (report.scenarios) {
+      parts.seasons(out, report, {table: table, number: number, km: km, bandText: bandText,
+                                  country: function (c) { return vocabularyText("country", c); }});
+    }
     out.appendChild(el("h2", m.prox_underserved + " (" + report.underserved_total + ")"));
     out.appendChild(table([m.field_name, m.country, m.population, m.prox_distance, m.prox_service],
       report.underserved.map(function (r) {
@@ -260,7 +277,7 @@
     if (currentResult) {  // the saved result: the same figures, without sending the files again
       request = fetch(currentResult + "?format=" + format + "&lang=" + cfg.lang + (excel ? "&excel=true" : ""));
     } else {
-      var data = new FormData(form);
+      var data = formData(form);
       data.set("format", format);
       if (excel) data.set("excel", "true");
       request = fetch(cfg.api, {method: "POST", body: data});
@@ -293,7 +310,7 @@
   }
 
   function run(form) {
-    var data = new FormData(form);
+    var data = formData(form);
     data.set("save", "true");
     currentResult = null;
     // lang in the URL: an error answer is written before the form's fields are read

@@ -81,6 +81,46 @@
       out.appendChild(box);
     }
 
-    return {histogram: histogram, columnPicker: columnPicker};
+    // Today, the dry and the wet season side by side: communities by band, then the communities that change.
+    function seasons(out, report, h) {
+      var s = report.scenarios, names = ["none", "dry", "wet"];
+      var titles = {none: m.prox_today, dry: m.prox_dry, wet: m.prox_wet};
+      out.appendChild(el("h2", m.prox_seasons));
+      var counts = {}, order = [];
+      names.forEach(function (name) {
+        s[name].summary.forEach(function (r) {
+          var key = r.country + "\u0000" + r.band;
+          if (!counts[key]) { counts[key] = {country: r.country, band: r.band}; order.push(key); }
+          counts[key][name] = r.communities;
+        });
+      });
+      var rows = order.filter(function (key) {  // bands empty in every season are left out
+        return names.some(function (n) { return counts[key][n]; });
+      }).map(function (key) {
+        var c = counts[key];
+        return [h.country(c.country), h.bandText(c.band)].concat(names.map(function (n) { return h.number(c[n] || 0); }));
+      });
+      function hour(name) {
+        return s[name].within_hour_walk.reduce(function (sum, r) { return sum + r.communities; }, 0);
+      }
+      rows.push([m.prox_within_hour, ""].concat(names.map(function (n) { return h.number(hour(n)); })));
+      rows.push([m.prox_unreachable, ""].concat(["—", h.number(s.dry.unreachable), h.number(s.wet.unreachable)]));
+      rows.push([m.prox_open_crossings, ""].concat(["—", s.assumptions.crossings_open.dry.join(", ") || "—",
+                                                     s.assumptions.crossings_open.wet.join(", ") || "—"]));
+      out.appendChild(h.table([m.country, m.band, titles.none, titles.dry, titles.wet], rows,
+                              [false, false, true, true, true]));
+      var changed = s.wet.changed;
+      out.appendChild(el("h2", m.prox_changed + " (" + titles.wet + ": " + s.wet.changed_from_none + ")"));
+      if (!changed.length) return;
+      function side(x) {
+        return x.distance_m === null ? m.prox_no_service
+          : x.service + ", " + h.km(x.distance_m) + (x.crossing ? ", " + m.prox_via + " " + x.crossing : "");
+      }
+      out.appendChild(h.table([m.field_name, m.population, titles.none, titles.wet], changed.map(function (r) {
+        return [r.name || "#" + r.row, h.number(r.population), side(r.none), side(r.wet)];
+      }), [false, true, false, false], changed.map(function (r) { return r.row; })));
+    }
+
+    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons};
   };
 })();

@@ -22,6 +22,7 @@ from geo_service.analysis.report import (
 )
 from geo_service.analysis.scenarios import split_selection
 from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
+from geo_service.errors import GeoServiceError
 from geo_service.i18n import LANGUAGES, Text, choose_language, messages
 from geo_service.io.formats import geojson_bytes
 from geo_service.params import reject_unknown, single_values
@@ -50,7 +51,28 @@ PAGE_MESSAGE_KEYS = (
     "communities", "population", "unknown", "unknown_population", "prox_moves", "prox_from", "prox_to",
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name", "field_type", "prox_legend", "prox_line", "prox_partial",
+    "prox_seasons", "prox_today", "prox_dry", "prox_wet", "prox_open_crossings", "prox_changed", "prox_within_hour",
+    "prox_unreachable", "prox_via",
 )
+MAX_LISTED_FEATURES = 20  # a line layer's features offered one by one as barriers, up to this many
+
+
+def barrier_choices(store, lang: str) -> list[tuple[str, str]]:
+    """The barriers the form offers: each line layer, and each of its features (by id) when there are few."""
+    choices = []
+    for layer in store.catalogue.layers:
+        if layer.geometry_type != "LineString" or layer.id == "border":
+            continue
+        try:
+            frame = store.read(layer.id)
+        except GeoServiceError:
+            continue  # an unavailable layer is not offered
+        title = layer.title.get(lang)
+        if "id" in frame.columns and 1 < len(frame) <= MAX_LISTED_FEATURES:
+            label = frame["name_fr"] if lang == "fr" and "name_fr" in frame.columns else frame.get("name", frame["id"])
+            choices += [(f"{layer.id}:{fid}", f"{name} ({title})") for fid, name in zip(frame["id"], label)]
+        choices.append((layer.id, title))
+    return choices
 
 
 @bp.get("/proximity")
@@ -64,6 +86,7 @@ def page(result: str | None = None):
               "result": result}
     return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang, extra_js=("layout.js", "proximity_parts.js", "proximity.js")),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
+                           barriers=barrier_choices(store, lang),
                            config_json=json.dumps(config, ensure_ascii=False))
 
 
