@@ -44,17 +44,32 @@ def _layer_or_file(store: Store, value: str | None) -> tuple[str | None, tuple[b
 
 def _barriers(settings: Settings, store: Store, barriers: str | None, crossings: str | None, wet_unknown: str,
               tolerance_m: float, allow_outside: bool):
-    from geo_service.analysis.inputs import ProximityRequest, load_barriers
-    from geo_service.io.ingest import ColumnChoice
+    from geo_service.analysis.inputs import load_barriers
 
     barrier_layer, barrier_file = _layer_or_file(store, barriers)
     crossing_layer, crossing_file = _layer_or_file(store, crossings)
-    request = ProximityRequest(
-        communities=None, services=None, communities_file=None, services_file=None, bands_km=(),
-        max_distance_km=None, same_country_only=False, allow_outside=allow_outside, columns=ColumnChoice(),
-        output="json", barriers=barrier_layer, barriers_file=barrier_file, crossings=crossing_layer,
-        crossings_file=crossing_file, wet_unknown_open=wet_unknown == "open", crossing_tolerance_m=tolerance_m)
+    request = _request(allow_outside=allow_outside, barriers=barrier_layer, barriers_file=barrier_file,
+                       crossings=crossing_layer, crossings_file=crossing_file, wet_unknown_open=wet_unknown == "open",
+                       crossing_tolerance_m=tolerance_m)
     return load_barriers(store, request, None if allow_outside else settings.extent, settings.limits)
+
+
+def _request(**fields):
+    """A proximity request holding only ``fields`` (the loaders of barriers and areas read it)."""
+    from geo_service.analysis.inputs import ProximityRequest
+    from geo_service.io.ingest import ColumnChoice
+
+    base = {"communities": None, "services": None, "communities_file": None, "services_file": None, "bands_km": (),
+            "max_distance_km": None, "same_country_only": False, "allow_outside": False, "columns": ColumnChoice(),
+            "output": "json"}
+    return ProximityRequest(**{**base, **fields})
+
+
+def _areas(settings: Settings, store: Store, admin: str | None, admin_level: str | None):
+    from geo_service.analysis.inputs import load_areas
+
+    layer, upload = _layer_or_file(store, admin)
+    return load_areas(store, _request(admin=layer, admin_file=upload, admin_level=admin_level), None, settings.limits)
 
 
 def barrier_options(command):
@@ -95,6 +110,10 @@ def barrier_options(command):
 @click.option("--same-country-only", is_flag=True, help="Only services in the community's own country count.")
 @click.option("--allow-outside", is_flag=True, help="Accept points outside the service's area.")
 @barrier_options
+@click.option("--admin", default=None, metavar="LAYER|FILE",
+              help="Administrative areas (e.g. OCHA COD-AB boundaries with ADMn_PCODE columns, or regions): each "
+                   "community gets its area's names and p-codes, and the summary groups by --admin-level.")
+@click.option("--admin-level", default=None, help="adm1, adm2, … (default: the finest the areas give).")
 @column_options
 @click.pass_context
 def proximity(ctx: click.Context, communities: str | None, services: str | None, out_path: Path | None, **options):
@@ -111,7 +130,8 @@ def proximity(ctx: click.Context, communities: str | None, services: str | None,
 def run_proximity(settings: Settings, communities: str, services: str, out_path: Path, *, bands: str,
                   max_km: float | None, same_country_only: bool, allow_outside: bool, lang: str, excel: bool,
                   walk_kmh: float, walk_detour: float, barriers: str | None, crossings: str | None,
-                  wet_unknown: str, crossing_tolerance_m: float, **column_choice) -> None:
+                  wet_unknown: str, crossing_tolerance_m: float, admin: str | None, admin_level: str | None,
+                  **column_choice) -> None:
     from geo_service.analysis.coverage import parse_bands
     from geo_service.analysis.pdf_report import pdf_bytes
     from geo_service.analysis.report import (
@@ -135,12 +155,13 @@ def run_proximity(settings: Settings, communities: str, services: str, out_path:
     columns = _columns(**column_choice)
     inputs = [_analysis_input(settings, store, v, allow_outside, columns) for v in (communities, services)]
     setup = _barriers(settings, store, barriers, crossings, wet_unknown, crossing_tolerance_m, allow_outside)
+    areas = _areas(settings, store, admin, admin_level)
     count = len(inputs[0].frame)
     with click.progressbar(length=count, label=f"measuring {count:,} communities",
                            hidden=count < 10_000) as bar:
         report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
                               same_country_only=same_country_only, progress=bar.update, barriers=setup,
-                              walk_kmh=walk_kmh, walk_detour=walk_detour)
+                              walk_kmh=walk_kmh, walk_detour=walk_detour, areas=areas, admin_level=admin_level)
     writers[out_path.suffix.lower()](report)
     click.echo("\n".join(summary_lines(report)))
     click.echo(f"wrote {out_path} ({len(report.results):,} communities)")

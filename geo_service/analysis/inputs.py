@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from geo_service.analysis.areas import AdminAreas, choose_level, read_areas
 from geo_service.analysis.barriers import DEFAULT_TOLERANCE_M
 from geo_service.analysis.coverage import parse_bands
 from geo_service.analysis.nearest import ProximityError
@@ -146,14 +147,17 @@ class ProximityRequest:
     wet_unknown_open: bool = False  # a crossing of unknown season counts as open in the wet season
     crossing_tolerance_m: float = DEFAULT_TOLERANCE_M
     walk_detour: float = WALK_DETOUR
+    admin: str | None = None  # administrative areas: a polygon layer …
+    admin_file: tuple[bytes, str] | None = None  # … or a file (e.g. OCHA COD-AB boundaries)
+    admin_level: str | None = None  # the level the summary groups by (adm1, adm2, …; default: the finest)
 
 
 OUTPUTS = ("json", "csv", "geojson", "parquet", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
                     "walk_kmh", "save", "service_types", "levels", "offset", "limit", "barriers", "crossings",
-                    "wet_unknown", "crossing_tolerance_m", "walk_detour"})
-FILES = frozenset({"communities_file", "services_file", "barriers_file", "crossings_file"})
+                    "wet_unknown", "crossing_tolerance_m", "walk_detour", "admin", "admin_level"})
+FILES = frozenset({"communities_file", "services_file", "barriers_file", "crossings_file", "admin_file"})
 # Fields that shape the answer's form only: a saved result is opened in any of them.
 PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save", "offset", "limit"})
 
@@ -258,6 +262,8 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         wet_unknown_open=_wet_unknown(values.get("wet_unknown")),
         crossing_tolerance_m=_number(values, "crossing_tolerance_m", DEFAULT_TOLERANCE_M, 0, 10_000),
         walk_detour=_number(values, "walk_detour", WALK_DETOUR, 1, 3),
+        admin=values.get("admin") or None, admin_file=files.get("admin_file"),
+        admin_level=values.get("admin_level") or None,
     )
 
 
@@ -327,3 +333,19 @@ def load_barriers(store: Store, request: ProximityRequest, extent: Extent | None
                           "wet season (unless wet_unknown=open)", {"crossings": ", ".join(unknown)}))
     return BarrierSetup(lines, crossings, label, crossings_label, request.crossing_tolerance_m,
                         request.wet_unknown_open, notes)
+
+
+def load_areas(store: Store, request: ProximityRequest, extent: Extent | None,
+               limits: InputLimits = InputLimits()) -> AdminAreas | None:
+    """The administrative areas the results are summarised by, or None when the request names none."""
+    if request.admin is None and request.admin_file is None:
+        if request.admin_level:
+            raise ProximityError(Text("error", "admin_level chooses a level of the administrative areas: give admin too"))
+        return None
+    if request.admin and request.admin_file:
+        raise ProximityError(Text("error", "give the administrative areas once: a layer of the service or a file, "
+                                  "not both"))
+    frame, label = _frame_of(store, request.admin, request.admin_file, extent, limits)
+    areas = read_areas(frame, label)
+    choose_level(areas, request.admin_level)  # an unknown level is refused before any work
+    return areas

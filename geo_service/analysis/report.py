@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_service.analysis import coverage, scenarios
+from geo_service.analysis import areas as admin, coverage, scenarios
 from geo_service.analysis.inputs import AnalysisInput
 from geo_service.analysis.levels import LEVELS, facility_levels
 from geo_service.analysis.nearest import ProximityError, nearest_services
@@ -46,13 +46,15 @@ class ProximityReport:
     community_columns: pd.DataFrame | None = None  # the communities' own columns, by row (1 = first)
     scenarios: dict | None = None  # with barriers: none/dry/wet side by side (analysis.scenarios)
     walk: dict = field(default_factory=dict)  # the walking-time model and who is within an hour's walk
+    areas: dict | None = None  # with administrative areas: the summary by the chosen level
 
 
 def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
                  max_distance_km: float | None = None, same_country_only: bool = False,
                  progress: Callable[[int], None] | None = None, service_types: Sequence[str] = (),
                  levels: bool = False, barriers: scenarios.BarrierSetup | None = None,
-                 walk_kmh: float = scenarios.WALK_KMH, walk_detour: float = scenarios.WALK_DETOUR) -> ProximityReport:
+                 walk_kmh: float = scenarios.WALK_KMH, walk_detour: float = scenarios.WALK_DETOUR,
+                 areas: admin.AdminAreas | None = None, admin_level: str | None = None) -> ProximityReport:
     if max_distance_km is not None and not max_distance_km > 0:
         raise ProximityError(Text("error", "the maximum distance must be a positive number of km, got {value}",
                                   {"value": max_distance_km}))
@@ -89,6 +91,10 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         notes += barriers.notes
         side_by_side = scenarios.add_scenarios(result, communities.frame, services.frame, barriers, bands_km,
                                                max_distance_km, same_country_only, cross, (walk_kmh, walk_detour))
+    by_area = None
+    if areas is not None:
+        by_area, more = admin.add_areas(result, areas, admin_level, bands_km)
+        notes += more
     result = with_row_labels(result)
     return ProximityReport(
         results=result, services=services.frame, bands_km=tuple(bands_km),
@@ -97,7 +103,7 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
         underserved=coverage.underserved(result, bands_km), notes=notes,
         inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
                 "max_distance_km": max_distance_km, "same_country_only": same_country_only},
-        community_columns=communities.columns, scenarios=side_by_side,
+        community_columns=communities.columns, scenarios=side_by_side, areas=by_area,
         walk={"kmh": walk_kmh, "detour": walk_detour, "hour_km": round(walk_kmh / walk_detour, 2),
               "within_hour_walk": scenarios.within_hour(result)},
     )
@@ -163,7 +169,8 @@ def table(frame: gpd.GeoDataFrame, own: pd.DataFrame | None = None) -> gpd.GeoDa
     """The per-community table that is shown and downloaded: identity columns, the analysis columns, then
     the input's own columns (``own``, by row) prefixed ``input_``."""
     kept = [c for c in KEPT_COLUMNS if c in frame.columns]
-    analysis = [c for c in RESULT_COLUMNS if c in frame.columns]
+    analysis = [c for c in RESULT_COLUMNS if c in frame.columns] + \
+        [c for c in frame.columns if str(c).startswith(admin.PREFIX)]
     out = gpd.GeoDataFrame(frame[kept + analysis], geometry=frame.geometry, crs=frame.crs)
     if "population" not in out.columns:
         out.insert(len(kept), "population", pd.NA)
@@ -195,6 +202,8 @@ def report_document(report: ProximityReport, include_features: bool = True, lang
     }
     if report.scenarios is not None:
         document["scenarios"] = report.scenarios
+    if report.areas is not None:
+        document["areas"] = report.areas
     if include_features:
         rows = report.results.iloc[offset:None if limit is None else offset + limit]
         document["results"] = json.loads(geojson_bytes(table(rows, report.community_columns), precision=6))
@@ -254,6 +263,16 @@ def summary_lines(report: ProximityReport) -> list[str]:
     lines.append(f"within one hour's walk ({report.walk['hour_km']:g} km at {report.walk['kmh']:g} km/h, detour "
                  f"{report.walk['detour']:g}): {within} of {len(report.results)} communities")
     lines += scenario_lines(report.scenarios)
+    if report.areas:
+        lines.append(f"by area ({report.areas['layer']}, level {report.areas['level']}): communities, of which "
+                     f"beyond {report.bands_km[-1]:g} km or with no service")
+        far = {coverage.band_labels(report.bands_km)[-1], coverage.NO_SERVICE}
+        totals: dict[tuple, list[int]] = {}
+        for row in report.areas["summary"]:
+            counts = totals.setdefault((row["code"], row["name"]), [0, 0])
+            counts[0] += row["communities"]
+            counts[1] += row["communities"] if row["band"] in far else 0
+        lines += [f"  {code or ''} {name or ''}: {n}, {beyond}".rstrip() for (code, name), (n, beyond) in totals.items()]
     lines += [f"note: {n}" for n in report.notes]
     return lines
 

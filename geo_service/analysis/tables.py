@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from geo_service.analysis.areas import OUTSIDE
 from geo_service.analysis.coverage import NO_SERVICE
 from geo_service.analysis.report import INPUT_PREFIX, ProximityReport, table
 from geo_service.analysis.report_text import text
@@ -107,6 +108,15 @@ def method_lines(report: ProximityReport, lang: str, walk_kmh: float, sources: S
 
 def is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def areas_table(report: ProximityReport, lang: str) -> pd.DataFrame:
+    """The summary by administrative area (the chosen level): area code and name, band, communities, population."""
+    rows = [{text("area_code", lang): r["code"], text("area_name", lang): r["name"] if r["code"] or r["name"] != OUTSIDE
+             else text("outside", lang), header("band", lang): band_text(r["band"], lang),
+             text("communities", lang): r["communities"], header("population", lang): r["population"],
+             text("unknown_population", lang): r["unknown_population"]} for r in report.areas["summary"]]
+    return pd.DataFrame(rows)
 
 
 def seasons_table(report: ProximityReport, lang: str) -> pd.DataFrame:

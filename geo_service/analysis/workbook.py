@@ -57,6 +57,9 @@ def xlsx_bytes(report: ProximityReport, lang: str = "en", walk_kmh: float = tabl
     _write_sheet(workbook, text("sheet_cross_border", lang), tables.cross_border_table(report, lang), bold)
     if report.scenarios:
         _write_sheet(workbook, text("sheet_seasons", lang), tables.seasons_table(report, lang), bold)
+    if report.areas:
+        _write_sheet(workbook, text("sheet_areas", lang).format(level=report.areas["level"]),
+                     tables.areas_table(report, lang), bold)
     method = tables.method_lines(report, lang, walk_kmh, sources, store)
     _write_sheet(workbook, text("sheet_method", lang), pd.DataFrame({text("title", lang): method}), bold)
     workbook.close()

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from geo_service.analysis.coverage import DEFAULT_BANDS_KM
 from geo_service.analysis.inputs import (
+    load_areas,
     PRESENTATION_FIELDS,
     load_barriers,
     load_inputs,
@@ -156,6 +157,9 @@ def _save(parsed, values: dict, files: dict) -> str:
         chosen = frame[frame["id"].astype(str).isin(ids)] if ids else frame
         stored["barriers_file"] = (geojson_bytes(chosen), f"{layer_id}.geojson")
         parameters.pop("barriers")
+    if parsed.admin:
+        stored["admin_file"] = (store.file_bytes(parsed.admin), f"{parsed.admin}.geojson")
+        parameters.pop("admin")
     if (parsed.barriers or parsed.barriers_file) and not parsed.crossings_file:
         layer_id = parsed.crossings or "crossings"
         if layer_id in store.catalogue:
@@ -178,6 +182,8 @@ def _cache_key(parsed, values: dict) -> tuple | None:
     layers = [parsed.communities, parsed.services]
     if parsed.barriers:
         layers += [split_selection(parsed.barriers)[0], parsed.crossings or "crossings"]
+    if parsed.admin:
+        layers.append(parsed.admin)
     if any(layer not in store.catalogue for layer in layers):
         return None  # the analysis itself says what is wrong
     return ("proximity", *(store.version(layer) for layer in layers), tuple(sorted(values.items())))
@@ -191,12 +197,15 @@ def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
 def _analyse(parsed, settings):
     deadline = Deadline(settings.analysis_seconds)
     communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
-    barriers = load_barriers(get_store(), parsed, None if parsed.allow_outside else settings.extent, request_limits())
+    extent = None if parsed.allow_outside else settings.extent
+    barriers = load_barriers(get_store(), parsed, extent, request_limits())
+    areas = load_areas(get_store(), parsed, None, request_limits())  # boundaries may reach past the area
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only,
                           progress=lambda _: deadline.check(MEASURING),
                           service_types=parsed.service_types, levels=parsed.levels, barriers=barriers,
-                          walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour)
+                          walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour, areas=areas,
+                          admin_level=parsed.admin_level)
     deadline.check(MEASURING)
     return report
 
