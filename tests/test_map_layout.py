@@ -236,3 +236,20 @@ def test_the_faleme_as_a_barrier_sets_the_seasons_side_by_side(browser, bundled_
     assert_popup_clear_and_inside(page, size)
     assert w.errors == []
     w.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_results_by_administrative_area_on_a_phone(browser, bundled_server, lang):
+    heading = {"fr": "Par zone administrative (area)", "en": "By administrative area (area)"}[lang]
+    w = watched(browser, PHONE, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    page = w.page
+    page.select_option("#admin-layer", "regions")
+    page.click("#proximity-form button[type=submit]")
+    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
+    text = page.inner_text("#proximity-results")
+    assert heading in text and "Tambacounda Region (SN-TC)" in text
+    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
+                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert w.errors == []
+    w.close()

@@ -37,6 +37,9 @@
   function formData(form) {
     var data = new FormData(form);
     if (!data.get("barriers")) { data.delete("barriers"); data.delete("crossings"); data.delete("wet_unknown"); }
+    var adminFile = data.get("admin_file");
+    if (!data.get("admin") && !(adminFile && adminFile.size)) { data.delete("admin"); data.delete("admin_level"); }
+    if (adminFile && !adminFile.size) data.delete("admin_file");
     return data;
   }
 
@@ -240,6 +243,8 @@
         }), [false, false, true]));
       }
     }
+    if (report.areas) parts.areas(out, report, {table: table, number: number, bandCell: function (band) {
+      return bandCell(band, bandIndex[band], bandCount); }});
     if (report.scenarios) {
       parts.seasons(out, report, {table: table, number: number, km: km, bandText: bandText,
                                   country: function (c) { return vocabularyText("country", c); }});
@@ -357,6 +362,9 @@
   parts = window.geoServiceProximityParts(m, colour, el);
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("proximity-form");
+    document.getElementById("admin-file").addEventListener("change", function (event) {
+      if (event.target.files.length) document.getElementById("admin-layer").value = "";
+    });
     ["communities", "services"].forEach(function (role) {
       document.getElementById(role + "-file").addEventListener("change", function (event) {
         if (event.target.files.length) document.getElementById(role + "-layer").value = "";

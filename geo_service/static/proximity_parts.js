@@ -121,6 +121,19 @@
       }), [false, true, false, false], changed.map(function (r) { return r.row; })));
     }
 
-    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons};
+    // The summary by administrative area: one row per area and band that holds communities.
+    function areas(out, report, h) {
+      var a = report.areas;
+      out.appendChild(el("h2", m.prox_by_area + " (" + a.level + ")"));
+      var rows = a.summary.filter(function (r) { return r.communities; }).map(function (r) {
+        var name = r.code ? (r.name ? r.name + " (" + r.code + ")" : r.code) : m.prox_outside;
+        return [name, h.bandCell(r.band), h.number(r.communities), h.number(r.population),
+                h.number(r.unknown_population)];
+      });
+      out.appendChild(h.table([m.prox_area, m.band, m.communities, m.population, m.unknown_population], rows,
+                              [false, false, true, true, true]));
+    }
+
+    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas};
   };
 })();

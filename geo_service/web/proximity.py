@@ -53,7 +53,7 @@ PAGE_MESSAGE_KEYS = (
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name", "field_type", "prox_legend", "prox_line", "prox_partial",
     "prox_seasons", "prox_today", "prox_dry", "prox_wet", "prox_open_crossings", "prox_changed", "prox_within_hour",
-    "prox_unreachable", "prox_via",
+    "prox_unreachable", "prox_via", "prox_by_area", "prox_area", "prox_outside",
 )
 MAX_LISTED_FEATURES = 20  # a line layer's features offered one by one as barriers, up to this many
 
