@@ -114,6 +114,11 @@ def barrier_options(command):
               help="Administrative areas (e.g. OCHA COD-AB boundaries with ADMn_PCODE columns, or regions): each "
                    "community gets its area's names and p-codes, and the summary groups by --admin-level.")
 @click.option("--admin-level", default=None, help="adm1, adm2, … (default: the finest the areas give).")
+@click.option("--population", "population_raster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="A gridded population raster (GeoTIFF: WorldPop, HDX): unknown populations are "
+                                 "estimated from it, and its people counted by band.")
+@click.option("--population-radius-km", type=click.FloatRange(0.05, 20), default=1.0, show_default=True,
+              help="An unknown population: the raster's people within this distance.")
 @column_options
 @click.pass_context
 def proximity(ctx: click.Context, communities: str | None, services: str | None, out_path: Path | None, **options):
@@ -131,7 +136,7 @@ def run_proximity(settings: Settings, communities: str, services: str, out_path:
                   max_km: float | None, same_country_only: bool, allow_outside: bool, lang: str, excel: bool,
                   walk_kmh: float, walk_detour: float, barriers: str | None, crossings: str | None,
                   wet_unknown: str, crossing_tolerance_m: float, admin: str | None, admin_level: str | None,
-                  **column_choice) -> None:
+                  population_raster: Path | None, population_radius_km: float, **column_choice) -> None:
     from geo_service.analysis.coverage import parse_bands
     from geo_service.analysis.pdf_report import pdf_bytes
     from geo_service.analysis.report import (
@@ -161,7 +166,10 @@ def run_proximity(settings: Settings, communities: str, services: str, out_path:
                            hidden=count < 10_000) as bar:
         report = run_analysis(*inputs, bands_km=parse_bands(bands), max_distance_km=max_km,
                               same_country_only=same_country_only, progress=bar.update, barriers=setup,
-                              walk_kmh=walk_kmh, walk_detour=walk_detour, areas=areas, admin_level=admin_level)
+                              walk_kmh=walk_kmh, walk_detour=walk_detour, areas=areas, admin_level=admin_level,
+                              grid_source=None if population_raster is None else (population_raster,
+                                                                                  population_raster.name),
+                              radius_km=population_radius_km)
     writers[out_path.suffix.lower()](report)
     click.echo("\n".join(summary_lines(report)))
     click.echo(f"wrote {out_path} ({len(report.results):,} communities)")

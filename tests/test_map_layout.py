@@ -253,3 +253,32 @@ def test_the_results_by_administrative_area_on_a_phone(browser, bundled_server, 
                          " return p.scrollWidth - p.clientWidth; })()") <= 0
     assert w.errors == []
     w.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_population_grid_on_the_page(browser, bundled_server, lang, tmp_path):
+    from tests.test_population import _bundled_grid
+
+    raster = tmp_path / "grid.tif"
+    raster.write_bytes(_bundled_grid())
+    words = {"fr": ("Personnes de la grille de population (640)", "estimée d'après la grille"),
+             "en": ("People in the population grid (640)", "estimated from the grid")}[lang]
+    w = watched(browser, PHONE, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    page = w.page
+    page.set_input_files("#population-file", str(raster))
+    page.fill("input[name=population_radius_km]", "4")
+    page.click("#proximity-form button[type=submit]")
+    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
+    assert words[0] in page.inner_text("#proximity-results")
+    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
+                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    page.evaluate("""() => { let target = null;
+        geoServiceMap.proximityLayers.communities.eachLayer(l => {
+            if (l.feature.properties.name === "Diboli") target = l; });
+        if (window.geoServiceDrawer && window.geoService.isSmallScreen()) window.geoServiceDrawer.close();
+        geoServiceMap.map.setView(target.getLatLng(), 12, {animate: false}); target.openPopup(); }""")
+    page.wait_for_selector(".leaflet-popup-content h3")
+    assert words[1] in page.inner_text(".leaflet-popup-content")
+    assert w.errors == []
+    w.close()

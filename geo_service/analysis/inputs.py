@@ -12,6 +12,7 @@ from geo_service.analysis.areas import AdminAreas, choose_level, read_areas
 from geo_service.analysis.barriers import DEFAULT_TOLERANCE_M
 from geo_service.analysis.coverage import parse_bands
 from geo_service.analysis.nearest import ProximityError
+from geo_service.analysis.population import DEFAULT_RADIUS_KM
 from geo_service.analysis.scenarios import (
     WALK_DETOUR,
     BarrierSetup,
@@ -150,14 +151,18 @@ class ProximityRequest:
     admin: str | None = None  # administrative areas: a polygon layer …
     admin_file: tuple[bytes, str] | None = None  # … or a file (e.g. OCHA COD-AB boundaries)
     admin_level: str | None = None  # the level the summary groups by (adm1, adm2, …; default: the finest)
+    population_file: tuple[bytes, str] | None = None  # a gridded population raster (GeoTIFF)
+    population_radius_km: float = DEFAULT_RADIUS_KM  # an unknown population: the grid's people within this
 
 
 OUTPUTS = ("json", "csv", "geojson", "parquet", "xlsx", "pdf")
 FIELDS = frozenset({"communities", "services", "bands", "max_km", "same_country_only", "allow_outside",
                     "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m", "format", "lang", "f", "excel",
                     "walk_kmh", "save", "service_types", "levels", "offset", "limit", "barriers", "crossings",
-                    "wet_unknown", "crossing_tolerance_m", "walk_detour", "admin", "admin_level"})
-FILES = frozenset({"communities_file", "services_file", "barriers_file", "crossings_file", "admin_file"})
+                    "wet_unknown", "crossing_tolerance_m", "walk_detour", "admin", "admin_level",
+                    "population_radius_km"})
+FILES = frozenset({"communities_file", "services_file", "barriers_file", "crossings_file", "admin_file",
+                   "population_file"})
 # Fields that shape the answer's form only: a saved result is opened in any of them.
 PRESENTATION_FIELDS = frozenset({"format", "lang", "f", "excel", "save", "offset", "limit"})
 
@@ -263,7 +268,8 @@ def parse_request(values: dict[str, str], files: dict[str, tuple[bytes, str]]) -
         crossing_tolerance_m=_number(values, "crossing_tolerance_m", DEFAULT_TOLERANCE_M, 0, 10_000),
         walk_detour=_number(values, "walk_detour", WALK_DETOUR, 1, 3),
         admin=values.get("admin") or None, admin_file=files.get("admin_file"),
-        admin_level=values.get("admin_level") or None,
+        admin_level=values.get("admin_level") or None, population_file=files.get("population_file"),
+        population_radius_km=_number(values, "population_radius_km", DEFAULT_RADIUS_KM, 0.05, 20),
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_service.analysis import areas as admin, coverage, scenarios
+from geo_service.analysis import areas as admin, coverage, population, scenarios
 from geo_service.analysis.inputs import AnalysisInput
 from geo_service.analysis.levels import LEVELS, facility_levels
 from geo_service.analysis.nearest import ProximityError, nearest_services
@@ -23,7 +23,8 @@ from geo_service.io.formats import write as write_format
 UNDERSERVED_SHOWN = 100
 NO_LEVEL = {"first_contact": N_("note", "{label}: no first-contact facility: that level is left empty"),
             "referral": N_("note", "{label}: no referral facility: that level is left empty")}
-KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "location_accuracy_m", "location_imprecise")
+KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "population_estimated", "location_accuracy_m",
+                "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
 RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "walk_min", "band",
                   "first_contact_service_name", "first_contact_distance_m", "referral_service_name",
@@ -47,6 +48,7 @@ class ProximityReport:
     scenarios: dict | None = None  # with barriers: none/dry/wet side by side (analysis.scenarios)
     walk: dict = field(default_factory=dict)  # the walking-time model and who is within an hour's walk
     areas: dict | None = None  # with administrative areas: the summary by the chosen level
+    population_grid: dict | None = None  # with a population raster: its people by band and scenario
 
 
 def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_km: Sequence[float],
@@ -54,15 +56,57 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
                  progress: Callable[[int], None] | None = None, service_types: Sequence[str] = (),
                  levels: bool = False, barriers: scenarios.BarrierSetup | None = None,
                  walk_kmh: float = scenarios.WALK_KMH, walk_detour: float = scenarios.WALK_DETOUR,
-                 areas: admin.AdminAreas | None = None, admin_level: str | None = None) -> ProximityReport:
+                 areas: admin.AdminAreas | None = None, admin_level: str | None = None,
+                 grid_source: tuple | None = None, radius_km: float = 1.0) -> ProximityReport:
     if max_distance_km is not None and not max_distance_km > 0:
         raise ProximityError(Text("error", "the maximum distance must be a positive number of km, got {value}",
                                   {"value": max_distance_km}))
     notes = communities.notes + services.notes
+    grid = None
+    if grid_source is not None:  # first: the estimated populations count in every summary
+        grid, communities, note = with_grid(communities, grid_source, bands_km, radius_km)
+        notes.append(note)
     if service_types:
         services = select_types(services, service_types)
         notes.append(Text("note", "{label}: facilities of type {types} only ({count})",
                           {"label": services.label, "types": ", ".join(service_types), "count": len(services.frame)}))
+    result, cross, more = measure(communities, services, bands_km, max_distance_km, same_country_only, progress)
+    notes += more
+    if "population" not in result.columns:
+        notes.append(Text("note", "{label}: no population column: populations are unknown",
+                          {"label": communities.label}))
+    if levels:
+        notes += nearest_by_level(result, communities, services, max_distance_km)
+    result["walk_min"] = scenarios.walk_minutes(result["distance_m"], walk_kmh, walk_detour)
+    side_by_side = None
+    if barriers is not None:
+        notes += barriers.notes
+        side_by_side = scenarios.add_scenarios(result, communities.frame, services.frame, barriers, bands_km,
+                                               max_distance_km, same_country_only, cross, (walk_kmh, walk_detour))
+    grid_people = None if grid is None else population.grid_summary(grid, services.frame, barriers, bands_km,
+                                                                    (walk_kmh, walk_detour), radius_km)
+    by_area = None
+    if areas is not None:
+        by_area, more = admin.add_areas(result, areas, admin_level, bands_km)
+        notes += more
+    result = with_row_labels(result)
+    return ProximityReport(
+        results=result, services=services.frame, bands_km=tuple(bands_km),
+        summary=coverage.coverage_summary(result, bands_km), cross_border=cross,
+        histogram=coverage.distance_histogram(result["distance_m"].to_numpy(dtype=float), bands_km),
+        underserved=coverage.underserved(result, bands_km), notes=notes,
+        inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
+                "max_distance_km": max_distance_km, "same_country_only": same_country_only},
+        community_columns=communities.columns, scenarios=side_by_side, areas=by_area, population_grid=grid_people,
+        walk={"kmh": walk_kmh, "detour": walk_detour, "hour_km": round(walk_kmh / walk_detour, 2),
+              "within_hour_walk": scenarios.within_hour(result)},
+    )
+
+
+def measure(communities: AnalysisInput, services: AnalysisInput, bands_km: Sequence[float],
+            max_distance_km: float | None, same_country_only: bool, progress: Callable[[int], None] | None):
+    """Each community's nearest service and band, with the cross-border comparison where both have countries."""
+    notes = []
     both_have_country = "country" in communities.frame.columns and "country" in services.frame.columns
 
     def banded(same_country: bool, report_progress: bool) -> gpd.GeoDataFrame:
@@ -80,33 +124,18 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
     else:
         result = banded(same_country_only, True)
         notes.append(Text("note", "no 'country' column in both inputs: the cross-border comparison is left out"))
-    if "population" not in result.columns:
-        notes.append(Text("note", "{label}: no population column: populations are unknown",
-                          {"label": communities.label}))
-    if levels:
-        notes += nearest_by_level(result, communities, services, max_distance_km)
-    result["walk_min"] = scenarios.walk_minutes(result["distance_m"], walk_kmh, walk_detour)
-    side_by_side = None
-    if barriers is not None:
-        notes += barriers.notes
-        side_by_side = scenarios.add_scenarios(result, communities.frame, services.frame, barriers, bands_km,
-                                               max_distance_km, same_country_only, cross, (walk_kmh, walk_detour))
-    by_area = None
-    if areas is not None:
-        by_area, more = admin.add_areas(result, areas, admin_level, bands_km)
-        notes += more
-    result = with_row_labels(result)
-    return ProximityReport(
-        results=result, services=services.frame, bands_km=tuple(bands_km),
-        summary=coverage.coverage_summary(result, bands_km), cross_border=cross,
-        histogram=coverage.distance_histogram(result["distance_m"].to_numpy(dtype=float), bands_km),
-        underserved=coverage.underserved(result, bands_km), notes=notes,
-        inputs={"communities": communities.label, "services": services.label, "bands_km": list(bands_km),
-                "max_distance_km": max_distance_km, "same_country_only": same_country_only},
-        community_columns=communities.columns, scenarios=side_by_side, areas=by_area,
-        walk={"kmh": walk_kmh, "detour": walk_detour, "hour_km": round(walk_kmh / walk_detour, 2),
-              "within_hour_walk": scenarios.within_hour(result)},
-    )
+    return result, cross, notes
+
+
+def with_grid(communities: AnalysisInput, grid_source: tuple, bands_km: Sequence[float], radius_km: float):
+    """The grid read over the analysis area, and the communities with their unknown populations estimated."""
+    source, label = grid_source
+    frame = communities.frame
+    bounds = population.analysis_bounds(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(),
+                                        max(bands_km[-1], radius_km))
+    grid = population.open_grid(source, label, bounds)
+    filled, note = population.fill_unknown(frame, grid, radius_km, communities.label)
+    return grid, AnalysisInput(filled, communities.label, communities.notes, communities.columns), note
 
 
 def select_types(services: AnalysisInput, types: Sequence[str]) -> AnalysisInput:
@@ -204,6 +233,8 @@ def report_document(report: ProximityReport, include_features: bool = True, lang
         document["scenarios"] = report.scenarios
     if report.areas is not None:
         document["areas"] = report.areas
+    if report.population_grid is not None:
+        document["population_grid"] = report.population_grid
     if include_features:
         rows = report.results.iloc[offset:None if limit is None else offset + limit]
         document["results"] = json.loads(geojson_bytes(table(rows, report.community_columns), precision=6))
@@ -263,6 +294,14 @@ def summary_lines(report: ProximityReport) -> list[str]:
     lines.append(f"within one hour's walk ({report.walk['hour_km']:g} km at {report.walk['kmh']:g} km/h, detour "
                  f"{report.walk['detour']:g}): {within} of {len(report.results)} communities")
     lines += scenario_lines(report.scenarios)
+    if report.population_grid:
+        grid = report.population_grid
+        lines.append(f"people in the grid {grid['assumptions']['grid']} (area {grid['assumptions']['area']}): "
+                     f"{grid['assumptions']['people_in_area']:,}")
+        for scenario in ("none", "dry", "wet"):
+            if scenario in grid:
+                bands = ", ".join(f"{b['band']}: {b['people']:,}" for b in grid[scenario]["bands"])
+                lines.append(f"  {scenario}: {bands}; within an hour's walk: {grid[scenario]['within_hour_walk']:,}")
     if report.areas:
         lines.append(f"by area ({report.areas['layer']}, level {report.areas['level']}): communities, of which "
                      f"beyond {report.bands_km[-1]:g} km or with no service")

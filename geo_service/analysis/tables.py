@@ -119,6 +119,19 @@ def areas_table(report: ProximityReport, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def grid_table(report: ProximityReport, lang: str) -> pd.DataFrame:
+    """The people of the population grid by band, today and in each season."""
+    grid = report.population_grid
+    names = [s for s in ("none", "dry", "wet") if s in grid]
+    bands = list(dict.fromkeys(b["band"] for s in names for b in grid[s]["bands"]))
+    rows = [{header("band", lang): band_text(band, lang),
+             **{text(f"season_{s}", lang): next((b["people"] for b in grid[s]["bands"] if b["band"] == band), 0)
+                for s in names}} for band in bands]
+    rows.append({header("band", lang): text("seasons_hour_people", lang),
+                 **{text(f"season_{s}", lang): grid[s]["within_hour_walk"] for s in names}})
+    return pd.DataFrame(rows)
+
+
 def seasons_table(report: ProximityReport, lang: str) -> pd.DataFrame:
     """Today, the dry and the wet season side by side: communities by band, then what changes."""
     scenarios = report.scenarios

@@ -57,6 +57,8 @@ def xlsx_bytes(report: ProximityReport, lang: str = "en", walk_kmh: float = tabl
     _write_sheet(workbook, text("sheet_cross_border", lang), tables.cross_border_table(report, lang), bold)
     if report.scenarios:
         _write_sheet(workbook, text("sheet_seasons", lang), tables.seasons_table(report, lang), bold)
+    if report.population_grid:
+        _write_sheet(workbook, text("sheet_grid", lang), tables.grid_table(report, lang), bold)
     if report.areas:
         _write_sheet(workbook, text("sheet_areas", lang).format(level=report.areas["level"]),
                      tables.areas_table(report, lang), bold)

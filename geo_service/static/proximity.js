@@ -37,6 +37,8 @@
   function formData(form) {
     var data = new FormData(form);
     if (!data.get("barriers")) { data.delete("barriers"); data.delete("crossings"); data.delete("wet_unknown"); }
+    var grid = data.get("population_file");
+    if (grid && !grid.size) { data.delete("population_file"); data.delete("population_radius_km"); }
     var adminFile = data.get("admin_file");
     if (!data.get("admin") && !(adminFile && adminFile.size)) { data.delete("admin"); data.delete("admin_level"); }
     if (adminFile && !adminFile.size) data.delete("admin_file");
@@ -155,7 +157,7 @@
             [m.prox_walk, walk(p.walk_min)],
             [m.prox_service, p.service_name || m.prox_no_service],
             [m.prox_own_service, p.own_country_service === undefined ? "—" : (p.own_country_service || m.prox_no_service)],
-            [m.population, number(p.population)]
+            [m.population, number(p.population) + (p.population_estimated ? " (" + m.prox_estimated + ")" : "")]
           ];
           [["dry", m.prox_dry], ["wet", m.prox_wet]].forEach(function (season) {
             if (p[season[0] + "_band"] === undefined) return;
@@ -243,6 +245,7 @@
         }), [false, false, true]));
       }
     }
+    if (report.population_grid) parts.grid(out, report, {table: table, number: number, bandText: bandText});
     if (report.areas) parts.areas(out, report, {table: table, number: number, bandCell: function (band) {
       return bandCell(band, bandIndex[band], bandCount); }});
     if (report.scenarios) {

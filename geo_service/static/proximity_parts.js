@@ -134,6 +134,23 @@
                               [false, false, true, true, true]));
     }
 
-    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas};
+    // The people of the population grid by band: today, and in each season when there are barriers.
+    function grid(out, report, h) {
+      var g = report.population_grid, names = ["none", "dry", "wet"].filter(function (n) { return g[n]; });
+      var titles = {none: m.prox_today, dry: m.prox_dry, wet: m.prox_wet};
+      out.appendChild(el("h2", m.prox_grid_people + " (" + h.number(g.assumptions.people_in_area) + ")"));
+      var bands = g[names[0]].bands.map(function (b) { return b.band; });
+      var rows = bands.map(function (band) {
+        return [h.bandText(band)].concat(names.map(function (n) {
+          var found = g[n].bands.filter(function (b) { return b.band === band; })[0];
+          return h.number(found ? found.people : 0);
+        }));
+      });
+      rows.push([m.prox_within_hour].concat(names.map(function (n) { return h.number(g[n].within_hour_walk); })));
+      out.appendChild(h.table([m.band].concat(names.map(function (n) { return titles[n]; })), rows,
+                              [false].concat(names.map(function () { return true; }))));
+    }
+
+    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas, grid: grid};
   };
 })();

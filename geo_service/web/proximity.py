@@ -53,7 +53,8 @@ PAGE_MESSAGE_KEYS = (
     "prox_moving_closer", "prox_beyond", "prox_no_service", "prox_distance", "prox_service", "prox_own_service",
     "prox_km", "prox_over", "field_name", "field_type", "prox_legend", "prox_line", "prox_partial",
     "prox_seasons", "prox_today", "prox_dry", "prox_wet", "prox_open_crossings", "prox_changed", "prox_within_hour",
-    "prox_unreachable", "prox_via", "prox_by_area", "prox_area", "prox_outside",
+    "prox_unreachable", "prox_via", "prox_by_area", "prox_area", "prox_outside", "prox_grid_people",
+    "prox_estimated",
 )
 MAX_LISTED_FEATURES = 20  # a line layer's features offered one by one as barriers, up to this many
 
@@ -205,7 +206,8 @@ def _analyse(parsed, settings):
                           progress=lambda _: deadline.check(MEASURING),
                           service_types=parsed.service_types, levels=parsed.levels, barriers=barriers,
                           walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour, areas=areas,
-                          admin_level=parsed.admin_level)
+                          admin_level=parsed.admin_level, grid_source=parsed.population_file,
+                          radius_km=parsed.population_radius_km)
     deadline.check(MEASURING)
     return report
 
