@@ -282,3 +282,23 @@ def test_a_population_grid_on_the_page(browser, bundled_server, lang, tmp_path):
     assert words[1] in page.inner_text(".leaflet-popup-content")
     assert w.errors == []
     w.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_site_suggestion_on_the_page(browser, bundled_server, lang):
+    words = {"fr": ("Au total, nouvellement à portée\u00a0: 2 localités", "chaque localité compte pour une"),
+             "en": ("In all, newly within reach: 2 communities", "each community counts once")}[lang]
+    w = watched(browser, PHONE, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    page = w.page
+    page.click("#proximity-form button[type=submit]")
+    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
+    page.fill(".gs-sites input[name=k]", "2")
+    page.click(".gs-sites button")
+    page.wait_for_selector("html[data-sites=done]", state="attached", timeout=60000)
+    text = page.inner_text(".gs-sites")
+    assert words[0] in text and words[1] in text
+    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
+                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert w.errors == []
+    w.close()

@@ -158,3 +158,26 @@ def test_the_cli_takes_a_grid(tmp_path):
     estimated = [f["properties"] for f in features if f["properties"]["population_estimated"]]
     assert estimated and all(isinstance(p["population"], int) for p in estimated)
     assert pd.notna(estimated[0]["population"])
+
+
+def test_site_suggestion_takes_uploads_and_weighs_by_the_grid():
+    """Two unknown villages: without a grid each counts once; with it, the one with more people around wins."""
+    client = create_app({"layers_dir": BUNDLED_LAYERS}).test_client()
+    villages = gpd.GeoDataFrame({"name": ["Peu", "Beaucoup"]}, geometry=gpd.points_from_xy(
+        [centre(2, 4)[0], centre(7, 7)[0]], [centre(2, 4)[1], centre(7, 7)[1]]), crs="EPSG:4326")
+    far = gpd.GeoDataFrame({"name": ["Loin"]}, geometry=gpd.points_from_xy([-11.2], [12.9]), crs="EPSG:4326")
+
+    def ask(**extra):
+        data = {"communities_file": (io.BytesIO(villages.to_json().encode()), "villages.geojson"),
+                "services_file": (io.BytesIO(far.to_json().encode()), "far.geojson"), "k": "1", "within_km": "0.5",
+                **extra}
+        answer = client.post("/api/proximity/sites", data=data, content_type="multipart/form-data")
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer.get_json()
+
+    plain = ask()
+    assert plain["weighted_by_population"] is False and plain["newly_covered"] == 1
+    weighted = ask(population_file=(io.BytesIO(geotiff(small_grid())), "grid.tif"), population_radius_km="0.5")
+    assert weighted["weighted_by_population"] is True
+    assert weighted["sites"][0]["name"] == "Beaucoup" and weighted["newly_covered"] == 250
+    assert any("estimated from grid.tif" in note for note in weighted["notes"])

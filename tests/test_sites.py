@@ -100,10 +100,11 @@ def test_the_api_suggests_sites_from_the_layers(client):
     assert answer.status_code == 200
     document = answer.get_json()
     assert document["newly_covered"] == 0 and document["already_covered"] == 4  # every site is its own service
-    nothing = client.post("/api/proximity/sites", data={"communities": "sites", "services": "zones", "k": "2"})
-    assert_error_document(nothing, 400, "ProximityError")  # zones are polygons
-    alone = client.post("/api/proximity/sites", data={"communities": "sites", "services": "roads"})
-    assert_error_document(alone, 400, "ProximityError")
-    assert_error_document(client.post("/api/proximity/sites", data={"communities": "nope", "services": "sites"}), 404)
+    zones = client.post("/api/proximity/sites", data={"communities": "sites", "services": "zones", "k": "2"})
+    assert zones.status_code == 200  # as /api/proximity: a polygon service is taken at a point inside it
+    assert any("replaced by a point inside each" in note for note in zones.get_json()["notes"])
+    assert_error_document(client.post("/api/proximity/sites", data={"communities": "nope", "services": "sites"}), 400)
+    assert_error_document(client.post("/api/proximity/sites", data={"communities": "sites", "services": "sites",
+                                                                     "candidates": "nope"}), 404)
     assert_error_document(client.post("/api/proximity/sites", data={"communities": "sites", "services": "sites",
                                                                      "k": "x"}), 400)

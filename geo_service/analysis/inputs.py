@@ -294,7 +294,7 @@ def load_inputs(store: Store, request: ProximityRequest, extent: Extent,
     return loaded[0], loaded[1]
 
 
-def _frame_of(store: Store, layer: str | None, upload: tuple[bytes, str] | None, extent: Extent | None,
+def frame_of(store: Store, layer: str | None, upload: tuple[bytes, str] | None, extent: Extent | None,
               limits: InputLimits) -> tuple[gpd.GeoDataFrame, str]:
     if upload is not None:
         data, filename = upload
@@ -317,7 +317,7 @@ def load_barriers(store: Store, request: ProximityRequest, extent: Extent | None
     if request.crossings and request.crossings_file:
         raise ProximityError(Text("error", "give the crossings once: a layer of the service or a file, not both"))
     layer, ids = split_selection(request.barriers) if request.barriers else (None, ())
-    frame, label = _frame_of(store, layer, request.barriers_file, extent, limits)
+    frame, label = frame_of(store, layer, request.barriers_file, extent, limits)
     lines = barrier_lines(frame, label, ids)
     label = request.barriers or label
     notes = []
@@ -328,7 +328,7 @@ def load_barriers(store: Store, request: ProximityRequest, extent: Extent | None
             return BarrierSetup(lines, [], label, None, request.crossing_tolerance_m, request.wet_unknown_open, notes)
         crossings_layer = "crossings"
         notes.append(Text("note", "crossings: the bundled crossings layer"))
-    frame, crossings_label = _frame_of(store, crossings_layer, request.crossings_file, extent, limits)
+    frame, crossings_label = frame_of(store, crossings_layer, request.crossings_file, extent, limits)
     crossings = read_crossings(frame, crossings_label)
     unknown = [c.id for c in crossings if c.season == "unknown"]
     if unknown:
@@ -351,7 +351,7 @@ def load_areas(store: Store, request: ProximityRequest, extent: Extent | None,
     if request.admin and request.admin_file:
         raise ProximityError(Text("error", "give the administrative areas once: a layer of the service or a file, "
                                   "not both"))
-    frame, label = _frame_of(store, request.admin, request.admin_file, extent, limits)
+    frame, label = frame_of(store, request.admin, request.admin_file, extent, limits)
     areas = read_areas(frame, label)
     choose_level(areas, request.admin_level)  # an unknown level is refused before any work
     return areas

@@ -182,21 +182,25 @@ def _barrier_of(setup, scenario: str):
 
 def sites_document(store, communities: str, services: str, candidates: str | None, k: int,
                    within_km: float, setup=None, scenario: str = "none") -> dict:
-    """``suggest_sites`` over the store's point layers (candidates: the communities themselves by default),
-    as the JSON the API answers: the sites in order, with the communities each newly covers. With barriers
-    (``setup``, analysis.scenarios) coverage follows the routes of the ``scenario``'s open crossings."""
-    import pandas as pd  # only with a store at hand
-
-    barrier = _barrier_of(setup, scenario)
+    """``suggest_sites`` over the store's point layers (candidates: the communities themselves by default)."""
     frames = {role: store.read(layer_id) for role, layer_id in
               (("communities", communities), ("services", services), ("candidates", candidates or communities))}
-    for role, frame in frames.items():
+    return sites_answer(frames["communities"], frames["services"], frames["candidates"], k, within_km, setup, scenario)
+
+
+def sites_answer(c, s, sites, k: int, within_km: float, setup=None, scenario: str = "none") -> dict:
+    """``suggest_sites`` on point frames, as the JSON the API answers: the sites in order, with the communities
+    each newly covers. With barriers (``setup``, analysis.scenarios) coverage follows the routes of the
+    ``scenario``'s open crossings."""
+    import pandas as pd  # only with frames at hand
+
+    barrier = _barrier_of(setup, scenario)
+    for role, frame in (("communities", c), ("services", s), ("candidates", sites)):
         if len(frame) and not (frame.geometry.geom_type == "Point").all():
             raise ProximityError(Text("error", "{role} must be a layer of points", {"role": role}))
     if not 1 <= k <= MAX_K:
         raise ProximityError(Text("error", "k must be between 1 and {limit}, got {value}",
                                   {"limit": MAX_K, "value": k}))
-    c, s, sites = frames["communities"], frames["services"], frames["candidates"]
     population = pd.to_numeric(c["population"], errors="coerce").to_numpy(float) if "population" in c.columns \
         else np.full(len(c), np.nan)
     found = suggest_sites(c.geometry.x.to_numpy(), c.geometry.y.to_numpy(), population, s.geometry.x.to_numpy(),
@@ -212,7 +216,7 @@ def sites_document(store, communities: str, services: str, candidates: str | Non
         "sites": [{"rank": rank, **label(sites, site.candidate),
                    "lon": float(sites.geometry.x.iloc[site.candidate]),
                    "lat": float(sites.geometry.y.iloc[site.candidate]), "newly_covered": site.newly_covered,
-                   "communities": [label(c, i)["id"] for i in site.communities]}
+                   "communities": [label(c, i)["id"] or label(c, i)["name"] for i in site.communities]}
                   for rank, site in enumerate(found.sites, start=1)],
         "newly_covered": found.newly_covered, "already_covered": found.already_covered,
         "uncovered_before": found.uncovered_before, "weighted_by_population": found.weighted_by_population,

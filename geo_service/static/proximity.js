@@ -245,6 +245,7 @@
         }), [false, false, true]));
       }
     }
+    parts.sites(out, form, cfg, {table: table, number: number, drawn: drawn, hasSeasons: !!report.scenarios});
     if (report.population_grid) parts.grid(out, report, {table: table, number: number, bandText: bandText});
     if (report.areas) parts.areas(out, report, {table: table, number: number, bandCell: function (band) {
       return bandCell(band, bandIndex[band], bandCount); }});

@@ -151,6 +151,89 @@
                               [false].concat(names.map(function () { return true; }))));
     }
 
-    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas, grid: grid};
+    // Where new centres would help most: a small form of its own, sent with the analysis's inputs to the sites API.
+    var SITE_FIELDS = ["communities", "services", "communities_file", "services_file", "walk_kmh", "walk_detour",
+                       "barriers", "crossings", "wet_unknown", "population_file", "population_radius_km",
+                       "allow_outside", "lat_col", "lon_col", "geopoint_col", "lang"];
+
+    function sites(out, form, cfg, h) {
+      var box = el("div", null, "gs-sites");
+      box.appendChild(el("h2", m.prox_sites));
+      box.appendChild(el("p", m.prox_sites_intro, "muted"));
+      function field(label, name, attrs) {
+        var wrap = el("label", label + " ");
+        var input = el("input");
+        input.name = name;
+        Object.keys(attrs).forEach(function (k) { input.setAttribute(k, attrs[k]); });
+        wrap.appendChild(input);
+        box.appendChild(wrap);
+        return input;
+      }
+      var k = field(m.prox_sites_k, "k", {type: "number", min: 1, max: 10, value: 3, size: 3});
+      var within = field(m.prox_sites_within, "within_km", {type: "number", min: 0.5, max: 100, step: 0.5, value: 5, size: 4});
+      var walkMin = field(m.prox_sites_walk, "within_walk_min", {type: "number", min: 5, max: 600, step: 5, size: 4});
+      var season = null;
+      if (h.hasSeasons) {
+        var wrap = el("label", m.prox_sites_scenario + " ");
+        season = el("select");
+        [["dry", m.prox_dry], ["wet", m.prox_wet], ["none", m.prox_today]].forEach(function (o) {
+          var option = el("option", o[1]);
+          option.value = o[0];
+          season.appendChild(option);
+        });
+        wrap.appendChild(season);
+        box.appendChild(wrap);
+      }
+      var button = el("button", m.prox_sites_run);
+      button.type = "button";
+      var answer = el("div");
+      box.appendChild(button);
+      box.appendChild(answer);
+      button.addEventListener("click", function () {
+        var given = new FormData(form), data = new FormData();
+        SITE_FIELDS.forEach(function (name) {
+          var value = given.get(name);
+          if (value !== null && value !== "" && !(value instanceof File && !value.size)) data.set(name, value);
+        });
+        if (!data.get("barriers")) { data.delete("crossings"); data.delete("wet_unknown"); }
+        data.set("k", k.value);
+        if (walkMin.value) data.set("within_walk_min", walkMin.value); else data.set("within_km", within.value);
+        if (season && data.get("barriers")) data.set("scenario", season.value);
+        answer.textContent = m.prox_running;
+        document.documentElement.removeAttribute("data-sites");
+        fetch(cfg.sites_api + "?lang=" + cfg.lang, {method: "POST", body: data})
+          .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
+          .then(function (r) {
+            answer.textContent = "";
+            if (!r.ok) {
+              answer.appendChild(el("p", m.prox_error + m.colon + " " + r.body.description, "gs-error"));
+              document.documentElement.setAttribute("data-sites", "error");
+              return;
+            }
+            showSites(answer, r.body, h);
+            document.documentElement.setAttribute("data-sites", "done");
+          });
+      });
+      out.appendChild(box);
+    }
+
+    function showSites(answer, body, h) {
+      var unit = body.weighted_by_population ? m.prox_sites_people : m.prox_sites_communities;
+      answer.appendChild(h.table([m.field_name, m.prox_sites_newly + " (" + unit + ")"], body.sites.map(function (s) {
+        return [s.rank + ". " + (s.name || s.id || s.lat.toFixed(5) + ", " + s.lon.toFixed(5)), h.number(s.newly_covered)];
+      }), [false, true]));
+      answer.appendChild(el("p", m.prox_sites_total + m.colon + " " + h.number(body.newly_covered) + " " + unit + "."));
+      if (!body.weighted_by_population) answer.appendChild(el("p", m.prox_sites_unweighted, "muted"));
+      var map = window.geoServiceMap.map;
+      var layer = L.layerGroup(body.sites.map(function (s) {
+        return L.circleMarker([s.lat, s.lon], {radius: 11, color: "#6a3d9a", weight: 4, fillColor: "#fff",
+                                               fillOpacity: 0.6}).bindTooltip(el("span", s.rank + ". " + (s.name || "")),
+                                                                              {permanent: true, direction: "right"});
+      })).addTo(map);
+      h.drawn.push(layer);
+    }
+
+    return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas, grid: grid,
+            sites: sites};
   };
 })();
