@@ -210,20 +210,30 @@ def test_no_console_error_and_no_eval_on_any_page(browser, bundled_server, path)
     w.close()
 
 
+def ran_analysis(browser, bundled_server, size, lang, prepare=None):
+    """The proximity page, the analysis run (after ``prepare(page)`` fills the form), and the watcher."""
+    w = watched(browser, size, lang)
+    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    if prepare is not None:
+        prepare(w.page)
+    w.page.click("#proximity-form button[type=submit]")
+    w.page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
+    return w
+
+
+def panel_overflow(page) -> int:
+    return page.evaluate("(() => { const p = document.querySelector('.gs-panel'); return p.scrollWidth - p.clientWidth; })()")
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("size", SIZES)
 def test_the_faleme_as_a_barrier_sets_the_seasons_side_by_side(browser, bundled_server, size, lang):
     words = {"fr": ("Saison sèche et saison des pluies", "saison sèche", "par Kidira–Diboli bridge"),
              "en": ("Dry and wet season", "dry season", "via Kidira–Diboli bridge")}[lang]
-    w = watched(browser, size, lang)
-    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    w = ran_analysis(browser, bundled_server, size, lang, lambda page: page.select_option("#barriers", "rivers:faleme"))
     page = w.page
-    page.select_option("#barriers", "rivers:faleme")
-    page.click("#proximity-form button[type=submit]")
-    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
     assert words[0] in page.inner_text("#proximity-results")
-    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
-                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert panel_overflow(page) <= 0
     # Diboli's popup: Kidira's centre across the Falémé, through the bridge in both seasons
     page.evaluate("""() => { const map = geoServiceMap.map; let target = null;
         geoServiceMap.proximityLayers.communities.eachLayer(l => {
@@ -241,16 +251,10 @@ def test_the_faleme_as_a_barrier_sets_the_seasons_side_by_side(browser, bundled_
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_results_by_administrative_area_on_a_phone(browser, bundled_server, lang):
     heading = {"fr": "Par zone administrative (area)", "en": "By administrative area (area)"}[lang]
-    w = watched(browser, PHONE, lang)
-    w.open(f"{bundled_server.url}/proximity?lang={lang}")
-    page = w.page
-    page.select_option("#admin-layer", "regions")
-    page.click("#proximity-form button[type=submit]")
-    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
-    text = page.inner_text("#proximity-results")
+    w = ran_analysis(browser, bundled_server, PHONE, lang, lambda page: page.select_option("#admin-layer", "regions"))
+    text = w.page.inner_text("#proximity-results")
     assert heading in text and "Tambacounda Region (SN-TC)" in text
-    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
-                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert panel_overflow(w.page) <= 0
     assert w.errors == []
     w.close()
 
@@ -263,16 +267,14 @@ def test_a_population_grid_on_the_page(browser, bundled_server, lang, tmp_path):
     raster.write_bytes(_bundled_grid())
     words = {"fr": ("Personnes de la grille de population (640)", "estimée d'après la grille"),
              "en": ("People in the population grid (640)", "estimated from the grid")}[lang]
-    w = watched(browser, PHONE, lang)
-    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    def prepare(page):
+        page.set_input_files("#population-file", str(raster))
+        page.fill("input[name=population_radius_km]", "4")
+
+    w = ran_analysis(browser, bundled_server, PHONE, lang, prepare)
     page = w.page
-    page.set_input_files("#population-file", str(raster))
-    page.fill("input[name=population_radius_km]", "4")
-    page.click("#proximity-form button[type=submit]")
-    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
     assert words[0] in page.inner_text("#proximity-results")
-    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
-                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert panel_overflow(page) <= 0
     page.evaluate("""() => { let target = null;
         geoServiceMap.proximityLayers.communities.eachLayer(l => {
             if (l.feature.properties.name === "Diboli") target = l; });
@@ -288,17 +290,13 @@ def test_a_population_grid_on_the_page(browser, bundled_server, lang, tmp_path):
 def test_site_suggestion_on_the_page(browser, bundled_server, lang):
     words = {"fr": ("Au total, nouvellement à portée\u00a0: 2 localités", "chaque localité compte pour une"),
              "en": ("In all, newly within reach: 2 communities", "each community counts once")}[lang]
-    w = watched(browser, PHONE, lang)
-    w.open(f"{bundled_server.url}/proximity?lang={lang}")
+    w = ran_analysis(browser, bundled_server, PHONE, lang)
     page = w.page
-    page.click("#proximity-form button[type=submit]")
-    page.wait_for_selector("html[data-proximity=done]", state="attached", timeout=60000)
     page.fill(".gs-sites input[name=k]", "2")
     page.click(".gs-sites button")
     page.wait_for_selector("html[data-sites=done]", state="attached", timeout=60000)
     text = page.inner_text(".gs-sites")
     assert words[0] in text and words[1] in text
-    assert page.evaluate("(() => { const p = document.querySelector('.gs-panel');"
-                         " return p.scrollWidth - p.clientWidth; })()") <= 0
+    assert panel_overflow(page) <= 0
     assert w.errors == []
     w.close()

@@ -7,10 +7,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from affine import Affine
 from click.testing import CliRunner
 from pyproj import Geod, Transformer
 from rasterio.io import MemoryFile
-from affine import Affine
 
 from geo_service.analysis import population
 from geo_service.analysis.inputs import AnalysisInput
@@ -53,9 +53,11 @@ AREA = (-12.5, 13.5, -11.5, 14.5)
 
 def test_the_grid_is_read_as_populated_cell_centres_without_no_data():
     grid = population.open_grid(geotiff(small_grid()), "g.tif", AREA)
+    def rounded(lon, lat):
+        return round(lon, 6), round(lat, 6)
+
     assert sorted(zip(grid.people, grid.lon.round(6), grid.lat.round(6))) == [
-        (40.0, *map(lambda v: round(v, 6), centre(2, 4))), (100.0, *map(lambda v: round(v, 6), centre(2, 3))),
-        (250.0, *map(lambda v: round(v, 6), centre(7, 7)))]
+        (40.0, *rounded(*centre(2, 4))), (100.0, *rounded(*centre(2, 3))), (250.0, *rounded(*centre(7, 7)))]
     assert grid.describe()["people_in_area"] == 390 and grid.coarsened == 1
 
 

@@ -15,8 +15,13 @@ from pyproj import Geod
 from geo_service.analysis.inputs import AnalysisInput
 from geo_service.analysis.nearest import ProximityError
 from geo_service.analysis.report import report_document, run_analysis
-from geo_service.analysis.scenarios import (BarrierSetup, barrier_lines, read_crossings, walk_minutes,
-                                            within_hour)
+from geo_service.analysis.scenarios import (
+    BarrierSetup,
+    barrier_lines,
+    read_crossings,
+    walk_minutes,
+    within_hour,
+)
 from geo_service.analysis.sites import coverage_km, sites_document
 from geo_service.app import create_app
 from geo_service.cli import main as cli_main

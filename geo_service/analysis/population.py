@@ -71,10 +71,11 @@ def open_grid(source: bytes | Path, label: str, bounds: tuple[float, float, floa
 
 
 def _read(dataset, label: str, bounds) -> Grid:
+    import rasterio
     from affine import Affine  # rasterio's own dependency
     from pyproj import Transformer
-    import rasterio
     from rasterio.enums import Resampling
+    from rasterio.errors import WindowError
     from rasterio.warp import reproject, transform_bounds
     from rasterio.windows import Window, from_bounds
 
@@ -85,7 +86,7 @@ def _read(dataset, label: str, bounds) -> Grid:
     window = from_bounds(west, south, east, north, transform=dataset.transform).round_offsets().round_lengths()
     try:
         window = window.intersection(Window(0, 0, dataset.width, dataset.height))
-    except Exception:  # rasterio raises WindowError when they do not meet
+    except WindowError:  # they do not meet
         raise ProximityError(Text("error", "{label}: the raster does not cover the communities", {"label": label})) \
             from None
     cells = int(window.width) * int(window.height)

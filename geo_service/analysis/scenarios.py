@@ -227,22 +227,29 @@ def changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.Series:
     return (service | (before["band"].to_numpy() != after["band"].to_numpy())).astype(bool)
 
 
+def _side(result: pd.DataFrame, i: int, scenario: str) -> dict:
+    """One community's service, distance, band and crossing under ``scenario``."""
+    p = "" if scenario == "none" else f"{scenario}_"
+
+    def value(column):
+        found = result[f"{p}{column}"].iloc[i]
+        return None if pd.isna(found) else found
+
+    distance = value("distance_m")
+    return {"service": value("service_name"), "distance_m": None if distance is None else float(distance),
+            "band": value("band"), "crossing": value("crossing")}
+
+
 def _changed_rows(result: pd.DataFrame, before: str, after: str, mask: np.ndarray) -> list[dict]:
+    population = coverage.population_of(result)
     rows = []
+    def known(column, i):
+        return None if column not in result or pd.isna(result[column].iloc[i]) else str(result[column].iloc[i])
+
     for i in np.flatnonzero(mask)[:CHANGED_SHOWN]:
-        def side(prefix):
-            p = "" if prefix == "none" else f"{prefix}_"
-            distance = result[f"{p}distance_m"].iloc[i]
-            return {"service": None if pd.isna(result[f"{p}service_name"].iloc[i]) else result[f"{p}service_name"].iloc[i],
-                    "distance_m": None if pd.isna(distance) else float(distance), "band": result[f"{p}band"].iloc[i],
-                    "crossing": None if pd.isna(result[f"{p}crossing"].iloc[i]) else result[f"{p}crossing"].iloc[i]}
-        population = coverage.population_of(result).iloc[i]
-        rows.append({"row": int(i) + 1, "name": None if "name" not in result or pd.isna(result["name"].iloc[i])
-                     else str(result["name"].iloc[i]),
-                     "country": None if "country" not in result or pd.isna(result["country"].iloc[i])
-                     else str(result["country"].iloc[i]),
-                     "population": None if pd.isna(population) else int(population),
-                     before: side(before), after: side(after)})
+        rows.append({"row": int(i) + 1, "name": known("name", i), "country": known("country", i),
+                     "population": None if pd.isna(population.iloc[i]) else int(population.iloc[i]),
+                     before: _side(result, i, before), after: _side(result, i, after)})
     return rows
 
 

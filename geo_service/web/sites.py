@@ -11,7 +11,12 @@ import math
 from flask import Blueprint, jsonify, request
 
 from geo_service.analysis.inputs import FIELDS as PROXIMITY_FIELDS
-from geo_service.analysis.inputs import frame_of, load_barriers, load_inputs, parse_request
+from geo_service.analysis.inputs import (
+    frame_of,
+    load_barriers,
+    load_inputs,
+    parse_request,
+)
 from geo_service.analysis.report import with_grid
 from geo_service.analysis.sites import coverage_km, sites_answer
 from geo_service.errors import InvalidParameterError
