@@ -1,6 +1,7 @@
 """Results by administrative area: names and p-codes on every row, summaries by any level (small files made here)."""
 
 import io
+import json
 
 import geopandas as gpd
 import pandas as pd
@@ -112,3 +113,11 @@ def test_the_bundled_regions_put_kidira_in_tambacounda(client):
     assert client.get("/api/proximity?communities=communities&services=health_centres&admin=border").status_code == 400
     assert "give admin too" in client.get("/api/proximity?communities=communities&services=health_centres"
                                           "&admin_level=adm1").get_data(as_text=True)
+
+
+def test_the_ogc_process_summarises_by_area(client):
+    inputs = {"communities": "communities", "services": "health_centres", "admin": json.loads(COD.to_json()),
+              "admin_level": "adm1"}
+    answer = client.post("/ogc/processes/proximity/execution", json={"inputs": inputs})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["areas"]["level"] == "adm1"

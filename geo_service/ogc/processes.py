@@ -25,7 +25,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
 ]
 INPUTS = ("communities", "services", "bands", "max_km", "same_country_only", "service_types", "levels", "barriers",
-          "crossings", "wet_unknown", "crossing_tolerance_m", "walk_kmh", "walk_detour")
+          "crossings", "wet_unknown", "crossing_tolerance_m", "walk_kmh", "walk_detour", "admin", "admin_level")
 _OWN_LAYER = re.compile(r"/(?:layers/([a-z][a-z0-9_]*)\.geojson|ogc/collections/([a-z][a-z0-9_]*)(?:/items)?)$")
 TEXTS = {
     "title": N_("process", "Distance to health facilities"),
@@ -50,6 +50,9 @@ TEXTS = {
                                           "the barrier line (the line's accuracy)"),
     "walk_kmh": N_("process", "Walking speed of the estimated walking time, km/h"),
     "walk_detour": N_("process", "Path length against the straight line, for the walking time"),
+    "admin": N_("process", "Administrative areas to summarise by: a polygon layer id or GeoJSON (e.g. OCHA COD-AB "
+                           "boundaries with ADMn_PCODE columns)"),
+    "admin_level": N_("process", "The level the summary by area groups by (adm1, adm2, …; default: the finest)"),
     "report": N_("process", "The analysis: each community with its nearest facility and distance, and the "
                             "summaries"),
 }
@@ -100,6 +103,8 @@ def process_document(base: str, layer_ids: Sequence[str], lang: str) -> dict:
                                  "minOccurs": 0},
         "walk_kmh": {"schema": {"type": "number", "minimum": 0.5, "maximum": 20, "default": 5}, "minOccurs": 0},
         "walk_detour": {"schema": {"type": "number", "minimum": 1, "maximum": 3, "default": 1.2}, "minOccurs": 0},
+        "admin": {"schema": layer_input, "minOccurs": 0},
+        "admin_level": {"schema": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}, "minOccurs": 0},
     }
     for name, entry in inputs.items():
         entry["title"] = _say(name, lang)
@@ -125,7 +130,7 @@ def execute_fields(body: bytes, layer_ids: Sequence[str]) -> tuple[dict[str, str
                                          {"names": ", ".join(unknown), "allowed": ", ".join(INPUTS)}))
     values: dict[str, str] = {}
     files: dict[str, tuple[bytes, str]] = {}
-    for role in ("communities", "services", "barriers", "crossings"):
+    for role in ("communities", "services", "barriers", "crossings", "admin"):
         if role in inputs:
             _layer_input(role, inputs[role], layer_ids, values, files)
     for name in ("bands", "service_types"):
@@ -135,7 +140,7 @@ def execute_fields(body: bytes, layer_ids: Sequence[str]) -> tuple[dict[str, str
                 raise InvalidParameterError(Text("error", "input {name} must be an array", {"name": name}))
             values[name] = ",".join(str(v) for v in items)
     for name in ("max_km", "same_country_only", "levels", "wet_unknown", "crossing_tolerance_m", "walk_kmh",
-                 "walk_detour"):
+                 "walk_detour", "admin_level"):
         if name in inputs:
             value = inputs[name]
             values[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
