@@ -19,6 +19,7 @@ from geo_service.analysis.scenarios import (
     BarrierSetup,
     barrier_lines,
     read_crossings,
+    walk_band,
     walk_minutes,
     within_hour,
 )
@@ -285,3 +286,12 @@ def test_the_workbook_and_the_printed_page_set_the_seasons_side_by_side(client, 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
         client.get(f"/api/proximity?{query}&format=pdf").data)).pages)
     assert (dry in text) and (wet in text)
+
+
+def test_the_walking_band_is_within_or_over_an_hour_or_none():
+    assert walk_band(pd.array([0, 60, 61, None], dtype="Int64")).tolist() == [
+        "within one hour's walk", "within one hour's walk", "over one hour's walk", "no service in reach"]
+    report = analyse(setup(ferry_and_bridge().iloc[:2]))
+    row = report.results.iloc[0]
+    assert (row["walk_band"], row["dry_walk_band"], row["wet_walk_band"]) == (
+        "over one hour's walk", "over one hour's walk", "no service in reach")

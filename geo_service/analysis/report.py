@@ -26,7 +26,7 @@ NO_LEVEL = {"first_contact": N_("note", "{label}: no first-contact facility: tha
 KEPT_COLUMNS = ("row", "label", "id", "name", "country", "population", "population_estimated", "location_accuracy_m",
                 "location_imprecise")
 INPUT_PREFIX = "input_"  # the input's own columns, so none can collide with the analysis's
-RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "walk_min", "band",
+RESULT_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "walk_min", "walk_band", "band",
                   "first_contact_service_name", "first_contact_distance_m", "referral_service_name",
                   "referral_distance_m",
                   "own_country_service", "own_country_distance_m", "own_country_band", "moves_closer",
@@ -78,6 +78,7 @@ def run_analysis(communities: AnalysisInput, services: AnalysisInput, *, bands_k
     if levels:
         notes += nearest_by_level(result, communities, services, max_distance_km)
     result["walk_min"] = scenarios.walk_minutes(result["distance_m"], walk_kmh, walk_detour)
+    result["walk_band"] = scenarios.walk_band(result["walk_min"]).to_numpy()
     side_by_side = None
     if barriers is not None:
         notes += barriers.notes

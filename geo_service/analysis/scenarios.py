@@ -194,6 +194,17 @@ def walk_minutes(distance_m, kmh: float = WALK_KMH, detour: float = WALK_DETOUR)
     return minutes.round(0).astype("Int64")
 
 
+WALK_BANDS = ("within one hour's walk", "over one hour's walk")
+
+
+def walk_band(minutes: pd.Series) -> pd.Series:
+    """The walking band of each community: within or over one hour's walk, or no service in reach."""
+    minutes = pd.Series(minutes, dtype="Int64")
+    band = np.where(minutes.isna().to_numpy(), coverage.NO_SERVICE,
+                    np.where(minutes.fillna(0).to_numpy() <= HOUR_MIN, WALK_BANDS[0], WALK_BANDS[1]))
+    return pd.Series(band, index=minutes.index, dtype="string")
+
+
 def within_hour(banded: pd.DataFrame, column: str = "walk_min") -> list[dict]:
     """Communities (and known population) within one hour's walk of a service, by country."""
     population = coverage.population_of(banded)
@@ -212,12 +223,14 @@ def within_hour(banded: pd.DataFrame, column: str = "walk_min") -> list[dict]:
 # --- the scenarios side by side ----------------------------------------------------------------------------
 
 CHANGED_SHOWN = 500
-SCENARIO_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "crossing", "band", "walk_min")
+SCENARIO_COLUMNS = ("service_id", "service_name", "service_country", "distance_m", "crossing", "band", "walk_min",
+                    "walk_band")
 
 
 def _banded(communities, services, setup, scenario, bands_km, max_km, same_country, walk):
     found = coverage.with_bands(routes(communities, services, setup, scenario, max_km, same_country), bands_km)
     found["walk_min"] = walk_minutes(found["distance_m"], *walk)
+    found["walk_band"] = walk_band(found["walk_min"]).to_numpy()
     return found
 
 

@@ -18,6 +18,7 @@ from geo_service.analysis.report import INPUT_PREFIX, ProximityReport, table
 from geo_service.analysis.report_text import text
 from geo_service.i18n import text_of
 
+WALK_WORDS = {"within one hour's walk": "within_hour", "over one hour's walk": "over_hour"}  # scenarios.WALK_BANDS
 WALK_KMH_DEFAULT = 5.0  # the analysis's default walking speed (analysis/scenarios.py WALK_KMH)
 
 
@@ -27,6 +28,8 @@ def band_text(label: object, lang: str) -> object:
         return label
     if label == NO_SERVICE:
         return text("no_service", lang)
+    if label in WALK_WORDS:
+        return text(WALK_WORDS[label], lang)
     if label.startswith("over "):
         return f"{text('over', lang)} {label[5:]}"
     return label
@@ -39,7 +42,7 @@ def communities_table(report: ProximityReport, lang: str, walk_kmh: float = WALK
     frame["lat"] = frame.geometry.y.round(6)
     frame["lon"] = frame.geometry.x.round(6)
     frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    for column in ("band", "own_country_band", "dry_band", "wet_band"):
+    for column in ("band", "own_country_band", "dry_band", "wet_band", "walk_band", "dry_walk_band", "wet_walk_band"):
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: band_text(v, lang))
     if "moves_closer" in frame.columns:
