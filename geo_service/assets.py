@@ -17,14 +17,17 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import brotli
 import rcssmin
 import rjsmin
-from branca.element import Element
 
 from geo_service.errors import ConfigError, NotFoundError
 from geo_service.i18n import Text
+
+if TYPE_CHECKING:
+    from branca.element import Element  # folium's element tree, only handed in by the map builders
 
 # folium asset name -> path inside node_modules
 NPM_ASSETS = {

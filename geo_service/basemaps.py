@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pmtiles.reader import MmapSource, Reader
+
+# The online base map: OpenStreetMap's own tiles (here, not in maps.py, so the app's security headers can name
+# their origin without importing folium).
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 from pmtiles.tile import Compression, TileType
 
 from geo_service.errors import NotFoundError

@@ -19,15 +19,13 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 
-from geo_service.basemaps import BaseMapView
+from geo_service.basemaps import OSM_ATTRIBUTION, OSM_TILES, BaseMapView
 from geo_service.catalogue import Layer
 from geo_service.i18n import messages, vocabulary
 from geo_service.map_view import POPUP_FIELDS
 
 # Map view: the border area with some margin (lat/lon).
 DEFAULT_BOUNDS = [[12.2, -12.9], [15.0, -10.9]]
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
 @dataclass(frozen=True)

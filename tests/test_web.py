@@ -91,3 +91,17 @@ def test_every_message_exists_in_both_languages():
     assert set(messages("en")) == set(messages("fr")) == set(MESSAGES)
     assert set(MAP_MESSAGE_KEYS) <= set(MESSAGES)
     assert all(messages("fr")[k].strip() for k in MESSAGES)
+
+
+def test_a_worker_starts_without_the_libraries_only_some_requests_need():
+    """Every worker builds the app at start: folium (map pages), pygeofilter's CQL2 grammar (filters), XlsxWriter
+    (workbooks), rasterio (population grids) and PuLP (site suggestion) wait for their first request."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from geo_service.app import create_app; from tests.conftest import BUNDLED_LAYERS; "
+            "create_app({'layers_dir': BUNDLED_LAYERS}); print(sorted(sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for module in ("folium", "branca", "pygeofilter", "lark", "xlsxwriter", "rasterio", "pulp", "reportlab"):
+        assert f"'{module}'" not in loaded, module
+    assert "'geo_service.app'" in loaded

@@ -10,16 +10,17 @@ from markupsafe import escape
 from geo_service.assets import (ASSETS_PREFIX, NPM_ASSETS, STATIC_PREFIX, VECTOR_RENDERER, bundle_head,
                                 localise_assets)
 from geo_service.catalogue import Layer
-from geo_service.maps import EXTRA_SCRIPTS, EXTRA_STATIC, MapLayer, build_map, render_parts
 from geo_service.web.basemaps import views as basemap_views
 from geo_service.tiles import TMS_ID
 from geo_service.web.context import get_bundles, get_settings, get_store
 from geo_service.web.security import with_nonce
 
 
-def _map_layer(store, layer: Layer, tiles_above: int) -> MapLayer:
+def _map_layer(store, layer: Layer, tiles_above: int):
     """A layer loads whole from its map view, named by its version (a browser keeps it until the layer
     changes); one with more than ``tiles_above`` features is drawn from vector tiles instead."""
+    from geo_service.maps import MapLayer
+
     version = store.version(layer.id)
     count = store.summary(layer.id).feature_count
     if count > tiles_above:
@@ -36,6 +37,9 @@ def page_map(layers: list[Layer], lang: str, extra_css: Sequence[str] = ("layout
     The head asks for the layers' map views at once (preload), in parallel with the scripts.
     ``extra_css``/``extra_js`` are the page's own files in static/, added to the bundles.
     """
+    # folium (and branca) only when a page with a map is first drawn: half a second off every worker's start
+    from geo_service.maps import EXTRA_SCRIPTS, EXTRA_STATIC, build_map, render_parts
+
     store = get_store()
     items = [_map_layer(store, layer, get_settings().map_tiles_above) for layer in layers]
     basemaps = basemap_views()

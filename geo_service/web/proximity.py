@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from geo_service.analysis.coverage import DEFAULT_BANDS_KM
 from geo_service.analysis.inputs import (
-    load_areas,
     PRESENTATION_FIELDS,
+    load_areas,
     load_barriers,
     load_inputs,
     parse_request,
@@ -22,7 +22,6 @@ from geo_service.analysis.report import (
     run_analysis,
 )
 from geo_service.analysis.scenarios import split_selection
-from geo_service.analysis.workbook import excel_csv_bytes, xlsx_bytes
 from geo_service.errors import GeoServiceError
 from geo_service.i18n import LANGUAGES, Text, choose_language, messages
 from geo_service.io.formats import geojson_bytes
@@ -218,6 +217,11 @@ def _analyse(parsed, settings):
 def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
     """The answer's bytes in the request's language, built inside the slot: a large answer is work too."""
     lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
+    from geo_service.analysis.workbook import (  # XlsxWriter only for the files
+        excel_csv_bytes,
+        xlsx_bytes,
+    )
+
     if parsed.output == "csv":
         return excel_csv_bytes(report, lang, parsed.walk_kmh) if parsed.excel else csv_bytes(report)
     if parsed.output == "geojson":

@@ -7,9 +7,9 @@ import secrets
 
 from flask import Flask, Response, g, request
 
+from geo_service.basemaps import OSM_TILES
 from geo_service.errors import AuthenticationError, WritesDisabledError
 from geo_service.i18n import Text
-from geo_service.maps import OSM_TILES
 from geo_service.web.context import get_settings
 from geo_service.web.guard import is_token_holder
 
