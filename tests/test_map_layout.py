@@ -228,12 +228,18 @@ def panel_overflow(page) -> int:
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("size", SIZES)
 def test_the_faleme_as_a_barrier_sets_the_seasons_side_by_side(browser, bundled_server, size, lang):
-    words = {"fr": ("Saison sèche et saison des pluies", "saison sèche", "par Kidira–Diboli bridge"),
-             "en": ("Dry and wet season", "dry season", "via Kidira–Diboli bridge")}[lang]
+    words = {"fr": ("Saison sèche et saison des pluies", "saison sèche", "par Kidira–Diboli bridge",
+                    "Passage ouvert aussi en saison des pluies"),
+             "en": ("Dry and wet season", "dry season", "via Kidira–Diboli bridge",
+                    "Crossing open in the wet season too")}[lang]
     w = ran_analysis(browser, bundled_server, size, lang, lambda page: page.select_option("#barriers", "rivers:faleme"))
     page = w.page
     assert words[0] in page.inner_text("#proximity-results")
     assert panel_overflow(page) <= 0
+    # the Falémé and the crossings drawn with the result, and in its legend
+    page.wait_for_function("() => (geoServiceMap.proximityBarriers || {}).lines === 1"
+                           " && (geoServiceMap.proximityCrossings || {}).points === 6")
+    assert words[3] in page.text_content(".gs-legend")  # folded on a phone: its text is there all the same
     # Diboli's popup: Kidira's centre across the Falémé, through the bridge in both seasons
     page.evaluate("""() => { const map = geoServiceMap.map; let target = null;
         geoServiceMap.proximityLayers.communities.eachLayer(l => {

@@ -213,6 +213,7 @@
     if (communities.getLayers().length) {
       map.fitBounds(communities.getBounds(), {padding: [20, 20], maxZoom: 12, animate: false});
     }
+    if (report.scenarios) parts.barriers(report.scenarios.assumptions, cfg, drawn, part);
     window.geoServiceMap.proximity = {communities: communities.getLayers().length, lines: segments.length};
     window.geoServiceMap.proximityLayers = {communities: communities, services: serviceLayer};
   }

@@ -233,7 +233,46 @@
       h.drawn.push(layer);
     }
 
+    // The barrier lines and the crossings of the analysis on the map, when they are layers of the service.
+    function barriers(assumptions, cfg, drawn, legend) {
+      var map = window.geoServiceMap.map, chosen = (assumptions.barriers || "").split(":");
+      var ids = chosen[1] ? chosen[1].split(",") : null, open = assumptions.crossings_open.wet;
+      function items(layer) {
+        return fetch(cfg.items.replace("LAYER_ID", layer) + "?f=json&limit=1000").then(function (r) {
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.json();
+        });
+      }
+      if (cfg.layers.indexOf(chosen[0]) >= 0) {
+        items(chosen[0]).then(function (doc) {
+          var lines = L.geoJSON({type: "FeatureCollection", features: doc.features.filter(function (f) {
+            return !ids || ids.indexOf(String(f.id)) >= 0;
+          })}, {style: {color: "#2171b5", weight: 5, opacity: 0.7}, interactive: false}).addTo(map);
+          lines.bringToBack();
+          drawn.push(lines);
+          window.geoServiceMap.proximityBarriers = {lines: lines.getLayers().length};
+        });
+        window.geoServiceMap.legend.row(legend, window.geoService.swatch("LineString", "#2171b5"), m.prox_barrier_line);
+      }
+      if (assumptions.crossings && cfg.layers.indexOf(assumptions.crossings) >= 0) {
+        items(assumptions.crossings).then(function (doc) {
+          var points = L.geoJSON(doc, {pointToLayer: function (f, latlng) {
+            var allYear = open.indexOf(String(f.properties.crossing || f.id)) >= 0;
+            return L.circleMarker(latlng, {radius: 5, color: allYear ? "#8c2d04" : "#fd8d3c", weight: 3,
+                                           fillColor: "#fff", fillOpacity: 1})
+              .bindTooltip(el("span", f.properties.name || String(f.id)));
+          }}).addTo(map);
+          drawn.push(points);
+          window.geoServiceMap.proximityCrossings = {points: points.getLayers().length};
+        });
+        window.geoServiceMap.legend.row(legend, window.geoService.swatch("circle", "#8c2d04", "#fff"),
+                                        m.prox_crossing_all_year);
+        window.geoServiceMap.legend.row(legend, window.geoService.swatch("circle", "#fd8d3c", "#fff"),
+                                        m.prox_crossing_other);
+      }
+    }
+
     return {histogram: histogram, columnPicker: columnPicker, seasons: seasons, areas: areas, grid: grid,
-            sites: sites};
+            sites: sites, barriers: barriers};
   };
 })();

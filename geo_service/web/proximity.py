@@ -55,7 +55,8 @@ PAGE_MESSAGE_KEYS = (
     "prox_unreachable", "prox_via", "prox_by_area", "prox_area", "prox_outside", "prox_grid_people",
     "prox_estimated", "prox_sites", "prox_sites_intro", "prox_sites_k", "prox_sites_within", "prox_sites_walk",
     "prox_sites_scenario", "prox_sites_run", "prox_sites_newly", "prox_sites_total", "prox_sites_unweighted",
-    "prox_sites_people", "prox_sites_communities", "colon",
+    "prox_sites_people", "prox_sites_communities", "colon", "prox_barrier_line", "prox_crossing_all_year",
+    "prox_crossing_other",
 )
 MAX_LISTED_FEATURES = 20  # a line layer's features offered one by one as barriers, up to this many
 
@@ -86,7 +87,8 @@ def page(result: str | None = None):
     store = get_store()
     context_layers = [store.catalogue.get(i) for i in ("border",) if i in store.catalogue]
     config = {"messages": {k: t[k] for k in PAGE_MESSAGE_KEYS}, "api": url_for("proximity.api"),
-              "sites_api": url_for("sites.sites"), "lang": lang,
+              "sites_api": url_for("sites.sites"), "lang": lang, "layers": list(store.catalogue.ids),
+              "items": url_for("ogc.items", layer_id="LAYER_ID"),
               "result": result}
     return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang, extra_js=("layout.js", "proximity_parts.js", "proximity.js")),
                            layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
