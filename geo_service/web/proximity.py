@@ -67,14 +67,16 @@ def barrier_choices(store, lang: str) -> list[tuple[str, str]]:
     for layer in store.catalogue.layers:
         if layer.geometry_type != "LineString" or layer.id == "border":
             continue
-        try:
-            frame = store.read(layer.id)
+        title = layer.title.get(lang)
+        try:  # a layer is read only when it is small enough to list: the page stays cheap to draw
+            if 1 < store.summary(layer.id).feature_count <= MAX_LISTED_FEATURES:
+                frame = store.read(layer.id)
+                if "id" in frame.columns:
+                    names = frame["name_fr"] if lang == "fr" and "name_fr" in frame.columns \
+                        else frame.get("name", frame["id"])
+                    choices += [(f"{layer.id}:{fid}", f"{name} ({title})") for fid, name in zip(frame["id"], names)]
         except GeoServiceError:
             continue  # an unavailable layer is not offered
-        title = layer.title.get(lang)
-        if "id" in frame.columns and 1 < len(frame) <= MAX_LISTED_FEATURES:
-            label = frame["name_fr"] if lang == "fr" and "name_fr" in frame.columns else frame.get("name", frame["id"])
-            choices += [(f"{layer.id}:{fid}", f"{name} ({title})") for fid, name in zip(frame["id"], label)]
         choices.append((layer.id, title))
     return choices
 
