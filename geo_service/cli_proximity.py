@@ -43,15 +43,15 @@ def _layer_or_file(store: Store, value: str | None) -> tuple[str | None, tuple[b
 
 
 def _barriers(settings: Settings, store: Store, barriers: str | None, crossings: str | None, wet_unknown: str,
-              tolerance_m: float, allow_outside: bool):
+              tolerance_m: float):
     from geo_service.analysis.inputs import load_barriers
 
     barrier_layer, barrier_file = _layer_or_file(store, barriers)
     crossing_layer, crossing_file = _layer_or_file(store, crossings)
-    request = _request(allow_outside=allow_outside, barriers=barrier_layer, barriers_file=barrier_file,
+    request = _request(barriers=barrier_layer, barriers_file=barrier_file,
                        crossings=crossing_layer, crossings_file=crossing_file, wet_unknown_open=wet_unknown == "open",
                        crossing_tolerance_m=tolerance_m)
-    return load_barriers(store, request, None if allow_outside else settings.extent, settings.limits)
+    return load_barriers(store, request, None, settings.limits)  # a river may reach past the service's area
 
 
 def _request(**fields):
@@ -159,7 +159,7 @@ def run_proximity(settings: Settings, communities: str, services: str, out_path:
         raise click.BadParameter(f"--out must end in {', '.join(writers)}", param_hint="--out")
     columns = _columns(**column_choice)
     inputs = [_analysis_input(settings, store, v, allow_outside, columns) for v in (communities, services)]
-    setup = _barriers(settings, store, barriers, crossings, wet_unknown, crossing_tolerance_m, allow_outside)
+    setup = _barriers(settings, store, barriers, crossings, wet_unknown, crossing_tolerance_m)
     areas = _areas(settings, store, admin, admin_level)
     count = len(inputs[0].frame)
     with click.progressbar(length=count, label=f"measuring {count:,} communities",
@@ -202,7 +202,7 @@ def sites_command(settings: Settings, communities: str, services: str, candidate
 
     store = _store(settings)
     within = coverage_km(within_km, within_walk_min, walk_kmh, walk_detour)
-    setup = _barriers(settings, store, barriers, crossings, wet_unknown, crossing_tolerance_m, False)
+    setup = _barriers(settings, store, barriers, crossings, wet_unknown, crossing_tolerance_m)
     found = sites_document(store, communities, services, candidates, k, within, setup, scenario)
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False, indent=1))

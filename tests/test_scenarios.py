@@ -295,3 +295,14 @@ def test_the_walking_band_is_within_or_over_an_hour_or_none():
     row = report.results.iloc[0]
     assert (row["walk_band"], row["dry_walk_band"], row["wet_walk_band"]) == (
         "over one hour's walk", "over one hour's walk", "no service in reach")
+
+
+def test_an_uploaded_river_may_reach_past_the_services_area(client):
+    """A barrier is a river, and rivers run on: only the communities and services are held to the area."""
+    long_river = gpd.GeoDataFrame({"id": ["long"]}, geometry=[shapely.LineString(
+        [(-12.0, 13.5), (-12.0, 14.5), (-17.4, 14.7)])], crs="EPSG:4326")
+    data = {"communities": "communities", "services": "health_centres",
+            "barriers_file": (io.BytesIO(long_river.to_json().encode()), "long.geojson")}
+    answer = client.post("/api/proximity", data=data, content_type="multipart/form-data")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["scenarios"]["assumptions"]["barriers"] == "long.geojson"

@@ -204,9 +204,9 @@ def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
 def _analyse(parsed, settings):
     deadline = Deadline(settings.analysis_seconds)
     communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
-    extent = None if parsed.allow_outside else settings.extent
-    barriers = load_barriers(get_store(), parsed, extent, request_limits())
-    areas = load_areas(get_store(), parsed, None, request_limits())  # boundaries may reach past the area
+    # rivers and boundaries may reach past the service's area: only the communities and services are held to it
+    barriers = load_barriers(get_store(), parsed, None, request_limits())
+    areas = load_areas(get_store(), parsed, None, request_limits())
     report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
                           same_country_only=parsed.same_country_only,
                           progress=lambda _: deadline.check(MEASURING),

@@ -67,7 +67,7 @@ def _answer(values: dict, files: dict) -> dict:
     if values.get("candidates") or "candidates_file" in files:
         candidates = frame_of(store, values.get("candidates"), files.get("candidates_file"), extent,
                               request_limits())[0]
-    setup = load_barriers(store, parsed, extent, request_limits())
+    setup = load_barriers(store, parsed, None, request_limits())  # a river may reach past the service's area
     scenario = values.get("scenario") or ("dry" if setup is not None else "none")
     answer = sites_answer(communities.frame, services.frame, candidates, k, within, setup, scenario)
     lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
