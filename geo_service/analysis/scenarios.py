@@ -286,9 +286,8 @@ def add_scenarios(result: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, servi
         chosen = own if (same_country_only and with_country) else anywhere
         for column in SCENARIO_COLUMNS:
             result[f"{scenario}_{column}"] = chosen[column].to_numpy()
-        summary_frame = chosen.assign(band=chosen["band"].to_numpy())
         from_none = changes(result, chosen).to_numpy()
-        entry = {"summary": coverage.coverage_summary(summary_frame, bands_km), "cross_border": cross,
+        entry = {"summary": coverage.coverage_summary(chosen, bands_km), "cross_border": cross,
                  "within_hour_walk": within_hour(chosen), "unreachable": int(chosen["service_id"].isna().sum()),
                  "changed_from_none": int(from_none.sum()),
                  "changed": _changed_rows(result, "none", scenario, from_none)}
