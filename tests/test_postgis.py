@@ -51,9 +51,9 @@ def test_db_init_loads_the_bundled_layers_with_their_versions_and_export_gives_t
     bundled = tmp_path / "bundled"
     shutil.copytree(BUNDLED_LAYERS, bundled, ignore=shutil.ignore_patterns(".*"))
     files = LayerStore(bundled)
-    files.write("sites" if "sites" in files.catalogue else files.catalogue.ids[0],
-                files.read(files.catalogue.ids[0]).iloc[:1])  # one layer with a history entry
-    first = files.catalogue.ids[0]
+    first = "health_centres"  # one layer with a history entry
+    files.write(first, files.read(first).iloc[:1])
+    assert len(files.history(first)) == 1
     init = cli("--database-url", database_url, "db", "init", "--from", str(bundled))
     assert init.exit_code == 0, init.output
     assert init.output.count("loaded ") == len(files.catalogue.ids)

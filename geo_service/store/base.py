@@ -138,8 +138,9 @@ class Store(Protocol):
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""
 
-    def document_chunks(self, layer_id: str, version: str, size: int = 8 * 2**20) -> Iterator[bytes]:
-        """``file_bytes`` of that version in chunks, for a download written to disk without holding it whole."""
+    def document_chunks(self, layer_id: str, version: str, size: int | None = None) -> Iterator[bytes]:
+        """``file_bytes`` of that version in chunks, for a download written to disk without holding it whole:
+        of ``size`` bytes (the last one shorter), or of the backend's own size when None."""
 
     def read_document(self, layer_id: str) -> dict:
         """The layer as a parsed GeoJSON document, for checks that a GIS reader would hide."""

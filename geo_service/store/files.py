@@ -221,14 +221,14 @@ class LayerStore:
         except FileNotFoundError:
             raise missing_layer(layer_id) from None
 
-    def document_chunks(self, layer_id: str, version: str, size: int = 8 * 2**20) -> Iterator[bytes]:
+    def document_chunks(self, layer_id: str, version: str, size: int | None = None) -> Iterator[bytes]:
         """The layer's file in chunks (an open file keeps its content if the layer is replaced meanwhile)."""
         try:
             handle = open(self.path_for(layer_id), "rb")
         except FileNotFoundError:
             raise missing_layer(layer_id) from None
         with handle:
-            yield from iter(lambda: handle.read(size), b"")
+            yield from iter(lambda: handle.read(size or 8 * 2**20), b"")
 
     def read_document(self, layer_id: str) -> dict:
         """The layer file parsed as plain JSON (for checks that GDAL would hide)."""

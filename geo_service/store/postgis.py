@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,11 +47,19 @@ from geo_service.store.base import (
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.geojson_file import digest, document_bytes, read_geojson
 from geo_service.store.history import SavedVersion, choose
+from geo_service.store.postgis_documents import (
+    DocumentGone,
+    document_parts,
+    insert_document,
+    move_whole_documents,
+    rechunked,
+)
 from geo_service.store.postgis_features import SQLFeatures
 from geo_service.store.postgis_tables import (
     DDL,
     LAYERS,
     META,
+    SCHEMA_VERSION,
     insert_catalogue_entry,
     page_query,
     table_name,
@@ -126,6 +134,9 @@ class PostGISStore:
         with self.connection() as conn, conn.transaction():
             conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{META}'))")  # two hosts initialising at once
             conn.execute(DDL)
+        with self.connection() as conn:  # schema 1's whole documents into parts, one per transaction
+            move_whole_documents(conn)
+            conn.execute(f"UPDATE {META}.state SET schema_version = %s", (SCHEMA_VERSION,))
 
     # --- the catalogue
     @property
@@ -211,31 +222,18 @@ class PostGISStore:
         return self._row(layer_id)["version"]
 
     def _document(self, layer_id: str, version: str) -> bytes:
-        with self.connection() as conn:  # in binary: a text answer would be the document hex-encoded, twice its size
-            row = conn.cursor(binary=True).execute(
-                f"SELECT document FROM {META}.documents WHERE layer_id = %s AND version = %s",
-                (layer_id, version)).fetchone()
-        if row is None:
+        return b"".join(self.document_chunks(layer_id, version))
+
+    def document_chunks(self, layer_id: str, version: str, size: int | None = None) -> Iterator[bytes]:
+        """A version's document, one stored part at a time (see postgis_documents)."""
+        parts = document_parts(self.connection, layer_id, version)
+        if parts is None:
             raise missing_layer(layer_id)
-        return bytes(row["document"])
-
-    def document_chunks(self, layer_id: str, version: str, size: int = 64 * 2**20) -> Iterator[bytes]:
-        """A version's document in chunks read from the database one at a time (a version never changes).
-
-        The document is stored compressed, so each chunk decompresses it from the start: large chunks keep
-        that to a few passes (a 357 MB document: 64 MB chunks, 6 queries)."""
-        offset = 1
-        while True:
-            with self.connection() as conn:
-                row = conn.cursor(binary=True).execute(
-                    f"SELECT substring(document FROM %s FOR %s) AS chunk FROM {META}.documents "
-                    "WHERE layer_id = %s AND version = %s", (offset, size, layer_id, version)).fetchone()
-            if row is None:
-                raise _unreachable() if offset > 1 else missing_layer(layer_id)
-            if not row["chunk"]:
-                return
-            yield row["chunk"]
-            offset += size
+        try:
+            yield from parts if size is None else rechunked(parts, size)
+        except DocumentGone:
+            raise LayerUnavailableError(Text("error", "layer {layer} changed while it was being read: try again",
+                                             {"layer": layer_id})) from None
 
     def _frame(self, layer_id: str, version: str | None = None) -> gpd.GeoDataFrame:
         """The layer at ``version`` (the current one by default), parsed once per version in this process."""
@@ -339,8 +337,7 @@ class PostGISStore:
                     details={"current_version": current})
             if new == current:
                 return current, False
-            cur.execute(f"INSERT INTO {META}.documents (layer_id, version, document) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING", (layer_id, new, data))
+            insert_document(cur, layer_id, new, data)
             if current is not None:  # the replaced version joins the history (pinned if it is the first)
                 cur.execute(f"UPDATE {META}.documents SET saved_at = clock_timestamp(), pinned = NOT EXISTS ("
                             f"SELECT 1 FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL) "

@@ -24,7 +24,7 @@ from geo_service.store.features import usable_ids
 
 META, LAYERS = "geo_service", "geo_layers"
 POSITION = "__pos"  # the feature's position in the layer's GeoJSON (0-based): the files backend's row order
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: documents in parts (postgis_documents)
 
 DDL = f"""
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -52,10 +52,19 @@ CREATE TABLE IF NOT EXISTS {META}.layers (
 CREATE TABLE IF NOT EXISTS {META}.documents (
     layer_id text NOT NULL REFERENCES {META}.layers (id) ON DELETE CASCADE,
     version text NOT NULL,
-    document bytea NOT NULL,        -- the RFC 7946 GeoJSON whose SHA-256 is the version
+    document bytea,                 -- schema 1 only: the whole document (now in document_parts)
     saved_at timestamptz,           -- when it was replaced (NULL: not in the history)
     pinned boolean NOT NULL DEFAULT false,
     PRIMARY KEY (layer_id, version)
+);
+ALTER TABLE {META}.documents ALTER COLUMN document DROP NOT NULL;
+CREATE TABLE IF NOT EXISTS {META}.document_parts (
+    layer_id text NOT NULL,
+    version text NOT NULL,
+    part integer NOT NULL,          -- from 0: the parts in order are the RFC 7946 GeoJSON whose SHA-256 is the version
+    bytes bytea NOT NULL,
+    PRIMARY KEY (layer_id, version, part),
+    FOREIGN KEY (layer_id, version) REFERENCES {META}.documents (layer_id, version) ON DELETE CASCADE
 );
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from geo_service.store.files import LayerStore
 from geo_service.store.geojson_file import digest, fsync_dir
 from geo_service.store.history import saved_file_name
 from geo_service.store.postgis import PostGISStore
+from geo_service.store.postgis_documents import insert_document
 from geo_service.store.postgis_tables import META, insert_catalogue_entry
 
 
@@ -35,9 +37,9 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
             insert_catalogue_entry(conn, entry)
             for saved in reversed(files.history(layer_id)):  # oldest first
                 data = saved.path.read_bytes()
-                conn.execute(f"INSERT INTO {META}.documents (layer_id, version, document, saved_at, pinned) "
-                             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (layer_id, digest(data), data, datetime.fromisoformat(saved.saved_at), saved.pinned))
+                with conn.cursor() as cur:
+                    insert_document(cur, layer_id, digest(data), data, datetime.fromisoformat(saved.saved_at),
+                                    saved.pinned)
             data = files.file_bytes(layer_id)
             # the files backend's parse of these bytes (from its table when it has one: no second parse)
             parsed = files.read(layer_id) if files.version(layer_id) == digest(data) else None
@@ -56,17 +58,16 @@ def export_folder(store: PostGISStore, target: Path) -> list[str]:
     for entry in entries:
         layer_id = entry["id"]
         with store.connection() as conn:
-            rows = conn.execute(f"SELECT d.version, d.document, d.saved_at, d.pinned, d.version = l.version AS current "
+            rows = conn.execute(f"SELECT d.version, d.saved_at, d.pinned, d.version = l.version AS current "
                                 f"FROM {META}.documents d JOIN {META}.layers l ON l.id = d.layer_id "
                                 "WHERE d.layer_id = %s", (layer_id,)).fetchall()
         for row in rows:
-            data = bytes(row["document"])
-            if row["current"]:
-                (target / f"{layer_id}.geojson").write_bytes(data)
+            paths = [target / f"{layer_id}.geojson"] if row["current"] else []
             if row["saved_at"] is not None:
                 folder = target / ".history" / layer_id
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / saved_file_name(row["version"], row["saved_at"], row["pinned"])).write_bytes(data)
+                paths.append(folder / saved_file_name(row["version"], row["saved_at"], row["pinned"]))
+            _write_chunks(paths, store.document_chunks(layer_id, row["version"]))
     catalogue = target / "catalogue.json"
     catalogue.write_text(json.dumps({"catalogue_version": 1, "layers": entries}, ensure_ascii=False, indent=2) + "\n",
                          encoding="utf-8")
@@ -77,3 +78,12 @@ def export_folder(store: PostGISStore, target: Path) -> list[str]:
     fsync_dir(target)
     return [entry["id"] for entry in entries]
 
+
+
+def _write_chunks(paths: list[Path], chunks) -> None:
+    """The same document into each path, one part at a time (a layer's document can be hundreds of MB)."""
+    with ExitStack() as stack:
+        handles = [stack.enter_context(open(path, "wb")) for path in paths]
+        for chunk in chunks:
+            for handle in handles:
+                handle.write(chunk)

@@ -1,0 +1,119 @@
+"""The PostGIS backend's documents in parts: read back whole, read one part at a time, pruned with their version,
+and the whole documents of a schema-1 database still read and moved into parts by ``db init``."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from geo_service.errors import LayerUnavailableError
+from geo_service.store import postgis_documents
+from geo_service.store.geojson_file import digest
+from geo_service.store.postgis import PostGISStore
+from tests.conftest import postgis_store, write_layers
+
+PART = 200  # bytes: the test layers' documents take several parts
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    monkeypatch.setattr(postgis_documents, "PART_BYTES", PART)
+
+
+def _parts(url: str, layer_id: str) -> dict[str, list[int]]:
+    """Each stored version's part sizes, in order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT version, octet_length(bytes) FROM geo_service.document_parts "
+                            "WHERE layer_id = %s ORDER BY version, part", (layer_id,)).fetchall()
+    sizes: dict[str, list[int]] = {}
+    for version, size in rows:
+        sizes.setdefault(version, []).append(size)
+    return sizes
+
+
+def test_a_document_is_stored_in_parts_and_read_back_one_part_at_a_time(database_url, tmp_path, small_parts):
+    store = postgis_store(database_url, write_layers(tmp_path / "layers"))
+    try:
+        version = store.version("sites")
+        data = store.file_bytes("sites")
+        assert digest(data) == version and len(data) > 3 * PART
+        chunks = list(store.document_chunks("sites", version))
+        assert b"".join(chunks) == data
+        assert [len(c) for c in chunks] == [PART] * (len(data) // PART) + [len(data) % PART]
+        assert _parts(database_url, "sites") == {version: [len(c) for c in chunks]}
+    finally:
+        store.close()
+
+
+def test_parts_go_with_their_version_when_the_history_is_pruned(database_url, tmp_path, small_parts):
+    store = postgis_store(database_url, write_layers(tmp_path / "layers"), history_keep=1)
+    try:
+        first = store.version("sites")
+        frame = store.read("sites")
+        versions = [first]
+        for count in (3, 2):  # two replacements: the first is pinned, the newest saved one kept, none other
+            versions.append(store.write("sites", frame.iloc[:count])[0])
+        assert [v.version for v in store.history("sites")] == [versions[1], first]
+        assert set(_parts(database_url, "sites")) == set(versions)
+        versions.append(store.write("sites", frame.iloc[:1])[0])  # versions[1] leaves the history
+        assert set(_parts(database_url, "sites")) == {first, versions[2], versions[3]}
+        store.rollback("sites", first)  # a stored version made current again: its parts are not stored twice
+        assert store.file_bytes("sites") == b"".join(store.document_chunks("sites", first))
+        assert digest(store.file_bytes("sites")) == first
+    finally:
+        store.close()
+
+
+def test_a_version_removed_while_read_is_a_clear_error(database_url, tmp_path, small_parts):
+    store = postgis_store(database_url, write_layers(tmp_path / "layers"))
+    try:
+        version = store.version("sites")
+        chunks = store.document_chunks("sites", version)
+        next(chunks)
+        with psycopg.connect(database_url) as conn:  # as a prune by another host would
+            conn.execute("DELETE FROM geo_service.document_parts WHERE layer_id = 'sites' AND part > 0")
+        with pytest.raises(LayerUnavailableError, match="changed while it was being read"):
+            list(chunks)
+    finally:
+        store.close()
+
+
+def _as_schema_1(url: str) -> None:
+    """Put the database back as schema 1 wrote it: each document whole in its row, no parts."""
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE geo_service.documents d SET document = (SELECT string_agg(p.bytes, ''::bytea "
+                     "ORDER BY p.part) FROM geo_service.document_parts p WHERE p.layer_id = d.layer_id "
+                     "AND p.version = d.version)")
+        conn.execute("DELETE FROM geo_service.document_parts")
+        conn.execute("UPDATE geo_service.state SET schema_version = 1")
+
+
+def test_a_schema_1_database_is_read_and_db_init_moves_its_documents_into_parts(database_url, tmp_path,
+                                                                                 small_parts):
+    layers = write_layers(tmp_path / "layers")
+    store = postgis_store(database_url, layers)
+    expected = {layer_id: (store.version(layer_id), store.file_bytes(layer_id)) for layer_id in store.catalogue.ids}
+    store.close()
+    _as_schema_1(database_url)
+    assert _parts(database_url, "sites") == {}
+
+    old = PostGISStore(database_url)  # a new release serving a database written by the old one
+    try:
+        for layer_id, (version, data) in expected.items():
+            assert old.file_bytes(layer_id) == data
+            assert b"".join(old.document_chunks(layer_id, version)) == data
+    finally:
+        old.close()
+
+    PostGISStore(database_url, create=True).close()  # what `db init` does first
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM geo_service.documents WHERE document IS NOT NULL").fetchone()[0] == 0
+        assert conn.execute("SELECT schema_version FROM geo_service.state").fetchone()[0] == 2
+    moved = PostGISStore(database_url)
+    try:
+        for layer_id, (version, data) in expected.items():
+            assert moved.file_bytes(layer_id) == data
+            assert list(_parts(database_url, layer_id)) == [version]
+        assert max(max(sizes) for sizes in _parts(database_url, "sites").values()) == PART
+    finally:
+        moved.close()
