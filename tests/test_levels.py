@@ -73,3 +73,4 @@ def test_levels_through_the_api_and_the_workbook():
     assert all(f["properties"]["referral_distance_m"] >= f["properties"]["distance_m"] for f in results)
     header = next(load_workbook(BytesIO(client.get(url + "&format=xlsx&lang=fr").data))["Localités"].values)
     assert "établissement de référence le plus proche (CSRef, hôpital)" in header
+

@@ -1,14 +1,18 @@
 """Outputs a health office uses: XLSX workbook, CSV for French Excel, a one-page A4 PDF; API and CLI alike."""
 
 import io
+import json
 
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from geo_service.analysis.inputs import AnalysisInput
+from geo_service.analysis.report import report_document, report_json, run_analysis
 from geo_service.app import create_app
 from tests.conftest import BUNDLED_LAYERS
 from tests.test_field_exports import csv_bytes, kobo_rows
+from tests.test_levels import DIBOLI, KAYES, KIDIRA, frame
 
 SHEETS = {"fr": ["Localités", "Synthèse", "Mal desservies", "Transfrontalier", "Méthode et sources"],
           "en": ["Communities", "Summary", "Underserved", "Cross-border", "Method and sources"]}
@@ -83,3 +87,20 @@ def test_cli_writes_xlsx_and_pdf_by_extension(runner, tmp_path):
         assert result.exit_code == 0, result.output
         assert out.read_bytes()[:4] in (b"PK\x03\x04", b"%PDF")
     assert load_workbook(tmp_path / "report.xlsx").sheetnames == SHEETS["fr"]
+
+
+def test_the_json_answer_holds_the_report_document_with_the_features_written_once():
+    """``report_json`` splices the GeoJSON texts into the answer: it must parse to ``report_document``, whatever
+    the names hold (quotes, accents, text that looks like the placeholders)."""
+    names = ['Kidira "centre"', "Sénédébou", '{"results": 1}']
+    communities = AnalysisInput(frame([KIDIRA, KAYES, DIBOLI], name=names), "c")
+    services = AnalysisInput(frame([DIBOLI, KAYES], name=["Poste de Diboli", "Hôpital de Kayes"],
+                                   type=["Poste de Santé", "Hôpital Régional"]), "s")
+    report = run_analysis(communities, services, bands_km=(5, 10, 20), levels=True)
+    links = [{"rel": "self", "href": "/api/proximity/results/x"}]
+    for offset, limit in ((0, None), (1, 1), (3, 10)):
+        answer = json.loads(report_json(report, json.dumps, offset=offset, limit=limit, extra={"links": links}))
+        assert answer == {**report_document(report, offset=offset, limit=limit), "links": links}
+        assert answer["results"]["numberMatched"] == 3
+        assert answer["results"]["numberReturned"] == len(answer["results"]["features"]) == min(3 - offset, limit or 3)
+    assert [f["properties"]["name"] for f in json.loads(report_json(report, json.dumps))["results"]["features"]] == names

@@ -175,10 +175,8 @@ def nearest_services(communities: gpd.GeoDataFrame, services: gpd.GeoDataFrame, 
     for rank in range(k):
         prefix = "service" if rank == 0 else f"service_{rank + 1}"
         chosen = index[:, rank]
-        valid = chosen >= 0
-        for field in ("id", "name", "country"):
-            values = pd.array([pd.NA] * len(chosen), dtype="string")
-            values[valid] = labels[field].to_numpy()[chosen[valid]]
-            result[f"{prefix}_{field}"] = values
+        for field in ("id", "name", "country"):  # -1 (none in reach) takes <NA>; one vectorised take
+            result[f"{prefix}_{field}"] = pd.array(labels[field].to_numpy(), dtype="string").take(
+                chosen, allow_fill=True)
         result["distance_m" if rank == 0 else f"distance_{rank + 1}_m"] = np.round(distance[:, rank], 1)
     return result

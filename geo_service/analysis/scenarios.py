@@ -171,11 +171,8 @@ def routes(communities: gpd.GeoDataFrame, services: gpd.GeoDataFrame, setup: Bar
         found = nearest_across(c_lon, c_lat, s_lon, s_lat, barrier, max_m)
         index, distance, used = found.index, found.distance_m, found.crossing
     result = communities.copy()
-    valid = index >= 0
-    for column in ("id", "name", "country"):
-        values = pd.array([pd.NA] * len(index), dtype="string")
-        values[valid] = labels[column].to_numpy()[index[valid]]
-        result[f"service_{column}"] = values
+    for column in ("id", "name", "country"):  # -1 (none in reach) takes <NA>
+        result[f"service_{column}"] = pd.array(labels[column].to_numpy(), dtype="string").take(index, allow_fill=True)
     result["distance_m"] = np.round(distance, 1)
     names = np.array([c.name for c in open_now] + [None], dtype=object)
     result["crossing"] = pd.array(names[np.where(used >= 0, used, len(open_now))], dtype="string")

@@ -20,6 +20,7 @@ import shapely
 
 from geo_service.errors import InvalidParameterError, NotFoundError
 from geo_service.i18n import N_, Text
+from geo_service.io.csv_text import csv_text
 
 MAX_PRECISION = 7  # decimals of a degree kept in the stored files (about 1 cm)
 SHAPEFILE_NAME_LIMIT = 10
@@ -234,7 +235,9 @@ def _write_csv(frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) ->
     for column in table.columns:
         if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
             table[column] = neutralised(table[column])
-    text = table.to_csv(index=False, lineterminator="\r\n")
+    text = csv_text(table)  # the usual columns: the bytes pandas writes, about four times sooner
+    if text is None:
+        text = table.to_csv(index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig" if options.excel else "utf-8")
 
 

@@ -18,7 +18,7 @@ from geo_service.analysis.report import (
     csv_bytes,
     geojson_result_bytes,
     parquet_result_bytes,
-    report_document,
+    report_json,
     run_analysis,
 )
 from geo_service.analysis.scenarios import split_selection
@@ -237,10 +237,8 @@ def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
     if parsed.output == "pdf":
         from geo_service.analysis.pdf_report import pdf_bytes
         return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
-    document = report_document(report, lang=lang, offset=parsed.offset, limit=parsed.limit)
-    if links:
-        document["links"] = links
-    return current_app.json.dumps(document).encode("utf-8")
+    return report_json(report, current_app.json.dumps, lang=lang, offset=parsed.offset, limit=parsed.limit,
+                       extra={"links": links} if links else None)
 
 
 def _sources(parsed, lang: str) -> list[str]:
