@@ -82,9 +82,12 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, li
         frame["country"] = text.str.lower().map(COUNTRY_NAMES).fillna(text.str.upper())
     if "population" in frame.columns:
         raw = frame["population"]
-        numbers = pd.to_numeric(raw.astype("string").str.replace(" ", "", regex=False).str.replace(",", ".", regex=False),
-                                errors="coerce")
-        odd = int((numbers.isna() & raw.notna() & (raw.astype("string").str.strip() != "")).sum())
+        if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):  # read as numbers already
+            numbers, odd = raw.astype("Int64" if pd.api.types.is_integer_dtype(raw) else "Float64"), 0
+        else:
+            numbers = pd.to_numeric(raw.astype("string").str.replace(" ", "", regex=False)
+                                    .str.replace(",", ".", regex=False), errors="coerce")
+            odd = int((numbers.isna() & raw.notna() & (raw.astype("string").str.strip() != "")).sum())
         if odd:
             notes.append(Text("note", "{label}: {count} population values are not numbers and count as unknown",
                               {"label": label, "count": odd}))

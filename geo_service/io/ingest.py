@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FeatureError, GeometryError
 
 from geo_service.config import Extent, InputLimits
@@ -240,8 +241,10 @@ def check_geometries_present(frame: gpd.GeoDataFrame, filename: str) -> None:
 
 def check_extent(frame: gpd.GeoDataFrame, extent: Extent, filename: str) -> None:
     """Refuse points outside the service's area, suggesting swapped columns when that would fit."""
-    points = frame.geometry.representative_point()
-    lon, lat = points.x.to_numpy(), points.y.to_numpy()
+    geometries = frame.geometry.to_numpy()
+    # a point is its own representative point (point_on_surface took 0.1 s over 100,000 points)
+    points = geometries if (shapely.get_type_id(geometries) == 0).all() else shapely.point_on_surface(geometries)
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
     outside = ~extent.contains(lon, lat)
     if not outside.any():
         return
