@@ -1,12 +1,12 @@
 """The PostGIS backend's documents in parts: read back whole, read one part at a time, pruned with their version,
-and the whole documents of a schema-1 database still read and moved into parts by ``db init``."""
+and a schema-1 database refused at start until ``db init`` has moved its whole documents into parts."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
 
-from geo_service.errors import LayerUnavailableError
+from geo_service.errors import ConfigError, LayerUnavailableError
 from geo_service.store import postgis_documents
 from geo_service.store.geojson_file import digest
 from geo_service.store.postgis import PostGISStore
@@ -85,10 +85,11 @@ def _as_schema_1(url: str) -> None:
                      "ORDER BY p.part) FROM geo_service.document_parts p WHERE p.layer_id = d.layer_id "
                      "AND p.version = d.version)")
         conn.execute("DELETE FROM geo_service.document_parts")
+        conn.execute("UPDATE geo_service.layers SET dtypes = NULL")
         conn.execute("UPDATE geo_service.state SET schema_version = 1")
 
 
-def test_a_schema_1_database_is_read_and_db_init_moves_its_documents_into_parts(database_url, tmp_path,
+def test_a_schema_1_database_is_refused_until_db_init_moves_its_documents_into_parts(database_url, tmp_path,
                                                                                  small_parts):
     layers = write_layers(tmp_path / "layers")
     store = postgis_store(database_url, layers)
@@ -97,18 +98,15 @@ def test_a_schema_1_database_is_read_and_db_init_moves_its_documents_into_parts(
     _as_schema_1(database_url)
     assert _parts(database_url, "sites") == {}
 
-    old = PostGISStore(database_url)  # a new release serving a database written by the old one
-    try:
-        for layer_id, (version, data) in expected.items():
-            assert old.file_bytes(layer_id) == data
-            assert b"".join(old.document_chunks(layer_id, version)) == data
-    finally:
-        old.close()
+    with pytest.raises(ConfigError, match="earlier release .* run `geo-service db init` once"):
+        PostGISStore(database_url)  # a new release on a database the old one wrote: told what to do, at start
 
     PostGISStore(database_url, create=True).close()  # what `db init` does first
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM geo_service.documents WHERE document IS NOT NULL").fetchone()[0] == 0
         assert conn.execute("SELECT schema_version FROM geo_service.state").fetchone()[0] == 2
+        assert dict(conn.execute("SELECT id, dtypes FROM geo_service.layers").fetchall())["sites"] == \
+            ["str", "str", "str", "Int64", "str", "str"]  # recorded from one parse: read from the table again
     moved = PostGISStore(database_url)
     try:
         for layer_id, (version, data) in expected.items():
@@ -117,3 +115,12 @@ def test_a_schema_1_database_is_read_and_db_init_moves_its_documents_into_parts(
         assert max(max(sizes) for sizes in _parts(database_url, "sites").values()) == PART
     finally:
         moved.close()
+
+
+def test_a_database_of_a_newer_release_is_refused(database_url, tmp_path):
+    postgis_store(database_url, write_layers(tmp_path / "layers")).close()
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE geo_service.state SET schema_version = schema_version + 1")
+    for create in (False, True):
+        with pytest.raises(ConfigError, match="newer release"):
+            PostGISStore(database_url, create=create)

@@ -55,11 +55,13 @@ from geo_service.store.postgis_documents import (
     rechunked,
 )
 from geo_service.store.postgis_features import SQLFeatures
+from geo_service.store.postgis_read import read_table, readable
 from geo_service.store.postgis_tables import (
     DDL,
     LAYERS,
     META,
     SCHEMA_VERSION,
+    check_schema_version,
     insert_catalogue_entry,
     page_query,
     table_name,
@@ -83,8 +85,9 @@ class PostGISStore:
     """Layers in PostgreSQL/PostGIS (see the module's docstring). One connection pool per process."""
 
     def __init__(self, url: str, *, history_keep: int = 10, max_layer_mb: int = 512, pool_size: int = 8,
-                 create: bool = False) -> None:
+                 table_min_mb: float = 8, create: bool = False) -> None:
         self.url = url
+        self.table_min_bytes = table_min_mb * 2**20  # a layer at least this big is read from its table, not kept
         self.history_keep = history_keep
         self.max_layer_bytes = max_layer_mb * 2**20
         self.pool_size = pool_size
@@ -95,10 +98,15 @@ class PostGISStore:
         self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
         self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
         if create:  # `db init`: the schema now, the layers next
-            self.create_schema()
-        else:  # a database without the schema is an error at start, not at the first request
+            try:
+                self.create_schema()
+            except BaseException:
+                self.close()
+                raise
+        else:  # a database without the schema, or with another release's, is an error at start
             try:
                 self.catalogue
+                check_schema_version(self._one(f"SELECT schema_version FROM {META}.state")["schema_version"])
             finally:  # no connection or pool thread is left for gunicorn's master to fork (serving.py)
                 self.close()
 
@@ -133,10 +141,28 @@ class PostGISStore:
     def create_schema(self) -> None:
         with self.connection() as conn, conn.transaction():
             conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{META}'))")  # two hosts initialising at once
+            if conn.execute("SELECT to_regclass(%s) IS NOT NULL AS here", (f"{META}.state",)).fetchone()["here"]:
+                found = conn.execute(f"SELECT schema_version FROM {META}.state").fetchone()
+                if found is not None and found["schema_version"] > SCHEMA_VERSION:
+                    check_schema_version(found["schema_version"])
             conn.execute(DDL)
         with self.connection() as conn:  # schema 1's whole documents into parts, one per transaction
             move_whole_documents(conn)
+        self._record_dtypes()
+        with self.connection() as conn:
             conn.execute(f"UPDATE {META}.state SET schema_version = %s", (SCHEMA_VERSION,))
+
+    def _record_dtypes(self) -> None:
+        """Schema 1's layers get the record of their columns' dtypes (postgis_read), from one parse each."""
+        with self.connection() as conn:
+            rows = conn.execute(f"SELECT id, version FROM {META}.layers WHERE version IS NOT NULL AND dtypes IS NULL"
+                                ).fetchall()
+        for row in rows:
+            frame = self._frame(row["id"], row["version"])
+            dtypes = [str(frame[name].dtype) for name in frame.columns if name != frame.geometry.name]
+            with self.connection() as conn:  # unless replaced meanwhile (the new version has its own)
+                conn.execute(f"UPDATE {META}.layers SET dtypes = %s WHERE id = %s AND version = %s",
+                             (psycopg.types.json.Jsonb(dtypes), row["id"], row["version"]))
 
     # --- the catalogue
     @property
@@ -236,7 +262,8 @@ class PostGISStore:
                                              {"layer": layer_id})) from None
 
     def _frame(self, layer_id: str, version: str | None = None) -> gpd.GeoDataFrame:
-        """The layer at ``version`` (the current one by default), parsed once per version in this process."""
+        """The layer at ``version`` (the current one by default), parsed from its document; a small layer is
+        kept, per version, in this process (a large one would hold each worker's memory: it is let go)."""
         version = version or self.version(layer_id)
         cached = self._frames.get(layer_id)
         if cached is None or cached[0] != version:
@@ -245,12 +272,24 @@ class PostGISStore:
                 frame = read_geojson(Path(f"{layer_id}.geojson"), data)
             except GeoServiceError:
                 raise unreadable_layer(layer_id) from None
+            if len(data) >= self.table_min_bytes:
+                return frame
             cached = (version, frame)
             self._frames[layer_id] = cached
         return cached[1]
 
     def read(self, layer_id: str) -> gpd.GeoDataFrame:
-        return self._frame(layer_id).copy()
+        row = self._row(layer_id)
+        frame = self._from_table(row)
+        return frame if frame is not None else self._frame(layer_id, row["version"]).copy()
+
+    def _from_table(self, row: dict, positions: np.ndarray | None = None) -> gpd.GeoDataFrame | None:
+        """A large layer of plain columns (or its rows at ``positions``) from its table (postgis_read); None for
+        any other layer, or if it has been replaced since ``row`` was read."""
+        if row["version"] is None or row["size"] < self.table_min_bytes or not readable(row):
+            return None
+        with self.connection() as conn:
+            return read_table(conn, row, positions)
 
     def file_bytes(self, layer_id: str) -> bytes:
         return self._document(layer_id, self.version(layer_id))
@@ -311,7 +350,10 @@ class PostGISStore:
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         version, positions, matched = self._retrying(layer_id, **kwargs)
-        return QueryResult(self._frame(layer_id, version).iloc[positions].copy(), matched)
+        row = self._row(layer_id)
+        frame = self._from_table(row, positions) if row["version"] == version else None
+        return QueryResult(frame if frame is not None else self._frame(layer_id, version).iloc[positions].copy(),
+                           matched)
 
     # --- writing
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
@@ -345,10 +387,10 @@ class PostGISStore:
                             (layer_id, layer_id, current))
             recorded = write_table(cur, layer_id, frame)
             cur.execute(f"UPDATE {META}.layers SET version = %s, size = %s, feature_count = %s, bounds = %s, "
-                        "columns = %s, geometry_column = %s, own_ids = %s WHERE id = %s",
+                        "columns = %s, dtypes = %s, geometry_column = %s, own_ids = %s WHERE id = %s",
                         (new, len(data), recorded["feature_count"], recorded["bounds"],
-                         psycopg.types.json.Jsonb(recorded["columns"]), recorded["geometry_column"],
-                         recorded["own_ids"], layer_id))
+                         psycopg.types.json.Jsonb(recorded["columns"]), psycopg.types.json.Jsonb(recorded["dtypes"]),
+                         recorded["geometry_column"], recorded["own_ids"], layer_id))
             self._prune(cur, layer_id, new)
         return new, True
 

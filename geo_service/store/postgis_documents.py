@@ -6,8 +6,8 @@ compressed as one TOAST value, so any slice of it meant decompressing it from th
 one decompresses everything before it). Each part is its own row, compressed on its own, so a download
 reads one part at a time: the worker holds a part, the database decompresses each byte once.
 
-Databases written before the parts (schema 1) keep the document in ``documents.document``: it is still read
-from there, and ``db init`` moves it into parts (``move_whole_documents``).
+A database written before the parts (schema 1) keeps each document in ``documents.document``: the service
+refuses to start on it until ``db init`` has moved them into parts (``move_whole_documents``).
 """
 
 from __future__ import annotations
@@ -44,17 +44,12 @@ def document_parts(connection, layer_id: str, version: str) -> Iterator[bytes] |
     """The stored document's parts, in order, each read by its own query (a version never changes, and no
     connection is held between parts); None if the version is not stored."""
     with connection() as conn:
-        row = conn.execute(f"SELECT document IS NOT NULL AS whole, (SELECT count(*) FROM {META}.document_parts p "
-                           "WHERE p.layer_id = d.layer_id AND p.version = d.version) AS parts "
-                           f"FROM {META}.documents d WHERE layer_id = %s AND version = %s",
+        row = conn.execute(f"SELECT count(p.part) AS parts FROM {META}.documents d LEFT JOIN {META}.document_parts p "
+                           "USING (layer_id, version) WHERE d.layer_id = %s AND d.version = %s GROUP BY d.version",
                            (layer_id, version)).fetchone()
     if row is None:
         return None
-    if row["whole"]:  # schema 1: one value
-        return iter([_select(connection, f"SELECT document AS bytes FROM {META}.documents "
-                                         "WHERE layer_id = %s AND version = %s", (layer_id, version))])
-    return (_select(connection, f"SELECT bytes FROM {META}.document_parts WHERE layer_id = %s AND version = %s "
-                                "AND part = %s", (layer_id, version, number)) for number in range(row["parts"]))
+    return (_part(connection, layer_id, version, number) for number in range(row["parts"]))
 
 
 def rechunked(parts: Iterator[bytes], size: int) -> Iterator[bytes]:
@@ -69,10 +64,12 @@ def rechunked(parts: Iterator[bytes], size: int) -> Iterator[bytes]:
         yield bytes(pending)
 
 
-def _select(connection, query: str, params: tuple) -> bytes:
+def _part(connection, layer_id: str, version: str, number: int) -> bytes:
     with connection() as conn:  # in binary: a text answer would be the bytes hex-encoded, twice their size
-        row = conn.cursor(binary=True).execute(query, params).fetchone()
-    if row is None or row["bytes"] is None:  # pruned between two parts (ten newer versions written meanwhile)
+        row = conn.cursor(binary=True).execute(
+            f"SELECT bytes FROM {META}.document_parts WHERE layer_id = %s AND version = %s AND part = %s",
+            (layer_id, version, number)).fetchone()
+    if row is None:  # pruned between two parts (ten newer versions written meanwhile)
         raise DocumentGone
     return bytes(row["bytes"])
 

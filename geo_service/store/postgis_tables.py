@@ -17,7 +17,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from geo_service.errors import InvalidParameterError
+from geo_service.errors import ConfigError, InvalidParameterError
 from geo_service.store.base import unknown_property
 from geo_service.store.cql_sql import order_sql, where_sql
 from geo_service.store.features import usable_ids
@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS {META}.layers (
     geometry_column text,
     own_ids boolean                 -- the "id" property is present, unique and never empty
 );
+-- schema 2: each column's pandas dtype as the layer's parse gives it (postgis_read)
+ALTER TABLE {META}.layers ADD COLUMN IF NOT EXISTS dtypes jsonb;
 CREATE TABLE IF NOT EXISTS {META}.documents (
     layer_id text NOT NULL REFERENCES {META}.layers (id) ON DELETE CASCADE,
     version text NOT NULL,
@@ -67,6 +69,16 @@ CREATE TABLE IF NOT EXISTS {META}.document_parts (
     FOREIGN KEY (layer_id, version) REFERENCES {META}.documents (layer_id, version) ON DELETE CASCADE
 );
 """
+
+
+def check_schema_version(found: int) -> None:
+    """A database set up by another release is refused at start, with what to do."""
+    if found < SCHEMA_VERSION:
+        raise ConfigError(f"the layers database was set up by an earlier release (schema {found}; this release "
+                          f"uses {SCHEMA_VERSION}): run `geo-service db init` once to upgrade it")
+    if found > SCHEMA_VERSION:
+        raise ConfigError(f"the layers database was set up by a newer release (schema {found}; this release "
+                          f"uses {SCHEMA_VERSION}): upgrade this host")
 
 
 def table_name(layer_id: str) -> str:
@@ -141,7 +153,8 @@ def write_table(cur, layer_id: str, frame: gpd.GeoDataFrame) -> dict:
     cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(LAYERS, final)))
     bounds = [float(v) for v in frame.total_bounds] if len(frame) else None
     return {"feature_count": len(frame), "bounds": bounds, "columns": [list(p) for p in zip(properties, kinds)],
-            "geometry_column": geometry, "own_ids": own_ids}
+            "dtypes": [str(frame[name].dtype) for name in properties], "geometry_column": geometry,
+            "own_ids": own_ids}
 
 
 def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:
