@@ -51,16 +51,14 @@ from geo_service.store.postgis_documents import (
     DocumentGone,
     document_parts,
     insert_document,
-    move_whole_documents,
     rechunked,
 )
 from geo_service.store.postgis_features import SQLFeatures
 from geo_service.store.postgis_read import read_table, readable
+from geo_service.store.postgis_schema import create_schema
 from geo_service.store.postgis_tables import (
-    DDL,
     LAYERS,
     META,
-    SCHEMA_VERSION,
     check_schema_version,
     insert_catalogue_entry,
     page_query,
@@ -99,7 +97,7 @@ class PostGISStore:
         self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
         if create:  # `db init`: the schema now, the layers next
             try:
-                self.create_schema()
+                create_schema(self)
             except BaseException:
                 self.close()
                 raise
@@ -137,32 +135,6 @@ class PostGISStore:
     def _one(self, query, params=()) -> dict | None:
         with self.connection() as conn:
             return conn.execute(query, params).fetchone()
-
-    def create_schema(self) -> None:
-        with self.connection() as conn, conn.transaction():
-            conn.execute(f"SELECT pg_advisory_xact_lock(hashtext('{META}'))")  # two hosts initialising at once
-            if conn.execute("SELECT to_regclass(%s) IS NOT NULL AS here", (f"{META}.state",)).fetchone()["here"]:
-                found = conn.execute(f"SELECT schema_version FROM {META}.state").fetchone()
-                if found is not None and found["schema_version"] > SCHEMA_VERSION:
-                    check_schema_version(found["schema_version"])
-            conn.execute(DDL)
-        with self.connection() as conn:  # schema 1's whole documents into parts, one per transaction
-            move_whole_documents(conn)
-        self._record_dtypes()
-        with self.connection() as conn:
-            conn.execute(f"UPDATE {META}.state SET schema_version = %s", (SCHEMA_VERSION,))
-
-    def _record_dtypes(self) -> None:
-        """Schema 1's layers get the record of their columns' dtypes (postgis_read), from one parse each."""
-        with self.connection() as conn:
-            rows = conn.execute(f"SELECT id, version FROM {META}.layers WHERE version IS NOT NULL AND dtypes IS NULL"
-                                ).fetchall()
-        for row in rows:
-            frame = self._frame(row["id"], row["version"])
-            dtypes = [str(frame[name].dtype) for name in frame.columns if name != frame.geometry.name]
-            with self.connection() as conn:  # unless replaced meanwhile (the new version has its own)
-                conn.execute(f"UPDATE {META}.layers SET dtypes = %s WHERE id = %s AND version = %s",
-                             (psycopg.types.json.Jsonb(dtypes), row["id"], row["version"]))
 
     # --- the catalogue
     @property
