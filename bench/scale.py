@@ -263,7 +263,7 @@ def main(sizes: str, requests: int, only_imports: bool, shape: str) -> None:
             from geo_service.store.transfer import load_folder
 
             started = time.monotonic()
-            store = PostGISStore(url, create=True)
+            store = PostGISStore(url, create=True, max_layer_mb=4096)
             load_folder(store, layers)
             store.close()
             pg_load = time.monotonic() - started

@@ -30,7 +30,8 @@ def init_command(settings: Settings, source: Path | None) -> None:
     from geo_service.store.postgis import PostGISStore
     from geo_service.store.transfer import load_folder
 
-    store = PostGISStore(_database(settings), history_keep=settings.history_keep, create=True)
+    store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
+                         create=True)
     try:
         loaded, kept = load_folder(store, source or settings.layers_dir or bundled_dir("layers"))
         for layer_id in loaded:
@@ -50,7 +51,7 @@ def export_command(settings: Settings, folder: Path) -> None:
     from geo_service.store.postgis import PostGISStore
     from geo_service.store.transfer import export_folder
 
-    store = PostGISStore(_database(settings), history_keep=settings.history_keep)
+    store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
     try:
         ids = export_folder(store, folder)
     finally:

@@ -124,3 +124,27 @@ def test_a_database_of_a_newer_release_is_refused(database_url, tmp_path):
     for create in (False, True):
         with pytest.raises(ConfigError, match="newer release"):
             PostGISStore(database_url, create=create)
+
+
+
+def test_db_init_holds_a_layer_to_the_servers_size_limit(database_url, tmp_path):
+    """GEO_SERVICE_MAX_LAYER_MB holds for the folder `db init` reads, as for the layers it serves: a national
+    layer over the default 512 MB loads once the limit is raised (here 1 and 2 MB against a 1.5 MB layer)."""
+    from click.testing import CliRunner
+
+    from geo_service.cli import main as cli_main
+    from tests.conftest import feature, point
+
+    places = [feature(f"p{i}", point(-12 + i / 10**4, 14.2), name=f"Place {i}", note="x" * 100) for i in range(5500)]
+    layers = write_layers(tmp_path / "layers", {"places": ("Point", places)})
+    assert 2**20 < (layers / "places.geojson").stat().st_size < 2 * 2**20
+    args = ["--database-url", database_url, "db", "init", "--from", str(layers)]
+    refused = CliRunner().invoke(cli_main, args, env={"GEO_SERVICE_MAX_LAYER_MB": "1"})
+    assert refused.exit_code != 0 and "over the 1 MB" in refused.output, refused.output
+    loaded = CliRunner().invoke(cli_main, args, env={"GEO_SERVICE_MAX_LAYER_MB": "2"})
+    assert loaded.exit_code == 0 and "loaded places" in loaded.output, loaded.output
+    store = PostGISStore(database_url, max_layer_mb=2)
+    try:
+        assert store.summary("places").feature_count == 5500
+    finally:
+        store.close()

@@ -25,7 +25,7 @@ def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[
     """Load every layer of a folder not yet in the database, with its history; return (loaded, kept) ids.
 
     Layers already in the database are left as they are, so ``db init`` can run on every deployment."""
-    files = LayerStore(layers_dir)
+    files = LayerStore(layers_dir, max_layer_mb=store.max_layer_bytes // 2**20)  # the limit the database serves
     document = json.loads(files.catalogue_path.read_text(encoding="utf-8"))
     loaded, kept = [], []
     for entry in document["layers"]:
