@@ -290,13 +290,14 @@ class PostGISStore:
         return bytes(answer["tile"] or b"")
 
     def _page(self, layer_id: str, bbox=None, limit: int | None = None, offset: int = 0, filters=None,
-              where=None, sortby=()) -> tuple[str, np.ndarray, int]:
+              where=None, sortby=()) -> tuple[dict, np.ndarray, int]:
+        """The layer's row (its version) and the page's positions and match count, from one snapshot."""
         check_page(bbox, limit, offset)
         row = self._row(layer_id)
         count = self._summary_of(row).feature_count  # an unavailable layer answers 503 here too
         if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
             stop = count if limit is None else min(count, offset + limit)
-            return row["version"], np.arange(min(offset, stop), stop, dtype=np.int64), count
+            return row, np.arange(min(offset, stop), stop, dtype=np.int64), count
         query, params = page_query(row, bbox, limit, offset, filters, where, sortby)
         with self.connection() as conn, conn.transaction():  # the version and the page from one snapshot
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -304,9 +305,9 @@ class PostGISStore:
             if version["version"] != row["version"]:  # replaced in between: its table may have new columns
                 raise _Replaced()
             answer = conn.execute(query, params).fetchone()
-        return row["version"], np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
+        return row, np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
 
-    def _retrying(self, layer_id: str, **query) -> tuple[str, np.ndarray, int]:
+    def _retrying(self, layer_id: str, **query) -> tuple[dict, np.ndarray, int]:
         for _ in range(3):
             try:
                 return self._page(layer_id, **query)
@@ -321,11 +322,11 @@ class PostGISStore:
         return positions, matched
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
-        version, positions, matched = self._retrying(layer_id, **kwargs)
-        row = self._row(layer_id)
-        frame = self._from_table(row, positions) if row["version"] == version else None
-        return QueryResult(frame if frame is not None else self._frame(layer_id, version).iloc[positions].copy(),
-                           matched)
+        row, positions, matched = self._retrying(layer_id, **kwargs)
+        frame = self._from_table(row, positions)  # None if replaced since: then the version's document
+        if frame is None:
+            frame = self._frame(layer_id, row["version"]).iloc[positions].copy()
+        return QueryResult(frame, matched)
 
     # --- writing
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
