@@ -45,8 +45,7 @@ def _cells(column: pd.Series) -> list[str] | None:
         return _blank(list(map(str, values)), missing)
     if pd.api.types.is_string_dtype(dtype):
         values = column.to_numpy(dtype=object)
-        present = values[~missing]
-        if dtype == object and not all(type(value) is str for value in present):
+        if dtype == object and not all(type(value) is str for value in values[~missing]):
             return None
         texts = values.tolist()
     else:

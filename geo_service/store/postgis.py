@@ -59,6 +59,7 @@ from geo_service.store.postgis_schema import create_schema
 from geo_service.store.postgis_tables import (
     LAYERS,
     META,
+    at_version,
     check_schema_version,
     insert_catalogue_entry,
     page_query,
@@ -300,9 +301,7 @@ class PostGISStore:
             return row, np.arange(min(offset, stop), stop, dtype=np.int64), count
         query, params = page_query(row, bbox, limit, offset, filters, where, sortby)
         with self.connection() as conn, conn.transaction():  # the version and the page from one snapshot
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            version = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone()
-            if version["version"] != row["version"]:  # replaced in between: its table may have new columns
+            if not at_version(conn, layer_id, row["version"]):  # replaced in between
                 raise _Replaced()
             answer = conn.execute(query, params).fetchone()
         return row, np.asarray(answer["array"], dtype=np.int64), int(answer["count"])

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from geo_service.store.features import SerialisedLayer, no_feature, serialise
-from geo_service.store.postgis_tables import META, feature_position_query, feature_texts_query
+from geo_service.store.postgis_tables import (
+    at_version,
+    feature_position_query,
+    feature_texts_query,
+)
 
 if TYPE_CHECKING:
     from geo_service.store.postgis import PostGISStore
@@ -20,9 +24,7 @@ class SQLFeatures:
     def _run(self, query, params) -> list[dict] | None:
         """Rows of ``query`` if the layer is still at this version (one snapshot), else None."""
         with self.store.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            now = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (self.row["id"],)).fetchone()
-            if now is None or now["version"] != self.version:
+            if not at_version(conn, self.row["id"], self.version):
                 return None
             return conn.execute(query, params).fetchall()
 

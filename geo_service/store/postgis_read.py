@@ -19,7 +19,7 @@ import shapely
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from geo_service.store.postgis_tables import LAYERS, META, POSITION
+from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
 
 BATCH = 50_000  # rows fetched at a time: the Python values of one batch, not of the layer, at once
 _READERS = {  # the recorded dtype -> the column as the plain reader types it (None: missing)
@@ -60,9 +60,7 @@ def read_table(conn, row: dict, positions: np.ndarray | None = None) -> gpd.GeoD
 
 def _read(conn, row: dict, names: list[str], query, params: list, positions) -> gpd.GeoDataFrame | None:
     with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        now = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (row["id"],)).fetchone()
-        if now is None or now["version"] != row["version"]:
+        if not at_version(conn, row["id"], row["version"]):
             return None
         values: list[list] = [[] for _ in range(len(names) + 1)]
         with conn.cursor(name="geo_service_read", binary=True, row_factory=tuple_row) as cur:

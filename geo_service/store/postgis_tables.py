@@ -71,6 +71,14 @@ CREATE TABLE IF NOT EXISTS {META}.document_parts (
 """
 
 
+def at_version(conn, layer_id: str, version: str) -> bool:
+    """In a transaction just opened: make it one snapshot (REPEATABLE READ), and say whether the layer is
+    still at ``version`` (a replaced layer's table may have other columns and rows)."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    now = conn.execute(f"SELECT version FROM {META}.layers WHERE id = %s", (layer_id,)).fetchone()
+    return now is not None and now["version"] == version
+
+
 def check_schema_version(found: int) -> None:
     """A database set up by another release is refused at start, with what to do."""
     if found < SCHEMA_VERSION:
