@@ -23,7 +23,8 @@ def open_store(settings) -> Store:
 
         return PostGISStore(settings.database_url, history_keep=settings.history_keep,
                             max_layer_mb=settings.max_layer_mb, pool_size=settings.database_pool,
-                            table_min_mb=settings.table_min_mb)
+                            table_min_mb=settings.table_min_mb,
+                            points_dir=Path(settings.layers_dir) / ".cache" / "points")
     tables = TableSidecars(Path(settings.layers_dir) / ".cache" / "tables", min_bytes=settings.table_min_mb * 2**20)
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
                       sidecars=tables)

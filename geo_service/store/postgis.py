@@ -54,6 +54,8 @@ from geo_service.store.postgis_documents import (
     rechunked,
 )
 from geo_service.store.postgis_features import SQLFeatures
+from geo_service.store.postgis_history import prune, saved_versions, set_pinned
+from geo_service.store.postgis_points import PointTiles
 from geo_service.store.postgis_read import read_table, readable
 from geo_service.store.postgis_schema import create_schema
 from geo_service.store.postgis_tables import (
@@ -63,6 +65,7 @@ from geo_service.store.postgis_tables import (
     check_schema_version,
     insert_catalogue_entry,
     page_query,
+    record_version,
     table_name,
     tile_query,
     write_table,
@@ -84,8 +87,9 @@ class PostGISStore:
     """Layers in PostgreSQL/PostGIS (see the module's docstring). One connection pool per process."""
 
     def __init__(self, url: str, *, history_keep: int = 10, max_layer_mb: int = 512, pool_size: int = 8,
-                 table_min_mb: float = 8, create: bool = False) -> None:
+                 table_min_mb: float = 8, points_dir: Path | None = None, create: bool = False) -> None:
         self.url = url
+        self._point_tiles = PointTiles(points_dir) if points_dir is not None else None
         self.table_min_bytes = table_min_mb * 2**20  # a layer at least this big is read from its table, not kept
         self.history_keep = history_keep
         self.max_layer_bytes = max_layer_mb * 2**20
@@ -282,9 +286,14 @@ class PostGISStore:
         return SQLFeatures(self, row)
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
-        """One vector tile, drawn by PostGIS (ST_AsMVT) from the indexed table."""
+        """One vector tile: of a point layer, as the files backend draws it (postgis_points); of any other, by
+        PostGIS (ST_AsMVT) from the indexed table."""
         row = self._row(layer_id)
         self._summary_of(row)
+        if self._point_tiles is not None:
+            drawn = self._point_tiles.tile(self.connection, row, layer_id, z, x, y)
+            if drawn is not None:
+                return drawn
         query, params = tile_query(row, layer_id, z, x, y, tiles.TILE_PROPERTIES, tiles.EXTENT, tiles.BUFFER,
                                    tiles.MAX_TILE_POINTS)
         answer = self._one(query, params)
@@ -357,13 +366,10 @@ class PostGISStore:
                             f"SELECT 1 FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL) "
                             "WHERE layer_id = %s AND version = %s AND saved_at IS NULL",
                             (layer_id, layer_id, current))
-            recorded = write_table(cur, layer_id, frame)
-            cur.execute(f"UPDATE {META}.layers SET version = %s, size = %s, feature_count = %s, bounds = %s, "
-                        "columns = %s, dtypes = %s, geometry_column = %s, own_ids = %s WHERE id = %s",
-                        (new, len(data), recorded["feature_count"], recorded["bounds"],
-                         psycopg.types.json.Jsonb(recorded["columns"]), psycopg.types.json.Jsonb(recorded["dtypes"]),
-                         recorded["geometry_column"], recorded["own_ids"], layer_id))
-            self._prune(cur, layer_id, new)
+            record_version(cur, layer_id, new, len(data), write_table(cur, layer_id, frame))
+            prune(cur, layer_id, new, self.history_keep)
+        if self._point_tiles is not None:  # a cache: written after the commit, keyed by the version
+            self._point_tiles.remember(table_name(layer_id), new, frame)
         return new, True
 
     @contextmanager
@@ -374,18 +380,6 @@ class PostGISStore:
             return
         with self.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
-
-    def _prune(self, cur, layer_id: str, current: str) -> None:
-        """Keep the newest ``history_keep`` unpinned saved versions; older ones go (the current document stays,
-        out of the history)."""
-        cur.execute(f"SELECT version FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL "
-                    "AND NOT pinned ORDER BY saved_at DESC, version DESC OFFSET %s", (layer_id, self.history_keep))
-        for version in [r["version"] for r in cur.fetchall()]:
-            if version == current:
-                cur.execute(f"UPDATE {META}.documents SET saved_at = NULL WHERE layer_id = %s AND version = %s",
-                            (layer_id, version))
-            else:
-                cur.execute(f"DELETE FROM {META}.documents WHERE layer_id = %s AND version = %s", (layer_id, version))
 
     def add_layer(self, entry: dict, frame: gpd.GeoDataFrame) -> None:
         catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self.entries(), entry]},
@@ -401,14 +395,11 @@ class PostGISStore:
         with self.connection() as conn:
             return [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
 
-    # --- history
+    # --- history (postgis_history)
     def history(self, layer_id: str) -> list[SavedVersion]:
         layer = self._layer(layer_id)
         with self.connection() as conn:
-            rows = conn.execute(f"SELECT version, saved_at, pinned FROM {META}.documents WHERE layer_id = %s "
-                                "AND saved_at IS NOT NULL ORDER BY saved_at DESC, version DESC", (layer.id,)).fetchall()
-        return [SavedVersion(r["version"], r["saved_at"].isoformat(timespec="seconds"), None, r["pinned"])
-                for r in rows]
+            return saved_versions(conn, layer.id)
 
     def rollback(self, layer_id: str, version: str | None = None) -> SavedVersion:
         chosen = choose(self.history(layer_id), version, layer_id)
@@ -418,11 +409,7 @@ class PostGISStore:
     def pin(self, layer_id: str, version: str, pinned: bool = True) -> SavedVersion:
         chosen = choose(self.history(layer_id), version, layer_id)
         with self._transaction() as cur:
-            cur.execute(f"SELECT 1 FROM {META}.layers WHERE id = %s FOR UPDATE", (layer_id,))
-            cur.execute(f"UPDATE {META}.documents SET pinned = %s WHERE layer_id = %s AND version = %s",
-                        (pinned, layer_id, chosen.version))
-            if not pinned:
-                self._prune(cur, layer_id, self._row(layer_id)["version"])
+            set_pinned(cur, layer_id, chosen.version, pinned, self.history_keep)
         return SavedVersion(chosen.version, chosen.saved_at, None, pinned)
 
 

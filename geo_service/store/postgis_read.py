@@ -32,8 +32,16 @@ _READERS = {  # the recorded dtype -> the column as the plain reader types it (N
 
 def readable(row: dict) -> bool:
     """Whether the table gives back the layer's frame exactly (see the module)."""
+    return plain_dtypes(row, [name for name, _ in row["columns"] or []])
+
+
+def plain_dtypes(row: dict, names: list[str]) -> bool:
+    """Whether the table gives back these columns' values exactly as the layer's parse has them."""
     dtypes = row.get("dtypes")
-    return dtypes is not None and len(dtypes) == len(row["columns"] or []) and all(d in _READERS for d in dtypes)
+    if dtypes is None or len(dtypes) != len(row["columns"] or []):
+        return False
+    recorded = {name: dtype for (name, _), dtype in zip(row["columns"], dtypes)}
+    return all(recorded.get(name) in _READERS for name in names)
 
 
 def read_table(conn, row: dict, positions: np.ndarray | None = None) -> gpd.GeoDataFrame | None:

@@ -89,6 +89,15 @@ def check_schema_version(found: int) -> None:
                           f"uses {SCHEMA_VERSION}): upgrade this host")
 
 
+def record_version(cur, layer_id: str, version: str, size: int, recorded: dict) -> None:
+    """Make ``version`` (a document of ``size`` bytes, its table written: ``write_table``'s record) current."""
+    cur.execute(f"UPDATE {META}.layers SET version = %s, size = %s, feature_count = %s, bounds = %s, "
+                "columns = %s, dtypes = %s, geometry_column = %s, own_ids = %s WHERE id = %s",
+                (version, size, recorded["feature_count"], recorded["bounds"],
+                 psycopg.types.json.Jsonb(recorded["columns"]), psycopg.types.json.Jsonb(recorded["dtypes"]),
+                 recorded["geometry_column"], recorded["own_ids"], layer_id))
+
+
 def table_name(layer_id: str) -> str:
     """The layer's table: its id (ids are ``[a-z][a-z0-9_]*``), shortened with a hash past PostgreSQL's 63 bytes."""
     if len(layer_id) <= 63:
