@@ -108,17 +108,21 @@ def one_window(browser, url: str, size: tuple[int, int], point: tuple[float, flo
 @click.option("--layers", "layers_dir", type=click.Path(path_type=Path), default=None,
               help="layers folder to build (or reuse) instead of a temporary one")
 @click.option("--pans", default=6, show_default=True)
-def main(count: int, layers_dir: Path | None, pans: int) -> None:
+@click.option("--database-url", default=None, metavar="URL",
+              help="serve from this PostGIS database instead, loaded beforehand (`db init` of the layers folder)")
+def main(count: int, layers_dir: Path | None, pans: int, database_url: str | None) -> None:
     temporary = layers_dir is None
     layers = Path(tempfile.mkdtemp(prefix="geo-map-scale-")) / "layers" if temporary else layers_dir
     try:
         prepare(layers, count)
-        with production_server(layers, workers=2, health_timeout=900) as server, sync_playwright() as play:
+        env = {"GEO_SERVICE_DATABASE_URL": database_url} if database_url else {}
+        with production_server(layers, workers=2, health_timeout=900, **env) as server, sync_playwright() as play:
             status, body, _ = server.get("/ogc/collections/big/items/p0", timeout=600)
             assert status == 200, body[:300]
             point = tuple(json.loads(body)["geometry"]["coordinates"])
             browser = play.chromium.launch(**CHROMIUM)
-            print(f"\n## the map with {count:,} points (files backend, 2 workers)\n| | 1366×768 | 390×844 |\n|---|---|---|")
+            backend = "PostGIS" if database_url else "files backend"
+            print(f"\n## the map with {count:,} points ({backend}, 2 workers)\n| | 1366×768 | 390×844 |\n|---|---|---|")
             results = [one_window(browser, server.url, size, point, pans) for size in ((1366, 768), (390, 844))]
             for name in results[0]:
                 print(f"| {name} | {results[0][name]} | {results[1][name]} |")
