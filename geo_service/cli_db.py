@@ -27,11 +27,12 @@ def db() -> None:
 def init_command(settings: Settings, source: Path | None) -> None:
     """Create the schema (idempotent) and load the folder's layers, with their history, that the database
     does not hold yet; layers already there are left as they are."""
+    from geo_service.store import points_dir
     from geo_service.store.postgis import PostGISStore
     from geo_service.store.transfer import load_folder
 
     store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
-                         create=True)
+                         points_dir=points_dir(settings), create=True)  # this host's tiles: coordinates kept
     try:
         loaded, kept = load_folder(store, source or settings.layers_dir or bundled_dir("layers"))
         for layer_id in loaded:

@@ -82,37 +82,61 @@ def _to_tile(frame: gpd.GeoDataFrame, z: int, x: int, y: int) -> np.ndarray:
 def _thin_points(geoms: np.ndarray) -> np.ndarray:
     """Positions of the points to keep: the first of each grid cell (features in file order), on a grid
     coarse enough that at most MAX_TILE_POINTS remain."""
-    return _thin(shapely.get_coordinates(geoms))
+    firsts = _no_cells()
+    _mark(firsts, shapely.get_coordinates(geoms), np.arange(len(geoms)))
+    return _coarsened(firsts)
 
 
-def _thin(xy: np.ndarray) -> np.ndarray:
-    grid = POINT_GRID
+# The first point of each cell is found in a table of the cells of the finest grid over the buffered tile
+# (a tile of a million points takes no memory for its points beyond a chunk of them), and the coarser grids'
+# from it: a cell of grid n/2 is four cells of grid n, floor(floor(t) / 2) being floor(t / 2). The table
+# reaches _OFFSET cells beyond each edge (the buffer needs POINT_GRID * BUFFER / EXTENT = 8), a multiple of
+# 2**5, so that the five halvings down to a grid of 16 keep whole cells.
+_OFFSET = 32
+_SIDE = POINT_GRID + 2 * _OFFSET
+_NONE = np.iinfo(np.int64).max
+_CHUNK = 1 << 18  # points transformed at a time
+
+
+def _no_cells() -> np.ndarray:
+    return np.full(_SIDE * _SIDE, _NONE, dtype=np.int64)
+
+
+def _mark(firsts: np.ndarray, xy: np.ndarray, positions: np.ndarray) -> None:
+    """Record in ``firsts`` the smallest position of the points (tile units) inside the buffered tile, per
+    cell (an edge of the buffer is outside, as for ``clip_by_rect``)."""
+    inside = ((xy > -BUFFER) & (xy < EXTENT + BUFFER)).all(axis=1)
+    cells = np.floor(xy[inside] * (POINT_GRID / EXTENT)).astype(np.int64) + _OFFSET
+    np.minimum.at(firsts, cells[:, 0] * _SIDE + cells[:, 1], positions[inside])
+
+
+def _coarsened(firsts: np.ndarray) -> np.ndarray:
+    """The sorted positions kept: the cells' firsts on the finest grid that leaves at most MAX_TILE_POINTS
+    (or on a grid of 16)."""
+    grid, table = POINT_GRID, firsts.reshape(_SIDE, _SIDE)
     while True:
-        first = _first_per_cell(np.floor(xy * (grid / EXTENT)).astype(np.int64), grid)
-        if len(first) <= MAX_TILE_POINTS or grid <= 16:
-            return first
+        kept = table[table != _NONE]
+        if len(kept) <= MAX_TILE_POINTS or grid <= 16:
+            return np.sort(kept)
+        side = table.shape[0] // 2
+        table = table.reshape(side, 2, side, 2).min(axis=(1, 3))
         grid //= 2
-
-
-def _first_per_cell(cells: np.ndarray, grid: int) -> np.ndarray:
-    """Sorted positions of the first point in each cell. The cells of a buffered tile are a small square, so
-    a table of them finds the firsts in one pass (sorting a million cell numbers took 0.35 s)."""
-    margin = -int(cells.min(initial=0))
-    side = max(int(cells.max(initial=0)), grid) + margin + 1
-    keys = (cells[:, 0] + margin) * side + (cells[:, 1] + margin)
-    first = np.full(side * side, len(cells), dtype=np.int64)
-    np.minimum.at(first, keys, np.arange(len(cells)))
-    return np.sort(first[first < len(cells)])
 
 
 def thin_point_positions(lon: np.ndarray, lat: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
     """Of points given by their coordinates (in the layer's order), the positions of those a tile keeps,
     as ``encode_tile`` would choose them from all of them: inside the buffered tile (its edge is outside,
-    as for ``clip_by_rect``), then thinned. A store finds them from its coordinate columns, so a tile of a
-    million points converts only the few thousand it keeps."""
-    xy = _units(z, x, y)(np.column_stack((lon, lat)))
-    inside = np.flatnonzero(((xy > -BUFFER) & (xy < EXTENT + BUFFER)).all(axis=1))
-    return inside[_thin(xy[inside])] if len(inside) else inside
+    as for ``clip_by_rect``), then thinned. A store finds them from its coordinate columns (or a memory map
+    of them), so a tile of a million points converts only the few thousand it keeps; they are looked at a
+    chunk at a time, those outside the tile's bounds in degrees left out before any transformation."""
+    to_units, firsts = _units(z, x, y), _no_cells()
+    west, south, east, north = lonlat_bounds(z, x, y)
+    for start in range(0, len(lon), _CHUNK):
+        chunk_lon, chunk_lat = np.asarray(lon[start:start + _CHUNK]), np.asarray(lat[start:start + _CHUNK])
+        near = np.flatnonzero((chunk_lon >= west) & (chunk_lon <= east) & (chunk_lat >= south) & (chunk_lat <= north))
+        if len(near):
+            _mark(firsts, to_units(np.column_stack((chunk_lon[near], chunk_lat[near]))), near + start)
+    return _coarsened(firsts)
 
 
 def _wound(geoms: np.ndarray) -> np.ndarray:

@@ -116,10 +116,13 @@ def test_the_map_draws_a_big_layer_from_tiles_and_a_click_opens_its_popup(browse
 
 
 @pytest.mark.parametrize("kind", ["frame", "table"])
-def test_a_store_thins_points_before_making_rows_and_draws_the_same_tile(tmp_path, kind):
-    """The files backend picks a dense tile's points from their coordinates before converting any row;
-    the tile is byte for byte the one drawn from every feature in it (edges, the buffer, file order)."""
+def test_a_store_thins_points_before_making_rows_and_draws_the_same_tile(tmp_path, kind, monkeypatch):
+    """The files backend picks a dense tile's points from their coordinates before converting any row
+    (a chunk at a time: small chunks here); the tile is byte for byte the one drawn from every feature in
+    it (edges, the buffer, file order)."""
     from geo_service import tiles
+
+    monkeypatch.setattr(tiles, "_CHUNK", 7001)
     from geo_service.store import LayerStore
     from geo_service.store.sidecar import TableSidecars
     from tests.conftest import catalogue_entry, write_layers

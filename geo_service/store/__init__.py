@@ -16,6 +16,11 @@ def open_results(settings) -> ResultStore:
                        settings.results_max_days)
 
 
+def points_dir(settings) -> Path:
+    """Where a PostGIS host keeps its point layers' coordinates for tiles (postgis_points)."""
+    return Path(settings.layers_dir) / ".cache" / "points"
+
+
 def open_store(settings) -> Store:
     """The store the settings name: PostGIS when ``database_url`` is set, else the layers folder."""
     if settings.database_url:
@@ -24,7 +29,7 @@ def open_store(settings) -> Store:
         return PostGISStore(settings.database_url, history_keep=settings.history_keep,
                             max_layer_mb=settings.max_layer_mb, pool_size=settings.database_pool,
                             table_min_mb=settings.table_min_mb,
-                            points_dir=Path(settings.layers_dir) / ".cache" / "points")
+                            points_dir=points_dir(settings))
     tables = TableSidecars(Path(settings.layers_dir) / ".cache" / "tables", min_bytes=settings.table_min_mb * 2**20)
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
                       sidecars=tables)

@@ -3,8 +3,8 @@
 ``ST_AsMVT`` draws a tile from every point near it, each one transformed and clipped before the thinning:
 a cold z8 tile of a 1M-point layer (300,000 points) took 3.1 s, and the map's first view on PostGIS waited
 10.5 s for its first tile. Instead, the first point tile of a layer version reads the layer's coordinates
-once, in position order (one query; about a second at 1M points), into a file of this host's cache named
-by the table and the version (``DownloadCache``: one builder per host, the others wait, least recently
+once, by ranges of positions (about a second at 1M points), into a file of this host's cache (16 bytes a
+point) named by the table and the version (``DownloadCache``: one builder per host, the others wait, least recently
 used files pruned) that every worker memory-maps. A tile then picks its points with the files backend's
 own code (``tiles.thin_point_positions``, so the tile is the files backend's bytes), and reads the
 properties of the points it keeps (at most ``tiles.MAX_TILE_POINTS``) by primary key.
@@ -16,8 +16,8 @@ be written.
 
 from __future__ import annotations
 
-import io
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +34,7 @@ from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
 
 MAX_BYTES = 2**30  # the cache folder: 16 bytes a point, so the current versions of 60 million points
 _MAPPED = 8  # coordinate files a process keeps mapped
+_RANGE = 200_000  # positions read at a time
 
 
 class _Replaced(Exception):
@@ -58,10 +59,8 @@ class PointTiles:
             return None
         if lonlat is None:
             return None
-        west, south, east, north = tiles.lonlat_bounds(z, x, y)
         lon, lat = lonlat[:, 0], lonlat[:, 1]
-        near = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))  # NaN: never
-        kept = near[tiles.thin_point_positions(lon[near], lat[near], z, x, y)]
+        kept = tiles.thin_point_positions(lon, lat, z, x, y)  # a chunk of the map at a time
         with connection() as conn, conn.transaction():
             if not at_version(conn, row["id"], row["version"]):
                 return None
@@ -74,8 +73,8 @@ class PointTiles:
         """Keep the coordinates of a version this host has just written (its first tile then reads none)."""
         geoms = frame.geometry.to_numpy()
         if len(geoms) and (shapely.get_type_id(geoms) == 0).all():
-            self.cache.get(_key(table, version), lambda: _npy(np.column_stack([shapely.get_x(geoms),
-                                                                             shapely.get_y(geoms)])), gzip_too=False)
+            lonlat = np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)]).astype("<f8")
+            self.cache.get(_key(table, version), lambda: [lonlat.tobytes()], gzip_too=False)
 
     def _coordinates(self, connection, row: dict) -> np.ndarray | None:
         """The layer's (lon, lat) by position (NaN for an empty point), mapped from the cache; None for a
@@ -85,7 +84,8 @@ class PointTiles:
             return None
         if cached.path not in self._mapped:
             # an empty file records a layer that is not all points
-            lonlat = np.load(cached.path, mmap_mode="r") if cached.path.stat().st_size else None
+            size = cached.path.stat().st_size
+            lonlat = np.memmap(cached.path, dtype="<f8", mode="r").reshape(-1, 2) if size else None
             self._mapped[cached.path] = lonlat
             while len(self._mapped) > _MAPPED:
                 self._mapped.popitem(last=False)
@@ -93,40 +93,33 @@ class PointTiles:
         return self._mapped[cached.path]
 
 
-def _build(connection, row: dict) -> bytes:
-    """The cache file: the coordinates as a (count, 2) .npy, or nothing for a layer that is not all points."""
-    geometry = sql.Identifier(row["geometry_column"])
-    query = sql.SQL("""
-        SELECT count(*) > 0 AND bool_and(coalesce(GeometryType({g}) = 'POINT', false)) AS points,
-               string_agg(int4send({pos}), '') AS pos,
-               string_agg(float8send(coalesce(CASE WHEN GeometryType({g}) = 'POINT' THEN ST_X({g}) END, 'NaN')), '')
-                   AS lon,
-               string_agg(float8send(coalesce(CASE WHEN GeometryType({g}) = 'POINT' THEN ST_Y({g}) END, 'NaN')), '')
-                   AS lat
-        FROM {table}""").format(g=geometry, pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]))
-    with connection() as conn, conn.transaction():
+def _build(connection, row: dict) -> Iterator[bytes]:
+    """The cache file: the coordinates as (lon, lat) little-endian doubles by position, or nothing for a layer
+    that is not all points; read in ranges of positions, so no more than one range's values are held."""
+    table, g = sql.Identifier(LAYERS, row["table_name"]), sql.Identifier(row["geometry_column"])
+    pos = sql.Identifier(POSITION)
+    every = sql.SQL("SELECT count(*) > 0 AND bool_and(coalesce(GeometryType({g}) = 'POINT', false)) FROM {t}")
+    ranged = sql.SQL("SELECT string_agg(int4send({p}), ''), string_agg(float8send(coalesce(ST_X({g}), 'NaN')), ''), "
+                     "string_agg(float8send(coalesce(ST_Y({g}), 'NaN')), '') FROM {t} WHERE {p} >= %s AND {p} < %s")
+    count = row["feature_count"]
+    with connection() as conn, conn.transaction():  # one snapshot for all the ranges
         if not at_version(conn, row["id"], row["version"]):
             raise _Replaced()
-        points, pos, lon, lat = conn.cursor(row_factory=tuple_row).execute(query).fetchone()
-    if not points:
-        return b""
-    positions = np.frombuffer(pos, ">i4")
-    if len(positions) != row["feature_count"]:  # not the layer's rows: drawn by ST_AsMVT instead
-        return b""
-    lonlat = np.full((row["feature_count"], 2), np.nan)
-    lonlat[positions, 0] = np.frombuffer(lon, ">f8")  # one pass of the scan: the three lists in the same order
-    lonlat[positions, 1] = np.frombuffer(lat, ">f8")
-    return _npy(lonlat)
+        cur = conn.cursor(row_factory=tuple_row)
+        if not cur.execute(every.format(g=g, t=table)).fetchone()[0]:
+            return
+        for start in range(0, count, _RANGE):
+            stop = min(count, start + _RANGE)
+            positions, lon, lat = cur.execute(ranged.format(p=pos, g=g, t=table), (start, stop)).fetchone()
+            lonlat = np.full((stop - start, 2), np.nan, dtype="<f8")
+            index = np.frombuffer(positions or b"", ">i4") - start
+            lonlat[index, 0] = np.frombuffer(lon or b"", ">f8")  # the three lists of one scan: in the same order
+            lonlat[index, 1] = np.frombuffer(lat or b"", ">f8")
+            yield lonlat.tobytes()
 
 
 def _key(table: str, version: str) -> str:
-    return f"points-{table}-{version}.npy"
-
-
-def _npy(lonlat: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, lonlat)
-    return out.getvalue()
+    return f"points-{table}-{version}.f8"
 
 
 def _rows(conn, row: dict, columns: list[str], positions: np.ndarray) -> list[list]:
