@@ -107,16 +107,21 @@ def test_a_replaced_layer_is_drawn_from_its_new_coordinates_on_every_host(databa
 
 
 @pytest.mark.parametrize("where", ["a file", "nothing"])
-def test_without_a_usable_cache_folder_postgis_draws_the_tile(database_url, tmp_path, where):
+def test_without_a_usable_cache_folder_postgis_draws_the_tile(database_url, tmp_path, where, caplog):
     files = _layers(tmp_path / "layers")
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be")
     points_dir = blocked / "points" if where == "a file" else None
     pg = postgis_store(database_url, tmp_path / "layers", points_dir=points_dir)
     try:
+        caplog.clear()
         tile = pg.tile("dense", *TILES[1])
         expected = _ids(files.tile("dense", *TILES[1]), "dense")
         # ST_AsMVT thins on cells of whole tile units: the same budget, nearly the same points
         assert abs(len(_ids(tile, "dense")) - len(expected)) <= max(2, 0.05 * len(expected))
+        for key in TILES:
+            assert pg.tile("dense", *key)
+        unusable = [r for r in caplog.records if "unusable" in r.getMessage()]
+        assert len(unusable) == (1 if where == "a file" else 0)  # said once, not at every tile
     finally:
         pg.close()

@@ -16,6 +16,7 @@ be written.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
 MAX_BYTES = 2**30  # the cache folder: 16 bytes a point, so the current versions of 60 million points
 _MAPPED = 8  # coordinate files a process keeps mapped
 _RANGE = 200_000  # positions read at a time
+RETRY_S = 60.0  # after the cache folder could not be written, tiles are drawn by ST_AsMVT this long
 
 
 class _Replaced(Exception):
@@ -45,6 +47,7 @@ class PointTiles:
     def __init__(self, directory: Path) -> None:
         self.cache = DownloadCache(directory, MAX_BYTES)
         self._mapped: OrderedDict[Path, np.ndarray | None] = OrderedDict()
+        self._unusable_until = 0.0
 
     def tile(self, connection, row: dict, layer_id: str, z: int, x: int, y: int) -> bytes | None:
         """The tile of the layer at ``row``'s version, or None if ST_AsMVT must draw it (see the module);
@@ -79,8 +82,11 @@ class PointTiles:
     def _coordinates(self, connection, row: dict) -> np.ndarray | None:
         """The layer's (lon, lat) by position (NaN for an empty point), mapped from the cache; None for a
         layer that is not all points, or when the cache cannot be written."""
+        if time.monotonic() < self._unusable_until:
+            return None
         cached = self.cache.get(_key(row["table_name"], row["version"]), lambda: _build(connection, row), gzip_too=False)
-        if cached is None:
+        if cached is None:  # the folder cannot be written (logged): not tried again for a while
+            self._unusable_until = time.monotonic() + RETRY_S
             return None
         if cached.path not in self._mapped:
             # an empty file records a layer that is not all points
