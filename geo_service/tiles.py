@@ -95,7 +95,7 @@ def _thin_points(geoms: np.ndarray) -> np.ndarray:
 _OFFSET = 32
 _SIDE = POINT_GRID + 2 * _OFFSET
 _NONE = np.iinfo(np.int64).max
-_CHUNK = 1 << 18  # points transformed at a time
+_CHUNK = 1 << 16  # points transformed at a time
 
 
 def _no_cells() -> np.ndarray:
