@@ -4,14 +4,14 @@
 a cold z8 tile of a 1M-point layer (300,000 points) took 3.1 s, and the map's first view on PostGIS waited
 10.5 s for its first tile. Instead, the first point tile of a layer version reads the layer's coordinates
 once, by ranges of positions (about a second at 1M points), into a file of this host's cache (16 bytes a
-point) named by the table and the version (``DownloadCache``: one builder per host, the others wait, least recently
-used files pruned) that every worker memory-maps. A tile then picks its points with the files backend's
+point) named by the table and the version (``DownloadCache``: one builder per host, the others wait, the
+least recently used files pruned) that every worker memory-maps. A tile then picks its points with the files backend's
 own code (``tiles.thin_point_positions``, so the tile is the files backend's bytes), and reads the
 properties of the points it keeps (at most ``tiles.MAX_TILE_POINTS``) by primary key.
 
-A layer with a geometry other than a point, a missing one, or a tile column that is not text, a whole
-number, a decimal or a boolean, keeps ``ST_AsMVT`` (None here); so does a host whose cache folder cannot
-be written.
+A layer with any geometry other than a point (a multi-point among its points), or a tile column that is
+not text, a whole number, a decimal or a boolean, keeps ``ST_AsMVT`` (None here); so does a host whose
+cache folder cannot be written.
 """
 
 from __future__ import annotations
