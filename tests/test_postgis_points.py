@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import geopandas as gpd
@@ -16,15 +15,10 @@ from shapely.geometry import MultiPoint, Point
 from geo_service.store import LayerStore, postgis_points
 from geo_service.store.postgis import PostGISStore
 from tests.conftest import BUNDLED_LAYERS, catalogue_entry, postgis_store
+from tests.test_tiles import tile_of
 
-
-def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-
-
-TILES = [(z, *_tile_xy(-12.2, 14.45, z)) for z in (4, 8, 12, 14)] + [(12, _tile_xy(-12.2, 14.45, 12)[0] + 1,
-                                                                        _tile_xy(-12.2, 14.45, 12)[1])]
+TILES = [(z, *tile_of(-12.2, 14.45, z)) for z in (4, 8, 12, 14)] + [(12, tile_of(-12.2, 14.45, 12)[0] + 1,
+                                                                        tile_of(-12.2, 14.45, 12)[1])]
 
 
 def _dense(count: int, seed: int) -> gpd.GeoDataFrame:

@@ -368,7 +368,7 @@ class PostGISStore:
                             (layer_id, layer_id, current))
             record_version(cur, layer_id, new, len(data), write_table(cur, layer_id, frame))
             prune(cur, layer_id, new, self.history_keep)
-        if self._point_tiles is not None:  # a cache: written after the commit, keyed by the version
+        if self._point_tiles is not None:  # a cache keyed by the version: harmless if a caller's transaction rolls back
             self._point_tiles.remember(table_name(layer_id), new, frame)
         return new, True
 

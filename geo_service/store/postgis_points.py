@@ -30,7 +30,7 @@ from psycopg.rows import tuple_row
 
 from geo_service import tiles
 from geo_service.store.downloads import DownloadCache
-from geo_service.store.postgis_read import plain_dtypes
+from geo_service.store.postgis_read import at_positions, plain_dtypes
 from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
 
 MAX_BYTES = 2**30  # the cache folder: 16 bytes a point, so the current versions of 60 million points
@@ -84,7 +84,8 @@ class PointTiles:
         layer that is not all points, or when the cache cannot be written."""
         if time.monotonic() < self._unusable_until:
             return None
-        cached = self.cache.get(_key(row["table_name"], row["version"]), lambda: _build(connection, row), gzip_too=False)
+        key = _key(row["table_name"], row["version"])
+        cached = self.cache.get(key, lambda: _build(connection, row), gzip_too=False)
         if cached is None:  # the folder cannot be written (logged): not tried again for a while
             self._unusable_until = time.monotonic() + RETRY_S
             return None
@@ -132,9 +133,6 @@ def _rows(conn, row: dict, columns: list[str], positions: np.ndarray) -> list[li
     """The values of ``columns`` at ``positions``, in that order (one list per column)."""
     if not columns or not len(positions):
         return [[] for _ in columns]
-    selected = sql.SQL(", ").join(sql.Identifier("t", name) for name in columns)
-    query = sql.SQL("SELECT {s} FROM unnest(%s::integer[]) WITH ORDINALITY AS w(pos, n) JOIN {t} t ON {p} = w.pos "
-                    "ORDER BY w.n").format(s=selected, t=sql.Identifier(LAYERS, row["table_name"]),
-                                           p=sql.Identifier("t", POSITION))
-    found = conn.cursor(row_factory=tuple_row).execute(query, [positions.tolist()]).fetchall()
+    query, params = at_positions(row, sql.SQL(", ").join(sql.Identifier("t", name) for name in columns), positions)
+    found = conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
     return [list(column) for column in zip(*found)] if found else [[] for _ in columns]

@@ -44,6 +44,15 @@ def plain_dtypes(row: dict, names: list[str]) -> bool:
     return all(recorded.get(name) in _READERS for name in names)
 
 
+def at_positions(row: dict, selected: sql.Composable, positions) -> tuple[sql.Composable, list]:
+    """The query of ``selected`` (columns of the table aliased ``t``) for the rows at ``positions``, in that
+    order, and its parameters."""
+    query = sql.SQL("SELECT {s} FROM unnest(%s::integer[]) WITH ORDINALITY AS w(pos, n) JOIN {t} t ON {p} = w.pos "
+                    "ORDER BY w.n").format(s=selected, t=sql.Identifier(LAYERS, row["table_name"]),
+                                           p=sql.Identifier("t", POSITION))
+    return query, [[int(p) for p in positions]]
+
+
 def read_table(conn, row: dict, positions: np.ndarray | None = None) -> gpd.GeoDataFrame | None:
     """The layer's frame from its table (only the rows at ``positions``, in that order, indexed by them), if it
     is still at ``row``'s version (else None), in one snapshot."""
@@ -54,9 +63,7 @@ def read_table(conn, row: dict, positions: np.ndarray | None = None) -> gpd.GeoD
     if positions is None:
         query, params = sql.SQL("SELECT {s} FROM {t} t ORDER BY {p}").format(s=selected, t=table, p=pos), []
     else:
-        query = sql.SQL("SELECT {s} FROM unnest(%s::integer[]) WITH ORDINALITY AS w(pos, n) JOIN {t} t "
-                        "ON {p} = w.pos ORDER BY w.n").format(s=selected, t=table, p=pos)
-        params = [[int(p) for p in positions]]
+        query, params = at_positions(row, selected, positions)
     collecting = gc.isenabled()
     gc.disable()  # millions of values, none in a cycle: the collector would only rescan them (a third of the time)
     try:
