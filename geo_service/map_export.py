@@ -10,8 +10,8 @@ from markupsafe import escape
 
 from geo_service.assets import ASSETS_PREFIX, STATIC_PREFIX, inline_assets, local_file, localise_assets
 from geo_service.config import Settings
-from geo_service.io.formats import geojson_bytes
 from geo_service.i18n import messages
+from geo_service.io.writers import geojson_bytes
 from geo_service.maps import MapLayer, build_map
 from geo_service.store import Store
 

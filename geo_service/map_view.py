@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 
-from geo_service.io.formats import geojson_bytes
+from geo_service.io.writers import geojson_bytes
 
 POINT_PRECISION = 5
 SHAPE_PRECISION = 4

@@ -11,17 +11,19 @@ items API for the rest. Encoding is mapbox-vector-tile's (the reference Python e
 from __future__ import annotations
 
 import math
+from functools import cache
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import mapbox_vector_tile
 import numpy as np
-import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
 from geo_service.mvt_points import point_tile
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from pyproj import Transformer
 
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -34,7 +36,14 @@ POINT_GRID = 512  # one point kept per cell of this grid per tile (finer than a 
 MAX_TILE_POINTS = 4000  # a dense tile is thinned on a coarser grid until it holds no more than this
 ORIGIN = 20037508.342789244  # half the Web Mercator world, metres
 TILE_PROPERTIES = ("id", "name", "name_fr")
-_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
+
+
+@cache
+def _mercator() -> Transformer:
+    """Longitude/latitude to Web Mercator metres (pyproj is imported by the first tile, not with the app)."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, 3857, always_xy=True)
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -64,9 +73,10 @@ def _units(z: int, x: int, y: int):
     y down): one transformation for shapes and for point coordinates, so both give the same numbers."""
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     scale = EXTENT / (maxx - minx)
+    mercator = _mercator()
 
     def to_units(xy: np.ndarray) -> np.ndarray:
-        mx, my = _MERCATOR.transform(xy[:, 0], xy[:, 1])
+        mx, my = mercator.transform(xy[:, 0], xy[:, 1])
         return np.column_stack(((np.asarray(mx) - minx) * scale, (maxy - np.asarray(my)) * scale))
 
     return to_units
@@ -152,6 +162,9 @@ def _wound(geoms: np.ndarray) -> np.ndarray:
 
 def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) -> bytes:
     """The features of ``frame`` (EPSG:4326, already those near the tile) as one MVT tile, one layer."""
+    import mapbox_vector_tile
+    import pandas as pd
+
     if len(frame) == 0:
         return mapbox_vector_tile.encode([{"name": layer_id, "features": []}])
     geoms = _wound(_to_tile(frame, z, x, y))

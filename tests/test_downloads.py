@@ -12,7 +12,8 @@ import pytest
 import shapely
 
 from geo_service.app import create_app
-from geo_service.io.formats import FORMATS, fit_dbf_text, neutralise_formula, shapefile_names
+from geo_service.io.formats import FORMATS
+from geo_service.io.writers import fit_dbf_text, neutralise_formula, shapefile_names
 from geo_service.store import LayerStore
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 
@@ -182,8 +183,8 @@ def test_geojson_writer_gives_what_geopandas_gives_and_keeps_types(tmp_path):
 
     from shapely.geometry import Point
 
-    from geo_service.io.formats import geojson_bytes
     from geo_service.io.ogr import read_frame
+    from geo_service.io.writers import geojson_bytes
 
     for path in sorted(BUNDLED_LAYERS.glob("*.geojson")):
         frame = read_frame(path)

@@ -8,12 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from geo_service.assets import NPM_ASSETS, asset_file, inline_assets, localise_assets
+from geo_service.catalogue import load_catalogue
 from geo_service.cli import main as cli_main
 from geo_service.config import bundled_dir
 from geo_service.errors import ConfigError, NotFoundError
-from geo_service.io.formats import geojson_bytes, parse_precision
+from geo_service.io.formats import parse_precision
+from geo_service.io.writers import geojson_bytes
 from geo_service.store import LayerStore
-from geo_service.catalogue import load_catalogue
 from tests.conftest import BUNDLED_LAYERS, HOSTILE_NAME, assert_error_document
 
 NODE_MODULES = bundled_dir("node_modules")

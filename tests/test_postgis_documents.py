@@ -8,7 +8,7 @@ import pytest
 
 from geo_service.errors import ConfigError, LayerUnavailableError
 from geo_service.store import postgis_documents
-from geo_service.store.geojson_file import digest
+from geo_service.store.fileops import digest
 from geo_service.store.postgis import PostGISStore
 from tests.conftest import postgis_store, write_layers
 

@@ -80,7 +80,7 @@ def test_a_large_layer_read_from_its_table_is_its_documents_parse(large, frame):
 
 
 def _document(frame: gpd.GeoDataFrame) -> bytes:
-    from geo_service.io.formats import geojson_bytes
+    from geo_service.io.writers import geojson_bytes
 
     return geojson_bytes(frame)
 

@@ -108,3 +108,10 @@ def test_the_api_suggests_sites_from_the_layers(client):
                                                                      "candidates": "nope"}), 404)
     assert_error_document(client.post("/api/proximity/sites", data={"communities": "sites", "services": "sites",
                                                                      "k": "x"}), 400)
+
+
+def test_the_fields_the_sites_request_shares_are_all_read_by_the_proximity_request():
+    from geo_service.analysis.inputs import FIELDS
+    from geo_service.web.sites import SHARED_FIELDS
+
+    assert SHARED_FIELDS <= FIELDS, SHARED_FIELDS - FIELDS

@@ -181,7 +181,7 @@ def test_polygons_are_wound_for_the_whole_tile_as_the_library_winds_them_one_by_
         return library(layers, default_options={**default_options, "check_winding_order": True}, **kwargs)
 
     monkeypatch.setattr(tiles, "_wound", lambda geoms: geoms)
-    monkeypatch.setattr(tiles.mapbox_vector_tile, "encode", winding_checked)
+    monkeypatch.setattr(mapbox_vector_tile, "encode", winding_checked)
     assert ours == [encode_tile(frame, "s", *key) for key in keys]
     assert all(decoded(tile, "s") for tile in ours)
 

@@ -115,7 +115,7 @@ WRITER = """
 import os, sys, time
 import geopandas as gpd, numpy as np
 import pyogrio
-from geo_service.store import LayerStore, geojson_file
+from geo_service.store import LayerStore, fileops, geojson_file
 store = LayerStore(sys.argv[1])
 stop_at = sys.argv[2]  # "random", or the point inside a replace where this writer stops until killed
 rng = np.random.default_rng(0)
@@ -129,7 +129,7 @@ def stop(point):
     print(point, flush=True)
     time.sleep(3600)  # the test kills this process here
 
-real_write, real_replace, real_fsync_dir = pyogrio.write_dataframe, os.replace, geojson_file.fsync_dir
+real_write, real_replace, real_fsync_dir = pyogrio.write_dataframe, os.replace, fileops.fsync_dir
 real_plain = geojson_file.write_plain
 if stop_at == "mid-write":  # the disk as a kill leaves it while a layer is written: half a temporary file
     def write(frame, path, **options):  # GDAL's writer
@@ -144,9 +144,9 @@ if stop_at == "mid-write":  # the disk as a kill leaves it while a layer is writ
     geojson_file.pyogrio.write_dataframe = write
     geojson_file.write_plain = write_plain
 elif stop_at == "before-rename":
-    geojson_file.os.replace = lambda src, dst: stop(stop_at) if str(dst).endswith("sites.geojson") else real_replace(src, dst)
+    fileops.os.replace = lambda src, dst: stop(stop_at) if str(dst).endswith("sites.geojson") else real_replace(src, dst)
 elif stop_at == "after-rename":
-    geojson_file.fsync_dir = lambda directory: stop(stop_at)
+    fileops.fsync_dir = lambda directory: stop(stop_at)  # commit's, after the rename
 print("ready", flush=True)
 i = 0
 while True:

@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_service.analysis import areas as admin, coverage, population, scenarios
+from geo_service.analysis import areas as admin
+from geo_service.analysis import coverage, population, scenarios
 from geo_service.analysis.inputs import AnalysisInput
 from geo_service.analysis.levels import LEVELS, facility_levels
 from geo_service.analysis.nearest import ProximityError, nearest_services
 from geo_service.i18n import N_, Text, text_of
-from geo_service.io.formats import WriteOptions, geojson_bytes
+from geo_service.io.formats import WriteOptions
 from geo_service.io.formats import write as write_format
+from geo_service.io.writers import geojson_bytes
 
 UNDERSERVED_SHOWN = 100
 NO_LEVEL = {"first_contact": N_("note", "{label}: no first-contact facility: that level is left empty"),

@@ -16,7 +16,7 @@ import xlsxwriter
 from geo_service.analysis import tables
 from geo_service.analysis.report import ProximityReport
 from geo_service.analysis.report_text import text
-from geo_service.io.formats import neutralise_formula
+from geo_service.io.writers import neutralise_formula
 
 
 def _cell_value(value: object) -> object:

@@ -8,7 +8,6 @@ feature itself changed (its ETag, ``If-Match``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from geo_service.i18n import Text
 from geo_service.io.ingest import read_upload
 from geo_service.io.layer_import import check_family, check_geometries, check_ids
 from geo_service.store import Store
+from geo_service.store.features import feature_etag
 
 ATTEMPTS = 3  # a layer changed by someone else between reading and writing is read again, this many times
 
@@ -47,11 +47,6 @@ class Edit:
     feature_id: str
     etag: str | None
     version: str
-
-
-def feature_etag(text: str) -> str:
-    """A feature's ETag: the hash of its GeoJSON as the OGC API sends it (the same in every worker)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def current_etag(store: Store, layer_id: str, feature_id: str) -> str:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.errors import InvalidParameterError
 from geo_service.i18n import Text
+
+if TYPE_CHECKING:  # pyproj is imported by the first request in another CRS: most requests are in CRS84
+    from pyproj import CRS, Transformer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -31,6 +34,8 @@ def check_crs(uri: str, name: str) -> str:
 @cache
 def _to_crs84(uri: str) -> Transformer:
     # Each CRS's own axis order (EPSG:4326 is latitude, longitude) to CRS84's longitude, latitude.
+    from pyproj import CRS, Transformer
+
     return Transformer.from_crs(_crs(uri), CRS.from_user_input("OGC:CRS84"))
 
 
@@ -49,10 +54,14 @@ def _transformed(geometry: BaseGeometry, transformer: Transformer) -> BaseGeomet
 
 @cache
 def _from_crs84(uri: str) -> Transformer:
+    from pyproj import CRS, Transformer
+
     return Transformer.from_crs(CRS.from_user_input("OGC:CRS84"), _crs(uri))
 
 
 def _crs(uri: str) -> CRS:
+    from pyproj import CRS
+
     return CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.removeprefix(EPSG)}")
 
 

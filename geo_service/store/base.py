@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
-import geopandas as gpd
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from geo_service.catalogue import Catalogue, Layer
 from geo_service.errors import InvalidParameterError, LayerUnavailableError
@@ -22,6 +19,10 @@ from geo_service.i18n import Text
 from geo_service.store.expressions import Expression, SortKey
 from geo_service.store.features import FeatureSource
 from geo_service.store.history import SavedVersion
+
+if TYPE_CHECKING:  # only named in annotations: the interface loads neither (see the package's docstring)
+    import geopandas as gpd
+    import numpy as np
 
 Bbox = tuple[float, float, float, float]
 

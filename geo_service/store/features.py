@@ -7,16 +7,17 @@ it is present, unique and never empty, else numbers from 1 in the layer's order.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Protocol
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
-from geo_service.io.formats import geojson_bytes
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 
 def no_feature(feature_id: str) -> NotFoundError:
@@ -31,6 +32,11 @@ class FeatureSource(Protocol):
 
     def position(self, feature_id: str) -> int:
         """The position of the feature with this id (NotFoundError if there is none)."""
+
+
+def feature_etag(text: str) -> str:
+    """A feature's ETag: the hash of its GeoJSON as the OGC API sends it (the same in every worker)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def usable_ids(frame: gpd.GeoDataFrame) -> bool:
@@ -59,11 +65,15 @@ class SerialisedLayer:
 
 def feature_texts(frame: gpd.GeoDataFrame) -> list[str]:
     """One GeoJSON Feature text per row of ``frame`` (its ``id`` column is the feature id)."""
+    from geo_service.io.writers import geojson_bytes  # GDAL: loaded by the backends that hold frames
+
     features = json.loads(geojson_bytes(frame))["features"]
     return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
 
 
 def serialise(frame: gpd.GeoDataFrame, version: str) -> SerialisedLayer:
+    import pandas as pd
+
     if not usable_ids(frame):
         # Without a usable id column, features are numbered from 1 in file order.
         frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])

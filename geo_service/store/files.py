@@ -45,18 +45,9 @@ from geo_service.store.base import (
 from geo_service.store.cql_frame import selected, sorted_positions
 from geo_service.store.expressions import Expression, SortKey
 from geo_service.store.features import FeatureSource
+from geo_service.store.fileops import commit, digest, file_digest, fsync_dir, storage_error
 from geo_service.store.frame_layer import FrameLayer, LayerData
-from geo_service.store.geojson_file import (
-    commit,
-    copy_temporary,
-    digest,
-    file_digest,
-    fsync_dir,
-    read_geojson,
-    storage_error,
-    write_geojson_atomic,
-    write_temporary,
-)
+from geo_service.store.geojson_file import copy_temporary, read_geojson, write_geojson_atomic, write_temporary
 from geo_service.store.history import History, SavedVersion
 from geo_service.store.sidecar import TableSidecars
 

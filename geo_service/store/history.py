@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from geo_service.errors import NotFoundError
-from geo_service.store.geojson_file import storage_error
+from geo_service.store.fileops import storage_error
 
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 _PINNED = "-pinned"

@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import psycopg
 from psycopg.rows import dict_row
@@ -35,6 +35,7 @@ from geo_service.errors import (
     VersionConflictError,
 )
 from geo_service.i18n import Text
+from geo_service.lazy import LazyModule
 from geo_service.store.base import (
     LayerState,
     LayerSummary,
@@ -45,7 +46,7 @@ from geo_service.store.base import (
     unreadable_layer,
 )
 from geo_service.store.cql_sql import QUERY_TYPES
-from geo_service.store.geojson_file import digest, document_bytes, read_geojson
+from geo_service.store.fileops import digest
 from geo_service.store.history import SavedVersion, choose
 from geo_service.store.postgis_documents import (
     DocumentGone,
@@ -68,11 +69,18 @@ from geo_service.store.postgis_tables import (
     record_version,
     table_name,
     tile_query,
-    write_table,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 _ROW = f"SELECT * FROM {META}.layers WHERE id = %s"
 _CATALOGUE_CHECK_S = 1.0
+
+# GDAL, pandas and Arrow: only a write or a whole-layer read needs them, so a server that answers from SQL
+# never imports them (see the package's docstring)
+geojson_file = LazyModule("geo_service.store.geojson_file")
+postgis_write = LazyModule("geo_service.store.postgis_write")
 
 
 def _configure(conn) -> None:
@@ -246,7 +254,7 @@ class PostGISStore:
         if cached is None or cached[0] != version:
             data = self._document(layer_id, version)
             try:
-                frame = read_geojson(Path(f"{layer_id}.geojson"), data)
+                frame = geojson_file.read_geojson(Path(f"{layer_id}.geojson"), data)
             except GeoServiceError:
                 raise unreadable_layer(layer_id) from None
             if len(data) >= self.table_min_bytes:
@@ -339,7 +347,7 @@ class PostGISStore:
     # --- writing
     def write(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> tuple[str, bool]:
         layer = self._layer(layer_id)
-        data, parsed = document_bytes(layer.id, frame, layer.allowed_geometry_types)
+        data, parsed = geojson_file.document_bytes(layer.id, frame, layer.allowed_geometry_types)
         return self.commit_document(layer.id, data, expected_version, parsed=parsed)
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, expected_version: str | None = None) -> str:
@@ -350,7 +358,7 @@ class PostGISStore:
         """Make ``data`` the layer's current document and table, if still at ``expected_version``
         (``parsed``: ``data`` already parsed by the files backend, which reads it the same way)."""
         new = digest(data)
-        frame = parsed if parsed is not None else read_geojson(Path(f"{layer_id}.geojson"), data)
+        frame = parsed if parsed is not None else geojson_file.read_geojson(Path(f"{layer_id}.geojson"), data)
         with self._transaction(conn) as cur:
             current = cur.execute(f"SELECT version FROM {META}.layers WHERE id = %s FOR UPDATE",
                                   (layer_id,)).fetchone()["version"]
@@ -366,7 +374,7 @@ class PostGISStore:
                             f"SELECT 1 FROM {META}.documents WHERE layer_id = %s AND saved_at IS NOT NULL) "
                             "WHERE layer_id = %s AND version = %s AND saved_at IS NULL",
                             (layer_id, layer_id, current))
-            record_version(cur, layer_id, new, len(data), write_table(cur, layer_id, frame))
+            record_version(cur, layer_id, new, len(data), postgis_write.write_table(cur, layer_id, frame))
             prune(cur, layer_id, new, self.history_keep)
         if self._point_tiles is not None:  # a cache keyed by the version: harmless if a caller's transaction rolls back
             self._point_tiles.remember(table_name(layer_id), new, frame)
@@ -385,7 +393,7 @@ class PostGISStore:
         catalogue = parse_catalogue({"catalogue_version": 1, "layers": [*self.entries(), entry]},
                                     origin="new catalogue entry")
         layer = catalogue.get(entry["id"])
-        data, parsed = document_bytes(layer.id, frame, layer.allowed_geometry_types)
+        data, parsed = geojson_file.document_bytes(layer.id, frame, layer.allowed_geometry_types)
         with self.connection() as conn, conn.transaction():
             insert_catalogue_entry(conn, entry)
             self.commit_document(layer.id, data, None, conn, parsed)

@@ -20,10 +20,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from psycopg import sql
 from psycopg.rows import tuple_row
@@ -32,6 +31,9 @@ from geo_service import tiles
 from geo_service.store.downloads import DownloadCache
 from geo_service.store.postgis_read import at_positions, plain_dtypes
 from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 MAX_BYTES = 2**30  # the cache folder: 16 bytes a point, so the current versions of 60 million points
 _MAPPED = 8  # coordinate files a process keeps mapped
@@ -68,6 +70,9 @@ class PointTiles:
             if not at_version(conn, row["id"], row["version"]):
                 return None
             values = _rows(conn, row, columns, kept)
+        import geopandas as gpd  # with the tile's encoder: imported by the first tile, not with the app
+        import pandas as pd
+
         frame = gpd.GeoDataFrame({c: pd.Series(v, dtype=object) for c, v in zip(columns, values)},  # ints stay ints
                                  geometry=gpd.points_from_xy(lon[kept], lat[kept]), crs="EPSG:4326")
         return tiles.encode_tile(frame, layer_id, z, x, y)

@@ -8,19 +8,14 @@ the database see them by name; the service's own bookkeeping is in ``geo_service
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Mapping
 
-import geopandas as gpd
-import pandas as pd
 import psycopg
-import shapely
 from psycopg import sql
 
 from geo_service.errors import ConfigError, InvalidParameterError
 from geo_service.store.base import unknown_property
 from geo_service.store.cql_sql import order_sql, where_sql
-from geo_service.store.features import usable_ids
 
 META, LAYERS = "geo_service", "geo_layers"
 POSITION = "__pos"  # the feature's position in the layer's GeoJSON (0-based): the files backend's row order
@@ -103,75 +98,6 @@ def table_name(layer_id: str) -> str:
     if len(layer_id) <= 63:
         return layer_id
     return f"{layer_id[:54]}_{hashlib.sha256(layer_id.encode()).hexdigest()[:8]}"
-
-
-def column_kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(series):
-        return "bigint"
-    if pd.api.types.is_float_dtype(series):
-        return "double precision"
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return "timestamptz"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "timestamp"
-    return "text"
-
-
-def _values(series: pd.Series, kind: str) -> list:
-    """A column's values for COPY, missing ones as None (a column with none missing, or of strings, is taken
-    as it is: the Python pass over every value is what a 1M-row COPY spent most of its preparation on)."""
-    missing = series.isna().to_numpy()
-    values = series.tolist()
-    if kind == "text" and not isinstance(series.dtype, pd.StringDtype):
-        return [None if gone else str(value) for value, gone in zip(values, missing)]
-    if missing.any():
-        return [None if gone else value for value, gone in zip(values, missing)]
-    return values
-
-
-def _geometry_column(names: list[str]) -> str:
-    name = "geom"
-    while name in names or name == POSITION:
-        name += "_"
-    return name
-
-
-def write_table(cur, layer_id: str, frame: gpd.GeoDataFrame) -> dict:
-    """Replace the layer's table by ``frame``'s rows (inside the caller's transaction): a new table is
-    filled with COPY and indexed, then takes the old one's name. Returns what the catalogue row records."""
-    properties = [c for c in frame.columns if c != frame.geometry.name]
-    kinds = [column_kind(frame[name]) for name in properties]
-    geometry = _geometry_column(properties)
-    final, fresh = table_name(layer_id), f"new_{secrets.token_hex(6)}"
-    columns = [sql.SQL("{} integer PRIMARY KEY").format(sql.Identifier(POSITION))]
-    columns += [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in zip(properties, kinds)]
-    columns.append(sql.SQL("{} geometry(Geometry, 4326)").format(sql.Identifier(geometry)))
-    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(LAYERS, fresh), sql.SQL(", ").join(columns)))
-    names = [POSITION, *properties, geometry]
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(LAYERS, fresh),
-                                                          sql.SQL(", ").join(map(sql.Identifier, names)))
-    wkb = shapely.to_wkb(shapely.set_srid(frame.geometry.values._data, 4326), hex=True, include_srid=True)
-    data = [range(len(frame)), *(_values(frame[n], k) for n, k in zip(properties, kinds)), wkb.tolist()]
-    with cur.copy(copy_sql) as copy:
-        for row in zip(*data):
-            copy.write_row(row)
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(LAYERS, final)))
-    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(LAYERS, fresh), sql.Identifier(final)))
-    cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(LAYERS, f"{fresh}_pkey"),
-                                                              sql.Identifier(f"{final}_pkey"[:63])))
-    cur.execute(sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
-        sql.Identifier(f"{final}_geom_idx"[:63]), sql.Identifier(LAYERS, final), sql.Identifier(geometry)))
-    own_ids = usable_ids(frame)
-    if own_ids:  # a feature is asked for by its id
-        cur.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ((id::text))").format(
-            sql.Identifier(f"{final}_id_idx"[:63]), sql.Identifier(LAYERS, final)))
-    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(LAYERS, final)))
-    bounds = [float(v) for v in frame.total_bounds] if len(frame) else None
-    return {"feature_count": len(frame), "bounds": bounds, "columns": [list(p) for p in zip(properties, kinds)],
-            "dtypes": [str(frame[name].dtype) for name in properties], "geometry_column": geometry,
-            "own_ids": own_ids}
 
 
 def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:

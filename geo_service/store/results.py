@@ -21,7 +21,7 @@ from pathlib import Path
 
 from geo_service.errors import NotFoundError, PayloadTooLargeError
 from geo_service.i18n import Text
-from geo_service.store.geojson_file import storage_error
+from geo_service.store.fileops import storage_error
 
 RESULT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 from geo_service.errors import InvalidParameterError
+from geo_service.store.fileops import digest, fsync_dir
 from geo_service.store.files import LayerStore
-from geo_service.store.geojson_file import digest, fsync_dir
 from geo_service.store.history import saved_file_name
 from geo_service.store.postgis import PostGISStore
 from geo_service.store.postgis_documents import insert_document

@@ -10,15 +10,17 @@ from flask import Blueprint, jsonify, request
 from geo_service import __version__
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
 from geo_service.i18n import Text, text_of
-from geo_service.io.layer_import import ImportOptions, import_layer
+from geo_service.lazy import LazyModule
 from geo_service.params import parse_flag, reject_unknown, single_values
-from geo_service.analysis.inputs import parse_column_choice
 from geo_service.store import LayerState, LayerSummary
 from geo_service.web.context import get_settings, get_store, request_language
 from geo_service.web.security import require_token
 from geo_service.web.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+# the import code (pandas, GDAL) is imported by the first write, not with the app
+inputs = LazyModule("geo_service.analysis.inputs")
+layer_import = LazyModule("geo_service.io.layer_import")
 PUT_PARAMETERS = {"filename", "title", "source", "licence", "lat_col", "lon_col", "geopoint_col", "gps_accuracy_m",
                   "allow_outside", "repair"}
 # Every ETag the service sends for a layer starts with the layer's version; a compressing layer may add
@@ -118,13 +120,14 @@ def put_layer(layer_id: str):
     if not filename:
         raise InvalidParameterError(Text("error", "name the file (multipart field 'file', or ?filename=… with a raw "
                                          "body) so its format is known"))
-    options = ImportOptions(columns=parse_column_choice(values),
-                            allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
-                            repair=parse_flag(values.get("repair"), "repair"), source=values.get("source"),
-                            limits=settings.limits)
+    options = layer_import.ImportOptions(columns=inputs.parse_column_choice(values),
+                                         allow_outside=parse_flag(values.get("allow_outside"), "allow_outside"),
+                                         repair=parse_flag(values.get("repair"), "repair"),
+                                         source=values.get("source"), limits=settings.limits)
     # Token holders only; writes to one layer are serialised by its lock and bounded by the limits.
-    outcome = import_layer(store, layer_id, data, filename, settings.extent, options, title=values.get("title"),
-                           licence=values.get("licence"), replace=True, expected_version=expected)
+    outcome = layer_import.import_layer(store, layer_id, data, filename, settings.extent, options,
+                                        title=values.get("title"), licence=values.get("licence"), replace=True,
+                                        expected_version=expected)
     response = jsonify(id=outcome.layer_id, version=outcome.version, created=outcome.created,
                        features=outcome.features, notes=[text_of(n, request_language()) for n in outcome.notes],
                        changed=outcome.changed)

@@ -7,7 +7,6 @@ from flask import Blueprint, Response, request, send_file
 from geo_service.assets import compress_once
 from geo_service.feature_cache import response_tag
 from geo_service.io import formats
-from geo_service.map_view import map_view_bytes
 from geo_service.ogc.query import parse_language
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
 from geo_service.web.caching import encoded, keep_if_current, request_encoding
@@ -91,5 +90,7 @@ def _file_response(path, media_type: str, etag: str) -> Response:
 
 
 def _map_view(store, layer, encoding: str | None) -> bytes:
+    from geo_service.map_view import map_view_bytes  # pandas: loaded by the first map of a small layer
+
     body = map_view_bytes(store.read(layer.id), layer.geometry_type)
     return compress_once(body)[encoding] if encoding else body

@@ -9,12 +9,12 @@ from flask import Blueprint, Response, render_template, request
 
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
-from geo_service.io.feature_edits import feature_etag
 from geo_service.ogc import features as ogc
 from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
 from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document, schema_document
+from geo_service.store.features import feature_etag
 from geo_service.web.context import get_cache, get_store, request_language
 from geo_service.web.urls import ogc_base
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 
 from geo_service.errors import InvalidParameterError, PreconditionRequiredError
 from geo_service.i18n import Text
-from geo_service.io import feature_edits as edits
+from geo_service.lazy import LazyModule
 from geo_service.ogc import features as ogc
 from geo_service.ogc.query import parse_language
 from geo_service.params import reject_unknown, single_values
@@ -17,6 +17,7 @@ from geo_service.web.security import require_token
 from geo_service.web.urls import ogc_base
 
 bp = Blueprint("ogc_edits", __name__, url_prefix="/ogc")
+edits = LazyModule("geo_service.io.feature_edits")  # pandas, GDAL: imported by the first edit
 _JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from geo_service.analysis.inputs import parse_request
 from geo_service.errors import InvalidParameterError, NotFoundError
 from geo_service.i18n import Text
 from geo_service.ogc import processes
@@ -19,7 +18,7 @@ from geo_service.web.context import (
     request_language,
 )
 from geo_service.web.guard import is_token_holder
-from geo_service.web.proximity import _analyse, _encode, _save, result_api
+from geo_service.web.proximity import _analyse, _encode, _save, inputs, result_api
 from geo_service.web.urls import ogc_base
 
 bp = Blueprint("ogc_processes", __name__, url_prefix="/ogc")
@@ -59,7 +58,7 @@ def execute(process_id: str):
     client = (request.remote_addr or "unknown") if files and not is_token_holder() else None
     asynchronous = "respond-async" in request.headers.get("Prefer", "")
     with get_slots().slot(client=client):
-        parsed = parse_request(values, files)
+        parsed = inputs.parse_request(values, files)
         report = _analyse(parsed, settings)
         if not asynchronous:
             return Response(_encode(report, parsed), mimetype="application/json")

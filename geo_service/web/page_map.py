@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from flask import url_for
 from markupsafe import escape
 
-from geo_service.assets import (ASSETS_PREFIX, NPM_ASSETS, STATIC_PREFIX, VECTOR_RENDERER, bundle_head,
-                                localise_assets)
+from geo_service.assets import ASSETS_PREFIX, NPM_ASSETS, STATIC_PREFIX, VECTOR_RENDERER, bundle_head, localise_assets
 from geo_service.catalogue import Layer
-from geo_service.web.basemaps import views as basemap_views
 from geo_service.tiles import TMS_ID
+from geo_service.web.basemaps import views as basemap_views
 from geo_service.web.context import get_bundles, get_settings, get_store
 from geo_service.web.security import with_nonce
 

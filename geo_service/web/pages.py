@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, url_for
 
-from geo_service.io.formats import FORMATS
 from geo_service.i18n import messages
+from geo_service.io.formats import FORMATS
 from geo_service.web.context import get_store, request_language
 from geo_service.web.page_map import page_map
 

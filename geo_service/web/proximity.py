@@ -6,25 +6,9 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from geo_service.analysis.coverage import DEFAULT_BANDS_KM
-from geo_service.analysis.inputs import (
-    PRESENTATION_FIELDS,
-    load_areas,
-    load_barriers,
-    load_inputs,
-    parse_request,
-)
-from geo_service.analysis.report import (
-    csv_bytes,
-    geojson_result_bytes,
-    parquet_result_bytes,
-    report_json,
-    run_analysis,
-)
-from geo_service.analysis.scenarios import split_selection
 from geo_service.errors import GeoServiceError
 from geo_service.i18n import LANGUAGES, Text, choose_language, messages
-from geo_service.io.formats import geojson_bytes
+from geo_service.lazy import LazyModule
 from geo_service.params import reject_unknown, single_values
 from geo_service.slots import Deadline
 from geo_service.web.context import (
@@ -40,6 +24,12 @@ from geo_service.web.page_map import page_map
 from geo_service.web.urls import external_url
 
 bp = Blueprint("proximity", __name__)
+# the analysis (pandas, GDAL, pyproj) is imported by the first request that runs one, not with the app
+coverage = LazyModule("geo_service.analysis.coverage")
+inputs = LazyModule("geo_service.analysis.inputs")
+reporting = LazyModule("geo_service.analysis.report")
+scenarios = LazyModule("geo_service.analysis.scenarios")
+writers = LazyModule("geo_service.io.writers")
 ROLES = ("communities", "services")
 MEASURING = Text("stage", "measuring distances")
 PAGE_MESSAGE_KEYS = (
@@ -93,7 +83,7 @@ def page(result: str | None = None):
               "items": url_for("ogc.items", layer_id="LAYER_ID"),
               "result": result}
     return render_template("proximity/page.html", lang=lang, t=t, map=page_map(context_layers, lang, extra_js=("layout.js", "proximity_parts.js", "proximity.js")),
-                           layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM),
+                           layers=store.catalogue.layers, bands=",".join(f"{b:g}" for b in coverage.DEFAULT_BANDS_KM),
                            barriers=barrier_choices(store, lang),
                            config_json=json.dumps(config, ensure_ascii=False))
 
@@ -119,7 +109,7 @@ def api():
     client = (request.remote_addr or "unknown") if uploads and not is_token_holder() else None
     if not uploads:
         values = {k: v for k, v in request.values.items()}
-        parsed = parse_request(values, {})
+        parsed = inputs.parse_request(values, {})
         key = _cache_key(parsed, values)
         if key is not None and not parsed.save:
             body = get_cache().response(key + (request_language(),), lambda: _run(parsed, settings, client))
@@ -128,7 +118,7 @@ def api():
         values = {k: v for k, v in request.values.items()}
         files = {name: (upload.read(), upload.filename or name) for name, upload in request.files.items()
                  if upload.filename}
-        parsed = parse_request(values, files)
+        parsed = inputs.parse_request(values, files)
         report = _analyse(parsed, settings)
         links = _result_links(_save(parsed, values, files)) if parsed.save else None
         return _response(_encode(report, parsed, links), parsed.output)
@@ -140,9 +130,9 @@ def result_api(result_id: str):
     results = get_results()
     saved = results.open(result_id)
     asked = single_values(request.args.to_dict(flat=False))
-    reject_unknown(asked, PRESENTATION_FIELDS - {"save"})
+    reject_unknown(asked, inputs.PRESENTATION_FIELDS - {"save"})
     files = {role: results.read(saved, role) for role in saved.files}
-    parsed = parse_request({**saved.parameters, **asked}, files)
+    parsed = inputs.parse_request({**saved.parameters, **asked}, files)
     lang = choose_language(parsed.lang, request.accept_languages.best_match(LANGUAGES))
     key = ("result", result_id, parsed.output, parsed.excel, lang, parsed.offset, parsed.limit)
     body = get_cache().response(key, lambda: _run(parsed, get_settings(), None, _result_links(result_id)))
@@ -151,7 +141,7 @@ def result_api(result_id: str):
 
 def _save(parsed, values: dict, files: dict) -> str:
     """Keep the inputs as analysed: the uploads as sent, and each layer's file at this version."""
-    parameters = {k: v for k, v in values.items() if k not in PRESENTATION_FIELDS and k not in ROLES}
+    parameters = {k: v for k, v in values.items() if k not in inputs.PRESENTATION_FIELDS and k not in ROLES}
     stored = dict(files)
     store = get_store()
     for role in ROLES:
@@ -159,10 +149,10 @@ def _save(parsed, values: dict, files: dict) -> str:
         if layer_id:
             stored[f"{role}_file"] = (store.file_bytes(layer_id), f"{layer_id}.geojson")
     if parsed.barriers:  # only the features chosen, kept as they were
-        layer_id, ids = split_selection(parsed.barriers)
+        layer_id, ids = scenarios.split_selection(parsed.barriers)
         frame = store.read(layer_id)
         chosen = frame[frame["id"].astype(str).isin(ids)] if ids else frame
-        stored["barriers_file"] = (geojson_bytes(chosen), f"{layer_id}.geojson")
+        stored["barriers_file"] = (writers.geojson_bytes(chosen), f"{layer_id}.geojson")
         parameters.pop("barriers")
     if parsed.admin:
         stored["admin_file"] = (store.file_bytes(parsed.admin), f"{parsed.admin}.geojson")
@@ -188,7 +178,7 @@ def _cache_key(parsed, values: dict) -> tuple | None:
     store = get_store()
     layers = [parsed.communities, parsed.services]
     if parsed.barriers:
-        layers += [split_selection(parsed.barriers)[0], parsed.crossings or "crossings"]
+        layers += [scenarios.split_selection(parsed.barriers)[0], parsed.crossings or "crossings"]
     if parsed.admin:
         layers.append(parsed.admin)
     if any(layer not in store.catalogue for layer in layers):
@@ -203,17 +193,18 @@ def _run(parsed, settings, client, links: list[dict] | None = None) -> bytes:
 
 def _analyse(parsed, settings):
     deadline = Deadline(settings.analysis_seconds)
-    communities, services = load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
+    communities, services = inputs.load_inputs(get_store(), parsed, settings.extent, request_limits(), deadline)
     # rivers and boundaries may reach past the service's area: only the communities and services are held to it
-    barriers = load_barriers(get_store(), parsed, None, request_limits())
-    areas = load_areas(get_store(), parsed, None, request_limits())
-    report = run_analysis(communities, services, bands_km=parsed.bands_km, max_distance_km=parsed.max_distance_km,
-                          same_country_only=parsed.same_country_only,
-                          progress=lambda _: deadline.check(MEASURING),
-                          service_types=parsed.service_types, levels=parsed.levels, barriers=barriers,
-                          walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour, areas=areas,
-                          admin_level=parsed.admin_level, grid_source=parsed.population_file,
-                          radius_km=parsed.population_radius_km)
+    barriers = inputs.load_barriers(get_store(), parsed, None, request_limits())
+    areas = inputs.load_areas(get_store(), parsed, None, request_limits())
+    report = reporting.run_analysis(communities, services, bands_km=parsed.bands_km,
+                                    max_distance_km=parsed.max_distance_km,
+                                    same_country_only=parsed.same_country_only,
+                                    progress=lambda _: deadline.check(MEASURING),
+                                    service_types=parsed.service_types, levels=parsed.levels, barriers=barriers,
+                                    walk_kmh=parsed.walk_kmh, walk_detour=parsed.walk_detour, areas=areas,
+                                    admin_level=parsed.admin_level, grid_source=parsed.population_file,
+                                    radius_km=parsed.population_radius_km)
     deadline.check(MEASURING)
     return report
 
@@ -227,18 +218,18 @@ def _encode(report, parsed, links: list[dict] | None = None) -> bytes:
     )
 
     if parsed.output == "csv":
-        return excel_csv_bytes(report, lang, parsed.walk_kmh) if parsed.excel else csv_bytes(report)
+        return excel_csv_bytes(report, lang, parsed.walk_kmh) if parsed.excel else reporting.csv_bytes(report)
     if parsed.output == "geojson":
-        return geojson_result_bytes(report)
+        return reporting.geojson_result_bytes(report)
     if parsed.output == "parquet":
-        return parquet_result_bytes(report)
+        return reporting.parquet_result_bytes(report)
     if parsed.output == "xlsx":
         return xlsx_bytes(report, lang, parsed.walk_kmh, _sources(parsed, lang), get_store())
     if parsed.output == "pdf":
         from geo_service.analysis.pdf_report import pdf_bytes
         return pdf_bytes(report, get_store(), lang, parsed.walk_kmh, _sources(parsed, lang))
-    return report_json(report, current_app.json.dumps, lang=lang, offset=parsed.offset, limit=parsed.limit,
-                       extra={"links": links} if links else None)
+    return reporting.report_json(report, current_app.json.dumps, lang=lang, offset=parsed.offset,
+                                 limit=parsed.limit, extra={"links": links} if links else None)
 
 
 def _sources(parsed, lang: str) -> list[str]:
