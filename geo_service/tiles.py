@@ -82,9 +82,9 @@ def _units(z: int, x: int, y: int):
     return to_units
 
 
-def _to_tile(frame: gpd.GeoDataFrame, z: int, x: int, y: int) -> np.ndarray:
+def _to_tile(geometries: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
     """The geometries in tile units, clipped with the buffer."""
-    geoms = shapely.transform(np.asarray(frame.geometry.values), _units(z, x, y))
+    geoms = shapely.transform(geometries, _units(z, x, y))
     geoms = shapely.clip_by_rect(geoms, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     return shapely.simplify(geoms, 1.0)  # one tile unit: below what any screen shows
 
@@ -162,29 +162,38 @@ def _wound(geoms: np.ndarray) -> np.ndarray:
 
 def encode_tile(frame: gpd.GeoDataFrame, layer_id: str, z: int, x: int, y: int) -> bytes:
     """The features of ``frame`` (EPSG:4326, already those near the tile) as one MVT tile, one layer."""
-    import mapbox_vector_tile
-    import pandas as pd
+    values = {}
+    for name in (c for c in TILE_PROPERTIES if c in frame.columns):
+        column = frame[name].astype(object)
+        values[name] = column.where(column.notna(), None).tolist()  # NaN and pandas' NA: missing
+    return encode_features(np.asarray(frame.geometry.values), values, layer_id, z, x, y)
 
-    if len(frame) == 0:
+
+def encode_features(geometries: np.ndarray, values: dict[str, list], layer_id: str, z: int, x: int,
+                    y: int) -> bytes:
+    """What ``encode_tile`` draws, from the geometries (EPSG:4326) and their TILE_PROPERTIES values (None
+    where missing): no frame, so the PostGIS backend draws a point tile without pandas."""
+    import mapbox_vector_tile
+
+    if len(geometries) == 0:
         return mapbox_vector_tile.encode([{"name": layer_id, "features": []}])
-    geoms = _wound(_to_tile(frame, z, x, y))
+    geoms = _wound(_to_tile(geometries, z, x, y))
     keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     positions = np.flatnonzero(keep)
     points = bool(len(positions)) and bool((shapely.get_type_id(geoms[positions]) == 0).all())
     if points:  # thinned, then written in one pass (mvt_points)
         positions = positions[_thin_points(geoms[positions])]
-    columns = [c for c in TILE_PROPERTIES if c in frame.columns]
-    values = {c: frame[c].iloc[positions].tolist() for c in columns}  # column-wise: a row lookup costs 0.3 ms
+    kept = positions.tolist()
     properties = []
-    for row in range(len(positions)):
-        found = {k: column[row] for k, column in values.items()}
+    for row in kept:
+        found = {name: column[row] for name, column in values.items()}
         properties.append({k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in found.items()
-                           if v is not None and v is not pd.NA and not (isinstance(v, float) and math.isnan(v))})
+                           if v is not None and not (isinstance(v, float) and math.isnan(v))})
     if points:
         xy = shapely.get_coordinates(geoms[positions])
         return point_tile(layer_id, xy[:, 0], xy[:, 1], properties, EXTENT)
     features = [{"geometry": geoms[position], "properties": found}  # shapely: no WKB round trip
-                for position, found in zip(positions, properties)]
+                for position, found in zip(kept, properties)]
     return mapbox_vector_tile.encode([{"name": layer_id, "features": features}],
                                      default_options={"y_coord_down": True, "extents": EXTENT,
                                                       "check_winding_order": False})  # done by _wound

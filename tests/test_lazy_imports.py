@@ -11,6 +11,7 @@ import sys
 from urllib.parse import quote
 
 from tests.conftest import REPO, postgis_store
+from tests.test_tiles import tile_of
 
 HEAVY = ("pandas", "geopandas", "pyogrio", "pyarrow", "pyproj", "folium", "mapbox_vector_tile", "openpyxl")
 # A fresh interpreter: what the app and each request import, by name of the heavy modules loaded after it
@@ -19,20 +20,20 @@ import json, sys
 from geo_service.app import create_app
 heavy = {heavy!r}
 client = create_app().test_client()
-loaded = {{"start": [m for m in heavy if m in sys.modules]}}
+loaded, sizes = {{"start": [m for m in heavy if m in sys.modules]}}, {{}}
 for path in {paths!r}:
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code, response.data[:300])
-    loaded[path] = [m for m in heavy if m in sys.modules]
-print(json.dumps(loaded))
+    loaded[path], sizes[path] = [m for m in heavy if m in sys.modules], len(response.data)
+print(json.dumps([loaded, sizes]))
 """
 
 
-def _loaded(database_url: str, layers_dir, paths: list[str]) -> dict[str, list[str]]:
+def _loaded(database_url: str, layers_dir, paths: list[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
     env = {**os.environ, "GEO_SERVICE_DATABASE_URL": database_url, "GEO_SERVICE_LAYERS_DIR": str(layers_dir)}
     script = SCRIPT.format(heavy=HEAVY, paths=paths)
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, check=False,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
+                          check=False, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -44,17 +45,19 @@ def test_the_ogc_api_on_postgis_answers_without_pandas_gdal_arrow_or_pyproj(data
              "/ogc/collections/sites/items?limit=2", "/ogc/collections/sites/items?bbox=-12.3,14.4,-12.1,14.5",
              f"/ogc/collections/sites/items?filter={cql}&sortby=-population", "/ogc/collections/sites/items/kidira",
              "/ogc/collections/sites/queryables", "/layers/sites.geojson", "/api/layers"]
-    loaded = _loaded(database_url, layers_dir, paths)
+    loaded, _ = _loaded(database_url, layers_dir, paths)
     assert loaded == {key: [] for key in ["start", *paths]}
 
 
 def test_what_a_request_needs_is_imported_by_it(database_url, layers_dir):
-    """Coordinates in another CRS load pyproj; a tile, a GeoPackage download and the map load the rest."""
+    """Coordinates in another CRS load pyproj; a point tile the tile encoder (still no pandas: it is drawn from
+    the coordinates and SQL rows); a GeoPackage download pandas and GDAL; the map folium."""
     postgis_store(database_url, layers_dir).close()
     mercator = quote("http://www.opengis.net/def/crs/EPSG/0/3857")
-    paths = [f"/ogc/collections/sites/items?crs={mercator}", "/ogc/collections/sites/tiles/WebMercatorQuad/8/119/118",
+    x, y = tile_of(-12.21659, 14.45668, 10)  # Kidira and Diboli
+    paths = [f"/ogc/collections/sites/items?crs={mercator}", f"/ogc/collections/sites/tiles/WebMercatorQuad/10/{y}/{x}",
              "/layers/sites.gpkg", "/"]
-    loaded = _loaded(database_url, layers_dir, paths)
+    loaded, sizes = _loaded(database_url, layers_dir, paths)
     assert loaded["start"] == [] and loaded[paths[0]] == ["pyproj"]
-    assert {"pandas", "geopandas", "mapbox_vector_tile"} <= set(loaded[paths[1]])
-    assert "pyogrio" in loaded[paths[2]] and "folium" in loaded[paths[3]]
+    assert loaded[paths[1]] == ["pyproj", "mapbox_vector_tile"] and sizes[paths[1]] > 50  # the two points
+    assert {"pandas", "pyogrio"} <= set(loaded[paths[2]]) and "folium" in loaded[paths[3]]

@@ -70,12 +70,8 @@ class PointTiles:
             if not at_version(conn, row["id"], row["version"]):
                 return None
             values = _rows(conn, row, columns, kept)
-        import geopandas as gpd  # with the tile's encoder: imported by the first tile, not with the app
-        import pandas as pd
-
-        frame = gpd.GeoDataFrame({c: pd.Series(v, dtype=object) for c, v in zip(columns, values)},  # ints stay ints
-                                 geometry=gpd.points_from_xy(lon[kept], lat[kept]), crs="EPSG:4326")
-        return tiles.encode_tile(frame, layer_id, z, x, y)
+        geometries = shapely.points(lon[kept], lat[kept])
+        return tiles.encode_features(geometries, dict(zip(columns, values)), layer_id, z, x, y)
 
     def remember(self, table: str, version: str, frame: gpd.GeoDataFrame) -> None:
         """Keep the coordinates of a version this host has just written (its first tile then reads none)."""
