@@ -8,9 +8,10 @@ package, the regions and rivers are coarser) and a quarter lighter to send.
 
 from __future__ import annotations
 
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
-from geo_service.io.writers import geojson_bytes
+if TYPE_CHECKING:  # the map page reads the names below without GDAL; only the layer's GeoJSON needs it
+    import geopandas as gpd
 
 POINT_PRECISION = 5
 SHAPE_PRECISION = 4
@@ -24,5 +25,7 @@ MAP_FIELDS = ("id", "name", "name_fr", *POPUP_FIELDS)
 
 def map_view_bytes(frame: gpd.GeoDataFrame, geometry_type: str) -> bytes:
     """The layer's GeoJSON for the map page."""
+    from geo_service.io.writers import geojson_bytes
+
     keep = [column for column in frame.columns if column in MAP_FIELDS or column == frame.geometry.name]
     return geojson_bytes(frame[keep], POINT_PRECISION if geometry_type == "Point" else SHAPE_PRECISION)

@@ -14,10 +14,12 @@ endpoints that read large bodies do so while holding a host-wide slot
 (``geo_service.slots``), so slow bodies cannot pile up.
 
 The app is made once, in gunicorn's master, before the workers are forked
-(``--preload``): a worker starts with the libraries imported and the app
-ready, instead of each worker importing them again (with two workers on two
+(``--preload``): a worker starts with the app ready and the libraries it
+imported, instead of each worker importing them again (with two workers on two
 cores, the start took 6.5 s where one import takes 2 s); their memory pages
-are shared until written. The app holds no thread or database connection
+are shared until written. The libraries only some requests need (pandas,
+GDAL, Arrow, pyproj, folium on PostGIS) are imported by a worker's first such
+request (``geo_service.lazy``). The app holds no thread or database connection
 when the master forks: ``PostGISStore`` lets its pool go after its checks at
 start, and each worker opens its own.
 """

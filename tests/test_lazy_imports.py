@@ -51,13 +51,14 @@ def test_the_ogc_api_on_postgis_answers_without_pandas_gdal_arrow_or_pyproj(data
 
 def test_what_a_request_needs_is_imported_by_it(database_url, layers_dir):
     """Coordinates in another CRS load pyproj; a point tile the tile encoder (still no pandas: it is drawn from
-    the coordinates and SQL rows); a GeoPackage download pandas and GDAL; the map folium."""
+    the coordinates and SQL rows); the map page folium (which imports pandas), not GDAL; a GeoPackage GDAL."""
     postgis_store(database_url, layers_dir).close()
     mercator = quote("http://www.opengis.net/def/crs/EPSG/0/3857")
     x, y = tile_of(-12.21659, 14.45668, 10)  # Kidira and Diboli
     paths = [f"/ogc/collections/sites/items?crs={mercator}", f"/ogc/collections/sites/tiles/WebMercatorQuad/10/{y}/{x}",
-             "/layers/sites.gpkg", "/"]
+             "/", "/layers/sites.gpkg"]
     loaded, sizes = _loaded(database_url, layers_dir, paths)
     assert loaded["start"] == [] and loaded[paths[0]] == ["pyproj"]
     assert loaded[paths[1]] == ["pyproj", "mapbox_vector_tile"] and sizes[paths[1]] > 50  # the two points
-    assert {"pandas", "pyogrio"} <= set(loaded[paths[2]]) and "folium" in loaded[paths[3]]
+    assert "folium" in loaded["/"] and not {"geopandas", "pyogrio"} & set(loaded["/"])  # folium brings pandas
+    assert {"geopandas", "pyogrio"} <= set(loaded[paths[3]])
