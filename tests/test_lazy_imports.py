@@ -1,5 +1,5 @@
 """A server on PostGIS answers the OGC API without importing pandas, GDAL, Arrow or pyproj (``geo_service.lazy``):
-they took about a second of every start and about 100 MB of every worker. The modules that need them are
+they took about a second of every start and about 120 MB of every worker (resident). The modules that need them are
 imported by the first request that does, and that request is answered as before."""
 
 from __future__ import annotations
