@@ -56,7 +56,7 @@ def test_what_a_request_needs_is_imported_by_it(database_url, layers_dir):
     mercator = quote("http://www.opengis.net/def/crs/EPSG/0/3857")
     x, y = tile_of(-12.21659, 14.45668, 10)  # Kidira and Diboli
     paths = [f"/ogc/collections/sites/items?crs={mercator}", f"/ogc/collections/sites/tiles/WebMercatorQuad/10/{y}/{x}",
-             "/", "/layers/sites.gpkg"]
+             "/", "/layers/sites.gpkg?bbox=-13,12,-11,15"]  # an extract: never from the session's download cache
     loaded, sizes = _loaded(database_url, layers_dir, paths)
     assert loaded["start"] == [] and loaded[paths[0]] == ["pyproj"]
     assert loaded[paths[1]] == ["pyproj", "mapbox_vector_tile"] and sizes[paths[1]] > 50  # the two points
