@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from geo_service.errors import InvalidParameterError, NotFoundError
 from geo_service.i18n import N_, Text
+from geo_service.lazy import LazyModule
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 MAX_PRECISION = 7  # decimals of a degree kept in the stored files (about 1 cm)
+writers = LazyModule("geo_service.io.writers")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Format:
         return f"{layer_id}.{self.key}"
 
     def write(self, frame: gpd.GeoDataFrame, layer_id: str, options: WriteOptions) -> bytes:
-        return getattr(import_module("geo_service.io.writers"), self.writer)(frame, layer_id, options)
+        return getattr(writers, self.writer)(frame, layer_id, options)
 
 
 def parse_precision(raw: str | None) -> int | None:

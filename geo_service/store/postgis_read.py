@@ -18,24 +18,23 @@ import shapely
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from geo_service.lazy import LazyModule
 from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+# a frame read from a table needs them; a server that answers from SQL alone never imports them
+geopandas = LazyModule("geopandas")
+pd = LazyModule("pandas")
+
 BATCH = 50_000  # rows fetched at a time: the Python values of one batch, not of the layer, at once
 _READERS = {  # the recorded dtype -> the column as the plain reader types it (None: missing)
-    "str": lambda values: _pandas().array(values, dtype="str"),
-    "Int64": lambda values: _pandas().array(values, dtype="Int64"),
+    "str": lambda values: pd.array(values, dtype="str"),
+    "Int64": lambda values: pd.array(values, dtype="Int64"),
     "float64": lambda values: np.array(values, dtype=float),
     "bool": lambda values: np.array(values, dtype=bool),
 }
-
-
-def _pandas():
-    import pandas as pd  # a frame read from a table: not imported by a server that answers from SQL alone
-
-    return pd
 
 
 def readable(row: dict) -> bool:
@@ -94,8 +93,6 @@ def _read(conn, row: dict, names: list[str], query, params: list, positions) -> 
     columns = {name: _READERS[dtype](column) for name, dtype, column in zip(names, row["dtypes"], values)}
     count = len(values[-1])
     geometries = shapely.from_wkb(np.array(values[-1], dtype=object)) if count else np.array([], dtype=object)
-    import geopandas as gpd
-    import pandas as pd
-
     index = pd.RangeIndex(count) if positions is None else pd.RangeIndex(row["feature_count"]).take(positions)
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, index=index, crs="EPSG:4326"), index=index)
+    return geopandas.GeoDataFrame(columns, geometry=geopandas.GeoSeries(geometries, index=index, crs="EPSG:4326"),
+                                  index=index)
