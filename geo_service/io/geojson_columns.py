@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from geo_service.config import InputLimits
 from geo_service.io.bounds import INT64_MAX, at_least, over_limit
@@ -130,7 +131,7 @@ def typed_column(values: list) -> Any:
         present = [v for v in values if v is not None] if has_null else values
         if present and _DATE_LIKE.match(present[0]) and all(_DATE_LIKE.match(v) for v in present):
             raise NotPlain  # GDAL makes it a date, time or date-time field
-        return pd.array(values, dtype="str")
+        return texts(values)
     if kinds == {bool}:
         return np.array(values, dtype=object if has_null else bool)
     if kinds == {int}:
@@ -151,15 +152,22 @@ def typed_column(values: list) -> Any:
     raise NotPlain  # mixed kinds, lists or objects: GDAL converts them
 
 
+def texts(values: list) -> pd.api.extensions.ExtensionArray:
+    """Texts (None where missing) as the ``str`` column pandas makes of them, through Arrow: three times
+    faster from a list than ``pd.array(values, dtype="str")``, and the same array."""
+    return pd.array(pa.array(values, type=pa.large_string()), dtype="str")
+
+
 def plain_frame(columns: dict[str, Any], ids: list[str] | None, geometries: np.ndarray,
-                rows: int) -> gpd.GeoDataFrame:
-    """The frame of a plain document from its typed columns (``typed_column``), its ids and geometries."""
+                rows: int, *, unique_ids: bool = False) -> gpd.GeoDataFrame:
+    """The frame of a plain document from its typed columns (``typed_column``), its ids and geometries
+    (``unique_ids``: the caller has seen that no id comes twice)."""
     names = [*columns, *(["id"] if ids is not None else [])]
     if len({name.lower() for name in names}) != len(names):
         raise NotPlain  # names equal but for case ("a", "A"; "id", "ID"): GDAL's fields ignore case
     if ids is not None:
-        if "id" in columns or len(set(ids)) != rows:
+        if "id" in columns or not (unique_ids or len(set(ids)) == rows):
             raise NotPlain  # an id twice, or ids both on the features and in their properties
-        columns = {"id": pd.array(ids, dtype="str"), **columns}
+        columns = {"id": texts(ids), **columns}
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"),
                             index=pd.RangeIndex(rows))
