@@ -17,7 +17,7 @@ def _store(settings: Settings) -> Store:
     """The settings' store, closed (the database's connections) when the command ends."""
     from geo_service.store import open_store
 
-    store = open_store(settings)
+    store = open_store(settings, command=True)
     context = click.get_current_context(silent=True)
     if context is not None and hasattr(store, "close"):
         context.call_on_close(store.close)

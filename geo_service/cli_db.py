@@ -32,7 +32,8 @@ def init_command(settings: Settings, source: Path | None) -> None:
     from geo_service.store.transfer import load_folder
 
     store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
-                         points_dir=points_dir(settings), create=True)  # this host's tiles: coordinates kept
+                         points_dir=points_dir(settings), create=True,  # this host's tiles: coordinates kept
+                         pooled=False)
     try:
         loaded, kept = load_folder(store, source or settings.layers_dir or bundled_dir("layers"))
         for layer_id in loaded:
@@ -52,7 +53,8 @@ def export_command(settings: Settings, folder: Path) -> None:
     from geo_service.store.postgis import PostGISStore
     from geo_service.store.transfer import export_folder
 
-    store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb)
+    store = PostGISStore(_database(settings), history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,
+                         pooled=False)
     try:
         ids = export_folder(store, folder)
     finally:

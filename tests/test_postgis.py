@@ -319,7 +319,8 @@ def test_a_worker_holds_at_most_the_connections_its_setting_allows(database_url,
                                    "and pid <> pg_backend_pid() and backend_type = 'client backend'").fetchone()[0]
 
     def waiting() -> int:
-        return store._pool.get_stats().get("requests_waiting", 0) if store._pool is not None else 0
+        pooled = store._connections._pool if store._connections is not None else None
+        return pooled.get_stats().get("requests_waiting", 0) if pooled is not None else 0
 
     threads = [threading.Thread(target=hold) for _ in range(6)]
     for thread in threads:
@@ -339,3 +340,29 @@ def test_a_worker_holds_at_most_the_connections_its_setting_allows(database_url,
             thread.join(30)
         store.close()
     assert most == [pool]
+
+
+def test_a_command_holds_one_connection_and_starts_no_thread(database_url, tmp_path):
+    """A command's store (``open_store(command=True)``) connects once, without a pool's threads (so a large
+    import may fork: ``forked``); a use inside another gets its own connection, outside the other's
+    transaction."""
+    from geo_service.config import Settings
+    from geo_service.store import open_store
+
+    postgis_store(database_url, write_layers(tmp_path / "layers")).close()
+    threads = threading.active_count()
+    store = open_store(Settings(database_url=database_url), command=True)
+    try:
+        assert store.current_version("sites")
+        with store.connection() as outer:
+            first = outer.execute("select pg_backend_pid() as pid").fetchone()["pid"]
+        with store.connection() as outer, outer.transaction():
+            assert outer.execute("select pg_backend_pid() as pid").fetchone()["pid"] == first
+            outer.execute("create table seen_inside (x int)")
+            with store.connection() as inner:
+                assert inner.execute("select pg_backend_pid() as pid").fetchone()["pid"] != first
+                assert inner.execute("select to_regclass('seen_inside') as t").fetchone()["t"] is None
+            outer.execute("drop table seen_inside")
+        assert threading.active_count() == threads
+    finally:
+        store.close()

@@ -21,7 +21,7 @@ from geo_service.io.bounds import INT64_MAX, at_least, over_limit
 __all__ = ["Columns", "NotPlain", "plain_frame", "typed_column"]
 
 # What GDAL reads as a date, a time or a date-time field (then turned back into text by read_frame)
-_DATE_LIKE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}:\d{1,2}")
+DATE_LIKE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}:\d{1,2}")
 
 class NotPlain(Exception):
     """The document needs the long way (it may be fine; the long way says what is wrong if it is not)."""
@@ -42,6 +42,7 @@ class Columns:
         self.rows: list[tuple] = []
         self.values: dict[str, list] | None = None
         self.follows: set[tuple[str, str]] = set()  # (a, b): some feature has key b right after key a
+        self.tail: list[list] = []  # columns of later rows with the same keys, read beside (``geojson_stream``)
 
     def add(self, row: int, pairs: tuple) -> None:
         if self.values is None:
@@ -85,8 +86,11 @@ class Columns:
     def frame_columns(self, rows: int) -> dict[str, Any]:
         """The typed columns; each gathered list is let go once typed (the rows' tuples before that)."""
         if self.values is None:
-            order, values = list(self.keys or ()), dict(zip(self.keys or (), map(list, zip(*self.rows))))
-            self.rows = []
+            order = list(self.keys or ())
+            values = dict(zip(order, map(list, zip(*self.rows)))) if self.rows else {key: [] for key in order}
+            for column, later in zip(values.values(), self.tail):
+                column.extend(later)
+            self.rows, self.tail = [], []
         else:
             order, values = _ordered(self.values, self.follows), self.values
             self.values = {}
@@ -129,7 +133,7 @@ def typed_column(values: list) -> Any:
     kinds.discard(type(None))
     if not kinds or kinds == {str}:
         present = [v for v in values if v is not None] if has_null else values
-        if present and _DATE_LIKE.match(present[0]) and all(_DATE_LIKE.match(v) for v in present):
+        if present and DATE_LIKE.match(present[0]) and all(DATE_LIKE.match(v) for v in present):
             raise NotPlain  # GDAL makes it a date, time or date-time field
         return texts(values)
     if kinds == {bool}:

@@ -180,13 +180,13 @@ def _feature_problems(feature: dict, seen_ids: set, allowed: frozenset[str] | No
     return found
 
 
-# shapely's geometry type ids (-1 for a missing geometry) as GeoPandas names them
-_TYPE_NAMES = np.array(["", "Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+# GeoPandas's names of geometry types, by shapely's type id plus one (0: a missing geometry)
+TYPE_NAMES = np.array(["", "Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
                         "MultiPolygon", "GeometryCollection"], dtype=object)
 
 
 def _ids_of(names: Iterable[str]) -> list[int]:
-    return [index - 1 for index, name in enumerate(_TYPE_NAMES) if name and name in set(names)]
+    return [index - 1 for index, name in enumerate(TYPE_NAMES) if name and name in set(names)]
 
 
 def frame_problems(frame, *, allowed_types: Iterable[str] | None = None, limit: int = 20) -> list[Text]:
@@ -203,7 +203,7 @@ def frame_problems(frame, *, allowed_types: Iterable[str] | None = None, limit: 
     ids = id_texts.to_numpy() if id_texts is not None else None
     # shapely's type ids, compared as numbers (naming every row took 0.3 s for 1,000,000 points)
     type_ids = shapely.get_type_id(geometries)
-    kinds = _TYPE_NAMES[type_ids + 1]
+    kinds = TYPE_NAMES[type_ids + 1]
     geojson = np.isin(type_ids, _ids_of(GEOMETRY_TYPES))
     found: dict[int, list[Text]] = {}
 

@@ -32,6 +32,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from geo_service import forked
 from geo_service.config import InputLimits
 from geo_service.io.bounds import at_least, check_counts, over_limit
 from geo_service.io.geojson_columns import Columns, NotPlain, plain_frame
@@ -45,6 +46,11 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 _ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _LOW_HALF = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+_LINE_OBJECT = re.compile(r"\n[ \t\r]*\{")
+# A document of at least this many characters has its later features read by a forked child beside the
+# reader (``forked``), when the process may fork: 64 MB is about 170,000 points of a dozen properties.
+SPLIT_CHARS = 64 * 2**20
+CHILD_SHARE = 0.4  # the child also turns its rows into columns and pickles them
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
 _GEOMETRY_KEYS = frozenset({"type", "coordinates", "bbox"})
@@ -178,12 +184,34 @@ class _Reader:
         return members
 
     def features(self, at: int) -> int:
-        text, scan, after, feature = self.text, _DECODER.scan_once, _AFTER_ITEM.match, self.feature
+        text = self.text
         if text[at:at + 1] != "[":
             raise NotPlain
         at = _space(text, at + 1)
         if text[at:at + 1] == "]":
             return at + 1
+        split = _split(text, at) if len(text) - at >= SPLIT_CHARS and forked.available() else None
+        if split is None:
+            return self.items(at)[0]
+        child = forked.Beside(_rest, text, split, self.filename, self.limits)
+        try:
+            at, ended = self.items(at, split)
+        except BaseException:
+            child.cancel()
+            raise
+        if not ended and at == split:  # the features before the child's part are read; the part starts one
+            joined = self._join(child.result())
+            if joined is not None:
+                return joined
+        else:
+            child.cancel()  # the document ended before, or the split fell inside a feature
+        return at if ended else self.items(at)[0]
+
+    def items(self, at: int, stop: int | None = None) -> tuple[int, bool]:
+        """The features from ``at`` (the start of one) to the end of the array (the position after it, and
+        True); with ``stop``, up to the first feature that starts there or after (its position, and False)."""
+        text, scan, after, feature = self.text, _DECODER.scan_once, _AFTER_ITEM.match, self.feature
+        stop = len(text) if stop is None else stop
         while True:  # the loop every feature goes through: kept to the calls it needs
             try:
                 pairs, at = scan(text, at)
@@ -195,7 +223,33 @@ class _Reader:
                 raise NotPlain
             at = separator.end()
             if separator.group(1) == "]":
-                return at
+                return at, True
+            if at >= stop:
+                return at, False
+
+    def _join(self, part: tuple | None) -> int | None:
+        """The child's features added after this reader's, if they continue them as a sequential read would
+        (the same property names in the same order, ids on all or none, points) and stay within the limits;
+        else None, and nothing is added."""
+        if part is None:
+            return None
+        end, count, ids, keys, values, xs, ys, positions = part[0]
+        geometries, limits, total = self.geometries, self.limits, self.rows + count
+        if not (self.columns.values is None and keys == self.columns.keys and count
+                and (ids is None) == (self.ids is None)):
+            return None
+        if limits is not None and (total > limits.features or total * (len(keys) + 1) > limits.cells
+                                   or geometries.positions + positions > limits.vertices):
+            return None  # the sequential read names the first feature past the limit
+        self.columns.tail = values
+        if ids is not None:
+            self.ids.extend(ids)
+        geometries.point_rows.extend(range(self.rows, total))
+        geometries.xs.extend(xs)
+        geometries.ys.extend(ys)
+        geometries.positions += positions
+        self.rows = total
+        return end
 
     def feature(self, pairs: Any) -> None:
         row, limits = self.rows, self.limits
@@ -260,6 +314,24 @@ class _Reader:
         columns = self.columns.frame_columns(rows)
         geometries = self.geometries.array(rows) if rows else np.array([], dtype=object)
         return plain_frame(columns, self.ids, geometries, rows)
+
+
+def _split(text: str, start: int) -> int | None:
+    """Where the child's part may start: the first line that opens an object past ``CHILD_SHARE`` of the
+    features (a feature, if the document has one feature per line; the reader checks that it is)."""
+    found = _LINE_OBJECT.search(text, start + int((len(text) - start) * (1 - CHILD_SHARE)))
+    return found.end() - 1 if found else None
+
+
+def _rest(text: str, start: int, filename: str, limits: InputLimits | None) -> tuple:
+    """In the child: the features from ``start`` to the end of the array, as ``_Reader._join`` takes them."""
+    reader = _Reader(text, filename, limits)
+    end, _ = reader.items(start)
+    geometries, columns = reader.geometries, reader.columns
+    if columns.values is not None or geometries.others or len(geometries.xs) != reader.rows:
+        raise NotPlain  # not the usual rows of points: the parent reads them itself
+    values = list(map(list, zip(*columns.rows)))  # as columns: quicker to pickle, and the parent's pass is shorter
+    return end, reader.rows, reader.ids, columns.keys, values, geometries.xs, geometries.ys, geometries.positions
 
 
 def _refused_escape(text: str) -> bool:

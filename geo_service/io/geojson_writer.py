@@ -42,11 +42,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from geo_service.io.geojson_columns import NotPlain, plain_frame, typed_column
+from geo_service import forked
+from geo_service.io.geojson_columns import DATE_LIKE, NotPlain, plain_frame, typed_column
 
 __all__ = ["write_plain"]
 
 _CHUNK = 65_536  # features formatted, written and let go at a time
+SPLIT_FEATURES = 150_000  # a layer of at least this many features has its later half formatted beside
 _HEAD = b'{\n"type": "FeatureCollection",\n"features": [\n'
 _TAIL = b"\n]\n}\n"
 
@@ -147,12 +149,15 @@ class _Column:
     """One property column: its values (None where missing; decimals as an array, NaN where missing), how one
     is written, and what a reader gets back (decimals: the float of their text; other values as they are)."""
 
-    def __init__(self, name: str, values: list | np.ndarray, write: Callable[[object], str] | None) -> None:
+    def __init__(self, name: str, values: list | np.ndarray, write: Callable[[object], str] | None,
+                 series: pd.Series) -> None:
         self.name, self.values, self.write = name, values, write
         self.decimal = write is None
         self.missing = not self.decimal and None in values
         self.back: list[np.ndarray] = []
-        self.typed = None if self.decimal else typed_column(values)  # raises NotPlain for dates, overlong numbers
+        self.typed = None if self.decimal else _as_typed(series)
+        if self.typed is None and not self.decimal:
+            self.typed = typed_column(values)  # raises NotPlain for dates, overlong numbers
 
     def texts(self, start: int, stop: int) -> list[str]:
         if not self.decimal:
@@ -166,7 +171,26 @@ class _Column:
         if not self.decimal:
             return self.typed
         back = np.concatenate(self.back)
+        if not np.isnan(back).all():
+            return back  # what typed_column makes of these floats (with None for NaN), without a list
         return typed_column(np.where(np.isnan(back), None, back).tolist())
+
+
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" columns typed_column makes
+
+
+def _as_typed(series: pd.Series):
+    """The column itself when it is already what ``typed_column`` makes of its values (texts that do not
+    look like dates, whole numbers a reader keeps whole, booleans with none missing); else None."""
+    dtype = series.dtype
+    if dtype == _TEXT:
+        first = series.first_valid_index()
+        return series.array if first is None or not DATE_LIKE.match(series[first]) else None
+    if dtype == "Int64" and series.notna().any() and series.min() > -10**18:
+        return series.array
+    if dtype == np.bool_:
+        return series.to_numpy()
+    return None
 
 
 def _plain_values(series: pd.Series) -> tuple[list | np.ndarray, Callable[[object], str] | None] | None:
@@ -240,7 +264,7 @@ def _columns(frame: gpd.GeoDataFrame) -> list[_Column] | None:
         if found is None or "\x00" in name:
             return None
         try:
-            columns.append(_Column(name, *found))
+            columns.append(_Column(name, *found, frame[name]))
         except (NotPlain, UnicodeEncodeError):
             return None  # dates, whole numbers GDAL reads as decimals, half a surrogate pair: GDAL's writer
     return columns
@@ -254,21 +278,56 @@ def _template(ids: list[str] | None, columns: list[_Column]) -> str:
             + ', "geometry": { "type": "Point", "coordinates": [ %s, %s ] } }')
 
 
-def _write(handle: BinaryIO, ids: list[str] | None, columns: list[_Column], x: np.ndarray,
-           y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The document written chunk by chunk; its coordinates as a reader gets them."""
-    template = _template(ids, columns)
-    back: list[np.ndarray] = []
-    for start in range(0, max(len(x), 1), _CHUNK):
-        stop = min(start + _CHUNK, len(x))
+def _chunks(write: Callable[[bytes], object], template: str, ids: list[str] | None, columns: list[_Column],
+            x: np.ndarray, y: np.ndarray, begin: int, end: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Features ``begin`` to ``end`` (a multiple of ``_CHUNK`` apart from the last) formatted and written
+    chunk by chunk; their coordinates as a reader gets them."""
+    back = []
+    for start in range(begin, max(end, begin + 1), _CHUNK):
+        stop = min(start + _CHUNK, end)
         xs, ys = coordinate_texts(x[start:stop].tolist()), coordinate_texts(y[start:stop].tolist())
         values = [column.texts(start, stop) for column in columns]
         if ids is not None:
             values.insert(0, list(map(encode_basestring, ids[start:stop])))
         body = ",\n".join(map(template.__mod__, zip(*values, xs, ys)))
-        data = (_HEAD if start == 0 else b",\n") + body.encode("utf-8") + (_TAIL if stop == len(x) else b"")
-        handle.write(data)
+        write((_HEAD if start == 0 else b",\n") + body.encode("utf-8") + (_TAIL if stop == len(x) else b""))
         back.append((decimals(xs), decimals(ys)))
+    return back
+
+
+def _part(template: str, ids: list[str] | None, columns: list[_Column], x: np.ndarray, y: np.ndarray,
+          begin: int) -> tuple:
+    """In a forked child: the bytes of features ``begin`` to the end, their coordinates and each decimal
+    column as a reader gets them."""
+    parts: list[bytes] = []
+    back = _chunks(parts.append, template, ids, columns, x, y, begin, len(x))
+    return b"".join(parts), back, [column.back for column in columns]
+
+
+def _write(handle: BinaryIO, ids: list[str] | None, columns: list[_Column], x: np.ndarray,
+           y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The document written chunk by chunk (the later chunks of a large layer formatted by a forked child
+    beside, when the process may fork: ``forked``); its coordinates as a reader gets them."""
+    template = _template(ids, columns)
+    split = len(x) if len(x) < SPLIT_FEATURES or not forked.available() else \
+        (len(x) // 2 // _CHUNK + 1) * _CHUNK
+    child = forked.Beside(_part, template, ids, columns, x, y, split) if split < len(x) else None
+    try:
+        back = _chunks(handle.write, template, ids, columns, x, y, 0, split)
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    if child is not None:
+        part = child.result()
+        if part is None:  # the child failed: the part is formatted here (and any error raised here)
+            back += _chunks(handle.write, template, ids, columns, x, y, split, len(x))
+        else:
+            data, later, column_backs = part[0]
+            handle.write(data)
+            back += later
+            for column, column_back in zip(columns, column_backs):
+                column.back += column_back
     return np.concatenate([xs for xs, _ in back]), np.concatenate([ys for _, ys in back])
 
 

@@ -41,15 +41,16 @@ def points_dir(settings) -> Path:
     return Path(settings.layers_dir) / ".cache" / "points"
 
 
-def open_store(settings) -> Store:
-    """The store the settings name: PostGIS when ``database_url`` is set, else the layers folder."""
+def open_store(settings, *, command: bool = False) -> Store:
+    """The store the settings name: PostGIS when ``database_url`` is set, else the layers folder. A command's
+    PostGIS store holds one connection, a server's a pool per process (``postgis_connections``)."""
     if settings.database_url:
         from geo_service.store.postgis import PostGISStore
 
         return PostGISStore(settings.database_url, history_keep=settings.history_keep,
                             max_layer_mb=settings.max_layer_mb, pool_size=settings.database_pool,
                             table_min_mb=settings.table_min_mb,
-                            points_dir=points_dir(settings))
+                            points_dir=points_dir(settings), pooled=not command)
     from geo_service.store.files import LayerStore
     from geo_service.store.sidecar import TableSidecars
 

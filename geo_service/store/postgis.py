@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geo_service import tiles
 from geo_service.catalogue import Catalogue, parse_catalogue
@@ -55,6 +53,7 @@ from geo_service.store.postgis_documents import (
     rechunked,
 )
 from geo_service.store.postgis_features import SQLFeatures
+from geo_service.store.postgis_connections import Pooled, Single, unreachable
 from geo_service.store.postgis_history import prune, saved_versions, set_pinned
 from geo_service.store.postgis_points import PointTiles
 from geo_service.store.postgis_read import read_table, readable
@@ -83,19 +82,12 @@ geojson_file = LazyModule("geo_service.store.geojson_file")
 postgis_write = LazyModule("geo_service.store.postgis_write")
 
 
-def _configure(conn) -> None:
-    conn.execute("SET jit = off")  # compiling costs more than these short queries take (600 ms on a tile)
-
-
-def _unreachable() -> LayerUnavailableError:
-    return LayerUnavailableError(Text("error", "the layers database cannot be reached; tell the server's operator"))
-
-
 class PostGISStore:
     """Layers in PostgreSQL/PostGIS (see the module's docstring). One connection pool per process."""
 
     def __init__(self, url: str, *, history_keep: int = 10, max_layer_mb: int = 512, pool_size: int = 8,
-                 table_min_mb: float = 8, points_dir: Path | None = None, create: bool = False) -> None:
+                 table_min_mb: float = 8, points_dir: Path | None = None, create: bool = False,
+                 pooled: bool = True) -> None:
         self.url = url
         self._point_tiles = PointTiles(points_dir) if points_dir is not None else None
         self.table_min_bytes = table_min_mb * 2**20  # a layer at least this big is read from its table, not kept
@@ -103,7 +95,8 @@ class PostGISStore:
         self.max_layer_bytes = max_layer_mb * 2**20
         self.pool_size = pool_size
         self.catalogue_problem: str | None = None
-        self._pool: ConnectionPool | None = None
+        self.pooled = pooled
+        self._connections: Pooled | Single | None = None
         self._pid = 0
         self._lock = threading.Lock()
         self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
@@ -121,29 +114,22 @@ class PostGISStore:
             finally:  # no connection or pool thread is left for gunicorn's master to fork (serving.py)
                 self.close()
 
-    # --- connections
-    @contextmanager
+    # --- connections (postgis_connections)
     def connection(self):
-        """A pooled connection (autocommit; writes open their own transaction). A forked worker gets its own pool."""
-        with self._lock:
-            if self._pool is None or self._pid != os.getpid():
-                self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False,
-                                            kwargs={"autocommit": True, "row_factory": dict_row},
-                                            configure=_configure, name="geo-service")
-                self._pool.open(wait=False)
-                self._pid = os.getpid()
-            pool = self._pool
-        try:
-            with pool.connection(timeout=5) as conn:
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout):
-            raise _unreachable() from None
+        """A connection (autocommit; writes open their own transaction), from the process's pool or the
+        command's one connection."""
+        if self._connections is None or (isinstance(self._connections, Pooled) and self._pid != os.getpid()):
+            with self._lock:
+                if self._connections is None or self._pid != os.getpid():
+                    self._connections = Pooled(self.url, self.pool_size) if self.pooled else Single(self.url)
+                    self._pid = os.getpid()
+        return self._connections.connection()
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.close()
-            self._pool = None
+            if self._connections is not None and self._pid == os.getpid():
+                self._connections.close()
+            self._connections = None
 
     def _one(self, query, params=()) -> dict | None:
         with self.connection() as conn:
@@ -329,7 +315,7 @@ class PostGISStore:
                 return self._page(layer_id, **query)
             except _Replaced:
                 continue
-        raise _unreachable()
+        raise unreachable()
 
     def query_positions(self, layer_id: str, **query) -> tuple[np.ndarray, int]:
         """Bbox (GiST index), property filters, ``where`` and ``sortby`` (in SQL) and the page are answered by
