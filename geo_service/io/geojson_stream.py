@@ -18,6 +18,10 @@ anything else ``read_plain`` answers None and the caller goes the long way
 (the strict check, then GDAL), which names every problem and keeps GDAL's
 conversions (lists, dates, mixed columns): the two ways give the same frame
 (``tests/test_geojson_stream.py``).
+
+In a command (one thread, two cores: ``forked``), the later features of a large document are read by a
+forked child at the same time, if the document has one feature per line; the child's part is taken only
+where it continues the reader's exactly (``_Reader._join``), else read here (``tests/test_forked.py``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ Only plain point layers take this way: every geometry a 2-D point, string ids
 (unique) or none, columns of text, whole numbers, decimals or booleans (with
 missing values). ``write_plain`` answers None for anything else and the store
 writes through GDAL as before.
+
+In a command (one thread, two cores: ``forked``), the later half of a large layer is formatted by a forked
+child at the same time and its bytes written after the first half's (the same bytes: ``tests/test_forked.py``).
 """
 
 from __future__ import annotations
