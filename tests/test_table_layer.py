@@ -172,3 +172,12 @@ def test_points_on_the_edge_of_a_box_are_in_it(tmp_path):
     assert mapped.positions((-12, 13, -11, 14), {}).tolist() == [0, 1]
     assert mapped.positions((-11, 14, -10, 15), {}).tolist() == [1]
     assert mapped.positions((-11.5, 13.5, -11.2, 13.8), {}).tolist() == []
+
+
+def test_a_column_arrow_gives_back_otherwise_is_served_from_memory(tmp_path, caplog):
+    """Whole numbers with gaps in an object column come back from Arrow as decimals: the table is not kept."""
+    frame = points(20)
+    frame["count"] = pd.Series([None if i % 3 else i for i in range(20)], dtype=object)
+    assert TableSidecars(tmp_path, min_bytes=0).save("layer", "v1", frame) is None
+    assert "do not survive an Arrow table" in caplog.text and not list(tmp_path.glob("*.arrow"))
+    assert TableSidecars(tmp_path, min_bytes=0).save("layer", "v1", points(20)) is not None  # plain columns: kept

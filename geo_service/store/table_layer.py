@@ -133,6 +133,25 @@ class TableLayer:
     def frame(self) -> gpd.GeoDataFrame:
         return self._frame(self._properties, self._table.column(GEOMETRY), pd.RangeIndex(self.count), None)
 
+    # --- what the table was made from (``sidecar`` checks it against the frame it wrote)
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    @property
+    def geometry_name(self) -> str:
+        return self._geometry
+
+    @property
+    def crs(self):
+        return self._crs
+
+    def property_frame(self) -> pd.DataFrame:
+        return self._properties.to_pandas()
+
+    def wkb(self) -> pa.ChunkedArray:
+        return self._table.column(GEOMETRY)
+
     def _frame(self, properties: pa.Table, wkb: pa.ChunkedArray, index: pd.Index,
                columns: Sequence[str] | None) -> gpd.GeoDataFrame:
         data = properties.to_pandas()
