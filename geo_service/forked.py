@@ -29,9 +29,25 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def available() -> bool:
-    """Whether a child may take part of a job here (see the module)."""
-    return hasattr(os, "fork") and threading.active_count() == 1 and cores() >= 2
+def _free_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, in bytes (None where there is none)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def available(memory: int = 0) -> bool:
+    """Whether a child needing about ``memory`` bytes of its own may take part of a job here (see the
+    module): a child the machine has no memory for would slow the import down, or be stopped by the kernel."""
+    if not (hasattr(os, "fork") and threading.active_count() == 1 and cores() >= 2):
+        return False
+    free = _free_memory()
+    return free is None or free >= 2 * memory  # room for the child and what the parent still allocates
 
 
 def _run(send, function: Callable, args: tuple) -> None:

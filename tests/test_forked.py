@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO
 
 CASES = ["plain", "sparse_later", "id_missing_later", "line_later", "over_limit", "geometry_lines", "write",
-         "write_child_fails"]
+         "write_child_fails", "no_memory"]
 
 
 def _document(rows: int, change=None, geometry_lines=False) -> bytes:
@@ -46,6 +46,8 @@ def _read_case(case: str) -> dict:
                                                           "coordinates": [[-11, 14], [-11.1, 14.1]]})}
     data = _document(4000, changes.get(case), geometry_lines=case == "geometry_lines")
     limits = InputLimits(features=3500) if case == "over_limit" else None
+    if case == "no_memory":
+        forked._free_memory = lambda: 1000  # 1,000 bytes free: less than the child would need
     joined = []
     join = geojson_stream._Reader._join
     geojson_stream._Reader._join = lambda self, part: joined.append(join(self, part)) or joined[-1]
@@ -148,3 +150,7 @@ def test_a_layer_written_beside_has_the_bytes_written_alone(outcomes):
 def test_a_part_the_child_fails_to_write_is_written_here(outcomes):
     assert outcomes["write_child_fails"]["forks"] == 1 and outcomes["write_child_fails"]["outcome"] == "frame"
     assert outcomes["write_child_fails"]["bytes"] == outcomes["write"]["bytes"]
+
+
+def test_no_child_is_started_without_the_memory_it_needs(outcomes):
+    assert outcomes["no_memory"] == {"forks": 0, "joined": [], "outcome": "frame"}

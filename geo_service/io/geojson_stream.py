@@ -55,6 +55,7 @@ _LINE_OBJECT = re.compile(r"\n[ \t\r]*\{")
 # reader (``forked``), when the process may fork: 64 MB is about 170,000 points of a dozen properties.
 SPLIT_CHARS = 64 * 2**20
 CHILD_SHARE = 0.4  # the child also turns its rows into columns and pickles them
+CHILD_BYTES_PER_CHAR = 4  # the child's own memory by character of its part (0.5 GB for 150 MB, measured)
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
 _GEOMETRY_KEYS = frozenset({"type", "coordinates", "bbox"})
@@ -194,7 +195,9 @@ class _Reader:
         at = _space(text, at + 1)
         if text[at:at + 1] == "]":
             return at + 1
-        split = _split(text, at) if len(text) - at >= SPLIT_CHARS and forked.available() else None
+        split = _split(text, at) if len(text) - at >= SPLIT_CHARS else None
+        if split is not None and not forked.available(memory=CHILD_BYTES_PER_CHAR * (len(text) - split)):
+            split = None
         if split is None:
             return self.items(at)[0]
         child = forked.Beside(_rest, text, split, self.filename, self.limits)

@@ -52,6 +52,9 @@ __all__ = ["write_plain"]
 
 _CHUNK = 65_536  # features formatted, written and let go at a time
 SPLIT_FEATURES = 150_000  # a layer of at least this many features has its later half formatted beside
+# the child's own memory by feature of its half: the pages of the values it reads are copied at the fork's
+# first write (counts of references), and its part's bytes (1.2 GB for 500,000 points of 12 values, measured)
+CHILD_BYTES_PER_FEATURE = 2_500
 _HEAD = b'{\n"type": "FeatureCollection",\n"features": [\n'
 _TAIL = b"\n]\n}\n"
 
@@ -312,8 +315,9 @@ def _write(handle: BinaryIO, ids: list[str] | None, columns: list[_Column], x: n
     """The document written chunk by chunk (the later chunks of a large layer formatted by a forked child
     beside, when the process may fork: ``forked``); its coordinates as a reader gets them."""
     template = _template(ids, columns)
-    split = len(x) if len(x) < SPLIT_FEATURES or not forked.available() else \
-        (len(x) // 2 // _CHUNK + 1) * _CHUNK
+    split = len(x) if len(x) < SPLIT_FEATURES else (len(x) // 2 // _CHUNK + 1) * _CHUNK
+    if split < len(x) and not forked.available(memory=CHILD_BYTES_PER_FEATURE * (len(x) - split)):
+        split = len(x)
     child = forked.Beside(_part, template, ids, columns, x, y, split) if split < len(x) else None
     try:
         back = _chunks(handle.write, template, ids, columns, x, y, 0, split)
