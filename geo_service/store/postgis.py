@@ -46,6 +46,7 @@ from geo_service.store.base import (
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.fileops import digest
 from geo_service.store.history import SavedVersion, choose
+from geo_service.store.postgis_connections import Pooled, Single, unreachable
 from geo_service.store.postgis_documents import (
     DocumentGone,
     document_parts,
@@ -53,7 +54,6 @@ from geo_service.store.postgis_documents import (
     rechunked,
 )
 from geo_service.store.postgis_features import SQLFeatures
-from geo_service.store.postgis_connections import Pooled, Single, unreachable
 from geo_service.store.postgis_history import prune, saved_versions, set_pinned
 from geo_service.store.postgis_points import PointTiles
 from geo_service.store.postgis_read import read_table, readable
@@ -83,7 +83,8 @@ postgis_write = LazyModule("geo_service.store.postgis_write")
 
 
 class PostGISStore:
-    """Layers in PostgreSQL/PostGIS (see the module's docstring). One connection pool per process."""
+    """Layers in PostgreSQL/PostGIS (see the module's docstring). A connection pool per server process; one
+    connection for a command (``pooled=False``)."""
 
     def __init__(self, url: str, *, history_keep: int = 10, max_layer_mb: int = 512, pool_size: int = 8,
                  table_min_mb: float = 8, points_dir: Path | None = None, create: bool = False,
@@ -118,12 +119,12 @@ class PostGISStore:
     def connection(self):
         """A connection (autocommit; writes open their own transaction), from the process's pool or the
         command's one connection."""
-        if self._connections is None or (isinstance(self._connections, Pooled) and self._pid != os.getpid()):
-            with self._lock:
-                if self._connections is None or self._pid != os.getpid():
-                    self._connections = Pooled(self.url, self.pool_size) if self.pooled else Single(self.url)
-                    self._pid = os.getpid()
-        return self._connections.connection()
+        with self._lock:
+            if self._connections is None or self._pid != os.getpid():  # a forked worker gets its own
+                self._connections = Pooled(self.url, self.pool_size) if self.pooled else Single(self.url)
+                self._pid = os.getpid()
+            connections = self._connections
+        return connections.connection()
 
     def close(self) -> None:
         with self._lock:

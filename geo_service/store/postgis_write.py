@@ -46,7 +46,8 @@ def _values(series: pd.Series, kind: str) -> list:
     return values
 
 
-_ARROW_KINDS = {"boolean": pa.types.is_boolean, "bigint": pa.types.is_integer, "double precision": pa.types.is_float64,
+_ARROW_KINDS = {"boolean": pa.types.is_boolean, "bigint": pa.types.is_integer,
+                "double precision": pa.types.is_float64,  # float32 would be written with its own shortest text
                 "text": lambda kind: pa.types.is_string(kind) or pa.types.is_large_string(kind)}
 _CSV_ROWS = 100_000  # rows turned into CSV and sent at a time
 
@@ -72,8 +73,8 @@ def _arrow_rows(frame: gpd.GeoDataFrame, properties: list[str], kinds: list[str]
 
 def _copy_csv(cur, copy_sql: sql.Composed, table: pa.Table) -> None:
     """COPY in CSV written by Arrow: every value quoted but the missing ones, which PostgreSQL reads as NULL
-    (a quoted empty text stays an empty text). Sending the rows one by one through psycopg took 6 s of the
-    10 s a 1,000,000-row COPY took; Arrow writes them in a fraction of that."""
+    (a quoted empty text stays an empty text). Sending 1,000,000 rows one by one through psycopg took about
+    6 s of Python; Arrow writes the same rows as CSV in C++."""
     options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
     with cur.copy(sql.SQL("{} WITH (FORMAT csv)").format(copy_sql)) as copy:
         for start in range(0, max(table.num_rows, 1), _CSV_ROWS):
