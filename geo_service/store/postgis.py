@@ -12,7 +12,6 @@ If-Match's version and replaces document and table in one transaction.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -98,7 +97,6 @@ class PostGISStore:
         self.catalogue_problem: str | None = None
         self.pooled = pooled
         self._connections: Pooled | Single | None = None
-        self._pid = 0
         self._lock = threading.Lock()
         self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
         self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
@@ -120,15 +118,14 @@ class PostGISStore:
         """A connection (autocommit; writes open their own transaction), from the process's pool or the
         command's one connection."""
         with self._lock:
-            if self._connections is None or self._pid != os.getpid():  # a forked worker gets its own
+            if self._connections is None:  # each kind opens its own again in a forked process
                 self._connections = Pooled(self.url, self.pool_size) if self.pooled else Single(self.url)
-                self._pid = os.getpid()
             connections = self._connections
         return connections.connection()
 
     def close(self) -> None:
         with self._lock:
-            if self._connections is not None and self._pid == os.getpid():
+            if self._connections is not None:
                 self._connections.close()
             self._connections = None
 

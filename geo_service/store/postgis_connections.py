@@ -68,6 +68,7 @@ class Single:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: psycopg.Connection | None = None
+        self._pid = 0  # a forked process opens its own, and never closes the one it inherited
         self._busy = False
 
     def _open(self) -> psycopg.Connection:
@@ -82,8 +83,8 @@ class Single:
                 with self._open() as conn:
                     yield conn
                 return
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = self._open()
+            if self._conn is None or self._conn.closed or self._conn.broken or self._pid != os.getpid():
+                self._conn, self._pid = self._open(), os.getpid()
             self._busy = True
             try:
                 yield self._conn
@@ -93,6 +94,6 @@ class Single:
             raise unreachable() from None
 
     def close(self) -> None:
-        if self._conn is not None:
+        if self._conn is not None and self._pid == os.getpid():
             self._conn.close()
         self._conn = None

@@ -133,15 +133,7 @@ class TableLayer:
     def frame(self) -> gpd.GeoDataFrame:
         return self._frame(self._properties, self._table.column(GEOMETRY), pd.RangeIndex(self.count), None)
 
-    # --- what the table was made from (``sidecar`` checks it against the frame it wrote)
-    @property
-    def columns(self) -> list[str]:
-        return list(self._columns)
-
-    @property
-    def geometry_name(self) -> str:
-        return self._geometry
-
+    # --- what the table gives back (``sidecar`` checks it against the frame it wrote)
     @property
     def crs(self):
         return self._crs
