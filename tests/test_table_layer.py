@@ -73,8 +73,16 @@ def bundled(name: str) -> gpd.GeoDataFrame:
     return read_geojson(path, path.read_bytes())
 
 
+def odd_points() -> gpd.GeoDataFrame:
+    """Points whose GeoJSON is not two plain numbers: empty, 3-D, -0.0, very small and large, 17 figures."""
+    geometries = [Point(-0.0, 0.0), Point(), Point(-12.1025798, 14.3355595, 250.5), Point(1e-300, -1.5e300),
+                  Point(-12.102579800000001, 14.3355595), Point(-12, 14), Point(5e-324, 0.1 + 0.2)]
+    return gpd.GeoDataFrame({"rank": range(len(geometries))}, geometry=geometries, crs="EPSG:4326")
+
+
 FRAMES = {
     "own ids": lambda: points(),
+    "odd points": odd_points,
     "number ids": lambda: points(ids="numbers"),
     "repeated ids": lambda: points(ids="repeated"),
     "no ids": lambda: points(ids=None),
@@ -143,6 +151,11 @@ def test_feature_texts_and_ids_are_those_the_ogc_api_sent_before(pair):
     source, table = held.features(), mapped.features()
     every = list(range(held.count))
     assert table.texts(every) == source.texts(every)
+    for position in every[:: max(1, held.count // 40)] + every[-1:]:  # one feature, read value by value
+        assert table.texts([position]) == source.texts([position])
+    scattered = every[::-7] + [p for p in every[1:3] if p not in every[::-7]]  # a bbox's rows: taken, not sliced
+    assert table.texts(scattered) == source.texts(scattered)
+    assert table.texts(scattered[:3]) == source.texts(scattered[:3])
     for text in source.texts(every[:: max(1, held.count // 25)]):
         feature_id = str(json.loads(text)["id"])
         assert table.position(feature_id) == source.position(feature_id)

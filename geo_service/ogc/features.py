@@ -6,6 +6,7 @@ plain data, and returns a JSON-able document (or GeoJSON text for items).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -107,12 +108,17 @@ def _self_links(href: str, current: str, key: str, lang: str, json_type: str = J
                 link_lang: str | None = None) -> list[dict]:
     """self + alternate links for the JSON and HTML forms of one resource."""
     joiner = "&" if "?" in href else "?"
-    title = _title(key, lang)
-    json_link = _link(f"{href}{joiner}f=json", "self" if current == "json" else "alternate", json_type,
-                      Text.of(AS_JSON, {"title": title}).render(lang))
+    as_json, as_html = _alternate_titles(key, lang)
+    json_link = _link(f"{href}{joiner}f=json", "self" if current == "json" else "alternate", json_type, as_json)
     html_link = _link(_with_lang(f"{href}{joiner}f=html", link_lang), "self" if current == "html" else "alternate",
-                      HTML, Text.of(AS_HTML, {"title": title}).render(lang))
+                      HTML, as_html)
     return [json_link, html_link]
+
+
+@functools.lru_cache(maxsize=256)  # a few keys × the languages; translations do not change while serving
+def _alternate_titles(key: str, lang: str) -> tuple[str, str]:
+    title = _title(key, lang)
+    return Text.of(AS_JSON, {"title": title}).render(lang), Text.of(AS_HTML, {"title": title}).render(lang)
 
 
 def landing_document(base: str, title: str, description: str, current: str = "json", lang: str = "en",
@@ -214,12 +220,15 @@ def items_text(features: Sequence[str], number_matched: int, links: list[dict]) 
     return head[:-1] + ',"features":[' + ",".join(features) + "]}"
 
 
-def feature_document(feature_text: str, layer_id: str, feature_id: str, base: str, current: str = "json",
-                     lang: str = "en", link_lang: str | None = None) -> dict:
-    document = json.loads(feature_text)
+def feature_links(layer_id: str, feature_id: str, base: str, current: str = "json", lang: str = "en",
+                  link_lang: str | None = None) -> list[dict]:
     href = f"{base}/collections/{layer_id}/items/{feature_id}"
-    document["links"] = _self_links(href, current, "feature", lang, GEOJSON, link_lang=link_lang) + [
+    return _self_links(href, current, "feature", lang, GEOJSON, link_lang=link_lang) + [
         _link(f"{base}/collections/{layer_id}", "collection", JSON, _title("collection", lang)),
     ]
-    return document
+
+
+def feature_text(feature_text: str, links: list[dict]) -> str:
+    """A feature already serialised as GeoJSON text, with its links (no decoding and encoding again)."""
+    return f'{feature_text[:-1]},"links":{json.dumps(links, ensure_ascii=False, separators=(",", ":"))}}}'
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -37,6 +38,7 @@ GEOJSON = "__geojson"  # lines and polygons: each geometry's GeoJSON text, writt
 _TEXT_BATCH = 4096  # geometries written as text at a time
 META_KEY = b"geo-service"
 WIDE_SHARE = 8  # a bbox band holding more than 1/8 of the rows is checked in one pass over all of them
+_FEW_ROWS = 4  # read value by value rather than as a table
 _NUMBER = re.compile(r"-?[0-9][0-9.]*(?:e[-+]?[0-9]+)?")  # a number in GEOS's GeoJSON (nothing else has digits)
 
 
@@ -59,6 +61,30 @@ def _geometry_texts(geometries: np.ndarray) -> list[str]:
     spliced[0::2], spliced[1::2] = parts, numbers
     out[present] = "".join(spliced).split("\x00")
     return out.tolist()
+
+
+_POINT_WKB = struct.Struct("<5s2d")  # little-endian WKB of a 2-D point: byte order, type 1, x, y
+_POINT_HEAD = b"\x01\x01\x00\x00\x00"
+
+
+def _wkb_texts(wkbs: list[bytes | None]) -> list[str]:
+    """Each WKB geometry's GeoJSON text as ``_geometry_texts`` writes it. A 2-D point's is written straight
+    from its 21 bytes (a feature by id spent more on shapely's per-call costs than on the rest of its
+    work); anything else (missing, empty, 3-D, not a point) goes through ``_geometry_texts``."""
+    texts: list[str | None] = [None] * len(wkbs)
+    rest = []
+    for i, wkb in enumerate(wkbs):
+        if wkb is not None and len(wkb) == _POINT_WKB.size:
+            head, x, y = _POINT_WKB.unpack(wkb)
+            if head == _POINT_HEAD and math.isfinite(x) and math.isfinite(y):
+                texts[i] = f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}'
+                continue
+        rest.append(i)
+    if rest:
+        others = _geometry_texts(shapely.from_wkb(np.array([wkbs[i] for i in rest], dtype=object)))
+        for i, text in zip(rest, others):
+            texts[i] = text
+    return texts
 
 
 def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
@@ -108,6 +134,7 @@ class TableLayer:
         self.property_names = [c for c in self._columns if c != self._geometry]
         self._table = table
         self._properties = table.select(self.property_names)
+        self._arrays: dict[str, pa.Array] = {}
         self._types: dict[str, str] | None = None
         # columns whose Arrow values are the JSON values the OGC API sends (see _plain_texts)
         self._plain_columns = all(pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or
@@ -116,8 +143,14 @@ class TableLayer:
                                   for f in self._properties.schema)
 
     def _column(self, name: str) -> pa.Array:
-        column = self._table.column(name)
-        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # written as one batch
+        """One column as an Array (a view of the mapped file), kept: looking it up again cost a feature by id
+        as much as reading its values."""
+        array = self._arrays.get(name)
+        if array is None:
+            column = self._table.column(name)
+            array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # written as one batch
+            self._arrays[name] = array
+        return array
 
     def _array(self, name: str) -> np.ndarray:
         """A numeric column as a NumPy view of the mapped file (no copy)."""
@@ -232,15 +265,11 @@ class TableLayer:
     def _plain_texts(self, positions: list[int]) -> list[str]:
         """``texts`` for a layer of numbers, text and booleans, straight from Arrow's Python values: a page
         of a few features no longer builds a GeoDataFrame (12 ms for one feature, most of a request)."""
-        taken = pa.array(positions, type=pa.int64())
-        rows = self._properties.take(taken).to_pylist()
-        if GEOJSON in self._table.column_names:
-            geometries = self._table.column(GEOJSON).take(taken).to_pylist()
-        else:  # points, or a table written before the texts were kept
-            wkb = self._table.column(GEOMETRY).take(taken)
-            geometries = _geometry_texts(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
+        texts_kept = GEOJSON in self._table.column_names  # else points, or a table written before them
+        rows, geometries = self._python_rows(positions, GEOJSON if texts_kept else GEOMETRY)
+        geometry_texts = geometries if texts_kept else _wkb_texts(geometries)
         texts = []
-        for position, row, geometry in zip(positions, rows, geometries):
+        for position, row, geometry in zip(positions, rows, geometry_texts):
             feature_id = str(position + 1) if self._numbered else row["id"]
             properties = {k: None if isinstance(v, float) and not math.isfinite(v) else v
                           for k, v in row.items() if k != "id"}
@@ -248,6 +277,23 @@ class TableLayer:
                               separators=(",", ":"))
             texts.append(f'{text[:-1]},"geometry":{geometry}}}')
         return texts
+
+    def _python_rows(self, positions: list[int], geometry: str) -> tuple[list[dict], list]:
+        """These rows' properties and one geometry column as Python values. A few rows are read value by
+        value (a feature by id: 8 µs where a one-row table's to_pylist takes 40); a page's rows as a slice
+        (no copy) when they follow each other, else with Arrow's take."""
+        if len(positions) <= _FEW_ROWS:
+            arrays = [self._column(name) for name in self.property_names]
+            shapes = self._column(geometry)
+            return ([{name: array[p].as_py() for name, array in zip(self.property_names, arrays)} for p in positions],
+                    [shapes[p].as_py() for p in positions])
+        if positions == list(range(positions[0], positions[0] + len(positions))):
+            properties = self._properties.slice(positions[0], len(positions))
+            shapes = self._table.column(geometry).slice(positions[0], len(positions))
+        else:
+            taken = pa.array(positions, type=pa.int64())
+            properties, shapes = self._properties.take(taken), self._table.column(geometry).take(taken)
+        return properties.to_pylist(), shapes.to_pylist()
 
     def position(self, feature_id: str) -> int:
         if self._numbered:

@@ -173,11 +173,11 @@ def item(layer_id: str, feature_id: str):
     serialised = get_store().features(layer_id)
     stored = serialised.texts([serialised.position(feature_id)])[0]
     text = feature_texts_in([stored], crs)[0]
-    document = ogc.feature_document(text, layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
+    links = ogc.feature_links(layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
-        return _items_page(layer_id, [document], 1, document["links"])
-    response = Response(json.dumps(document, ensure_ascii=False), mimetype=ogc.GEOJSON,
-                        headers={"Content-Crs": f"<{crs}>", "Link": ogc.link_header(document["links"])})
+        return _items_page(layer_id, [{**json.loads(text), "links": links}], 1, links)
+    response = Response(ogc.feature_text(text, links), mimetype=ogc.GEOJSON,
+                        headers={"Content-Crs": f"<{crs}>", "Link": ogc.link_header(links)})
     if crs == CRS84:  # the feature's own ETag, which If-Match names to replace, update or delete it (Part 4)
         response.set_etag(feature_etag(stored))
     else:
