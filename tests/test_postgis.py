@@ -227,11 +227,13 @@ def _same_features(files_store, pg_store, layer_id: str) -> None:
     for position in (0, count - 1):
         feature_id = str(json.loads(ours.texts([position])[0])["id"])
         assert theirs.position(feature_id) == ours.position(feature_id) == position
+        assert json.loads(theirs.text(feature_id)) == json.loads(ours.text(feature_id))  # one statement
     for missing in ("0", "01", str(count + 1), "x", "1.0", "٣"):
-        with pytest.raises(NotFoundError):
-            ours.position(missing)
-        with pytest.raises(NotFoundError):
-            theirs.position(missing)
+        for source in (ours, theirs):
+            with pytest.raises(NotFoundError):
+                source.position(missing)
+            with pytest.raises(NotFoundError):
+                source.text(missing)
 
 
 def test_features_written_by_postgis_are_those_the_files_backend_sends(database_url, tmp_path):
@@ -247,6 +249,25 @@ def test_features_written_by_postgis_are_those_the_files_backend_sends(database_
         for layer_id in files.catalogue.ids:
             _same_features(files, pg, layer_id)
         assert pg._frames == {}  # no layer was parsed whole in this process
+    finally:
+        pg.close()
+
+
+def test_a_feature_asked_of_a_replaced_version_is_that_version_s(database_url, tmp_path):
+    """A request that found version 1 and asks for a feature after version 2 has landed gets version 1's."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    pg = postgis_store(database_url, folder)
+    try:
+        first = pg.features("communities")
+        feature_id = str(json.loads(first.texts([0])[0])["id"])
+        before = json.loads(first.text(feature_id))
+        frame = pg.read("communities")
+        frame.loc[0, "name"] = "Renamed"
+        pg.write("communities", frame, expected_version=first.version)
+        assert json.loads(first.text(feature_id)) == before
+        assert json.loads(pg.features("communities").text(feature_id))["properties"]["name"] == "Renamed"
+        assert before["properties"]["name"] != "Renamed"
     finally:
         pg.close()
 

@@ -51,7 +51,7 @@ class Edit:
 
 def current_etag(store: Store, layer_id: str, feature_id: str) -> str:
     source = store.features(layer_id)
-    return feature_etag(source.texts([source.position(feature_id)])[0])
+    return feature_etag(source.text(feature_id))
 
 
 def load_json(body: bytes) -> object:
@@ -132,7 +132,7 @@ def _edit(store: Store, layer_id: str, change: Callable[[gpd.GeoDataFrame], tupl
             continue  # another edit landed in between: apply this one to the new version
         source = store.features(layer_id)
         try:
-            etag = feature_etag(source.texts([source.position(edited)])[0])
+            etag = feature_etag(source.text(edited))
         except GeoServiceError:
             etag = None  # deleted
         return Edit(edited, etag, new_version)
@@ -189,7 +189,7 @@ def update_feature(store: Store, layer_id: str, feature_id: str, patch: object, 
         raise InvalidParameterError(Text("error", "a PATCH body is a partial GeoJSON Feature: properties and/or "
                                          "geometry"))
     source = store.features(layer_id)
-    current = json.loads(source.texts([source.position(feature_id)])[0])
+    current = json.loads(source.text(feature_id))
     properties = {**(current.get("properties") or {}), **patch.get("properties", {})}
     merged = {"type": "Feature", "id": feature_id, "geometry": patch.get("geometry", current.get("geometry")),
               "properties": {k: v for k, v in properties.items() if v is not None}}

@@ -33,6 +33,9 @@ class FeatureSource(Protocol):
     def position(self, feature_id: str) -> int:
         """The position of the feature with this id (NotFoundError if there is none)."""
 
+    def text(self, feature_id: str) -> str:
+        """The GeoJSON Feature text of the feature with this id (NotFoundError if there is none)."""
+
 
 def feature_etag(text: str) -> str:
     """A feature's ETag: the hash of its GeoJSON as the OGC API sends it (the same in every worker)."""
@@ -61,6 +64,9 @@ class SerialisedLayer:
             return int(self.ids.get_loc(feature_id))
         except KeyError:
             raise no_feature(feature_id) from None
+
+    def text(self, feature_id: str) -> str:
+        return self.texts([self.position(feature_id)])[0]
 
 
 def feature_texts(frame: gpd.GeoDataFrame) -> list[str]:

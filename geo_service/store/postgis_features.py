@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from geo_service.store.features import SerialisedLayer, no_feature, serialise
 from geo_service.store.postgis_tables import (
     at_version,
+    feature_by_id_query,
     feature_position_query,
     feature_texts_query,
 )
@@ -47,3 +48,12 @@ class SQLFeatures:
         if not rows:
             raise no_feature(feature_id)
         return rows[0]["pos"]
+
+    def text(self, feature_id: str) -> str:
+        answer = self.store._one(*feature_by_id_query(self.row, feature_id))
+        if answer is None or answer["version"] != self.version:  # replaced since this object was made
+            parsed = self._parsed()
+            return parsed.text(feature_id)
+        if answer["text"] is None:
+            raise no_feature(feature_id)
+        return answer["text"]

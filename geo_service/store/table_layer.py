@@ -295,6 +295,9 @@ class TableLayer:
             properties, shapes = self._properties.take(taken), self._table.column(geometry).take(taken)
         return properties.to_pylist(), shapes.to_pylist()
 
+    def text(self, feature_id: str) -> str:
+        return self.texts([self.position(feature_id)])[0]
+
     def position(self, feature_id: str) -> int:
         if self._numbered:
             if re.fullmatch(r"[1-9][0-9]{0,18}", feature_id) and int(feature_id) <= self.count:

@@ -171,7 +171,7 @@ def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     crs = ogc.parse_crs(request.args.get("crs")) if fmt == "json" else CRS84
     serialised = get_store().features(layer_id)
-    stored = serialised.texts([serialised.position(feature_id)])[0]
+    stored = serialised.text(feature_id)
     text = feature_texts_in([stored], crs)[0]
     links = ogc.feature_links(layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":

@@ -57,7 +57,7 @@ def _if_match(feature_id: str) -> str | None:
 
 def _answer(layer_id: str, edit: edits.Edit, status: int) -> Response:
     source = get_store().features(layer_id)
-    text = source.texts([source.position(edit.feature_id)])[0]
+    text = source.text(edit.feature_id)
     href = f"{ogc_base()}/collections/{layer_id}/items/{edit.feature_id}"
     response = Response(text, status=status, mimetype=ogc.GEOJSON, headers={"Location": href})
     response.set_etag(edit.etag)
