@@ -272,6 +272,37 @@ def test_a_feature_asked_of_a_replaced_version_is_that_version_s(database_url, t
         pg.close()
 
 
+def test_a_feature_by_id_follows_every_replace_of_its_layer(database_url, tmp_path):
+    """By id, the statement kept from the last version read answers until the layer changes: then the new
+    version's feature, even with a column gone from under the prepared statement, or from another host."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    pg, other = postgis_store(database_url, folder), PostGISStore(database_url)
+    try:
+        source = pg.features("communities")
+        feature_id = str(json.loads(source.texts([0])[0])["id"])
+        for _ in range(8):  # past psycopg's threshold: the statement is prepared on the connection
+            assert json.loads(pg.feature_text("communities", feature_id)) == json.loads(source.text(feature_id))
+        frame = pg.read("communities")
+        gone = next(name for name in frame.columns if name not in ("id", "name", frame.geometry.name))
+        frame = frame.drop(columns=[gone])
+        frame.loc[0, "name"] = "Renamed"
+        other.write("communities", frame, expected_version=source.version)
+        feature = json.loads(pg.feature_text("communities", feature_id))
+        assert feature["properties"]["name"] == "Renamed" and gone not in feature["properties"]
+        assert json.loads(pg.feature_text("communities", feature_id)) == feature
+        frame["added"] = 7  # the kept statement still runs, without the new column: the version tells
+        other.write("communities", frame, expected_version=pg.features("communities").version)
+        assert json.loads(pg.feature_text("communities", feature_id))["properties"]["added"] == 7
+        with pytest.raises(NotFoundError):
+            pg.feature_text("communities", "no such feature")
+        with pytest.raises(NotFoundError):
+            pg.feature_text("no_such_layer", feature_id)
+    finally:
+        pg.close()
+        other.close()
+
+
 def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
     n = 2**z
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)

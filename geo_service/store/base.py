@@ -136,6 +136,9 @@ class Store(Protocol):
     def features(self, layer_id: str) -> FeatureSource:
         """The current version's features as the OGC API sends them (texts by position, positions by id)."""
 
+    def feature_text(self, layer_id: str, feature_id: str) -> str:
+        """The current version's feature with this id as the OGC API sends it (``features(…).text``)."""
+
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""
 

@@ -191,6 +191,9 @@ class LayerStore:
         """The layer's features as the OGC API sends them (shared by all requests for this version)."""
         return self._load(layer_id).features()
 
+    def feature_text(self, layer_id: str, feature_id: str) -> str:
+        return self.features(layer_id).text(feature_id)
+
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """One vector tile of the features near it, with only the columns a tile carries."""
         layer = self._load(layer_id)

@@ -52,7 +52,7 @@ from geo_service.store.postgis_documents import (
     insert_document,
     rechunked,
 )
-from geo_service.store.postgis_features import SQLFeatures
+from geo_service.store.postgis_features import FeaturesById, SQLFeatures
 from geo_service.store.postgis_history import prune, saved_versions, set_pinned
 from geo_service.store.postgis_points import PointTiles
 from geo_service.store.postgis_read import read_table, readable
@@ -100,6 +100,7 @@ class PostGISStore:
         self._lock = threading.Lock()
         self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
         self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
+        self._by_id = FeaturesById(self)
         if create:  # `db init`: the schema now, the layers next
             try:
                 create_schema(self)
@@ -276,6 +277,9 @@ class PostGISStore:
         row = self._row(layer_id)
         self._summary_of(row)
         return SQLFeatures(self, row)
+
+    def feature_text(self, layer_id: str, feature_id: str) -> str:
+        return self._by_id.text(layer_id, feature_id)
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """One vector tile: of a point layer, as the files backend draws it (postgis_points); of any other, by

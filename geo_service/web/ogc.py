@@ -170,8 +170,7 @@ def items(layer_id: str):
 def item(layer_id: str, feature_id: str):
     fmt = _simple_format(allow_crs=True)
     crs = ogc.parse_crs(request.args.get("crs")) if fmt == "json" else CRS84
-    serialised = get_store().features(layer_id)
-    stored = serialised.text(feature_id)
+    stored = get_store().feature_text(layer_id, feature_id)
     text = feature_texts_in([stored], crs)[0]
     links = ogc.feature_links(layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
