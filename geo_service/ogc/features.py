@@ -228,7 +228,7 @@ def feature_links(layer_id: str, feature_id: str, base: str, current: str = "jso
     ]
 
 
-def feature_text(feature_text: str, links: list[dict]) -> str:
+def feature_with_links(feature_text: str, links: list[dict]) -> str:
     """A feature already serialised as GeoJSON text, with its links (no decoding and encoding again)."""
     return f'{feature_text[:-1]},"links":{json.dumps(links, ensure_ascii=False, separators=(",", ":"))}}}'
 

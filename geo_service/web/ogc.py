@@ -175,7 +175,7 @@ def item(layer_id: str, feature_id: str):
     links = ogc.feature_links(layer_id, feature_id, ogc_base(), fmt, request_language(), _link_lang(fmt))
     if fmt == "html":
         return _items_page(layer_id, [{**json.loads(text), "links": links}], 1, links)
-    response = Response(ogc.feature_text(text, links), mimetype=ogc.GEOJSON,
+    response = Response(ogc.feature_with_links(text, links), mimetype=ogc.GEOJSON,
                         headers={"Content-Crs": f"<{crs}>", "Link": ogc.link_header(links)})
     if crs == CRS84:  # the feature's own ETag, which If-Match names to replace, update or delete it (Part 4)
         response.set_etag(feature_etag(stored))
