@@ -143,13 +143,14 @@ class TableLayer:
                                   for f in self._properties.schema)
 
     def _column(self, name: str) -> pa.Array:
-        """One column as an Array (a view of the mapped file), kept: looking it up again cost a feature by id
-        as much as reading its values."""
+        """One column as an Array: a view of the mapped file, kept (looking it up again cost a feature by id as
+        much as reading its values); a copy, not kept, if the column is in several chunks."""
         array = self._arrays.get(name)
         if array is None:
             column = self._table.column(name)
-            array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # written as one batch
-            self._arrays[name] = array
+            if column.num_chunks != 1:  # the table is written as one batch: not expected
+                return column.combine_chunks()
+            array = self._arrays[name] = column.chunk(0)
         return array
 
     def _array(self, name: str) -> np.ndarray:
