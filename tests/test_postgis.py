@@ -303,6 +303,39 @@ def test_a_feature_by_id_follows_every_replace_of_its_layer(database_url, tmp_pa
         other.close()
 
 
+def test_a_page_or_its_texts_never_mix_a_replaced_version_with_the_new(database_url, tmp_path, monkeypatch):
+    """The version is read by the page's and the texts' own statements: a page counted on the layer's row
+    of a version replaced since is asked again, and texts of that version come from its document."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    pg = postgis_store(database_url, folder)
+    try:
+        source = pg.features("communities")
+        before = source.texts([0, 1])
+        stale = pg._row("communities")
+        frame = pg.read("communities")
+        pg.write("communities", frame.iloc[::-1], expected_version=source.version)  # every position moves
+        parsed = [json.loads(text) for text in before]
+        assert [json.loads(t) for t in source.texts([0, 1])] == parsed  # the replaced version's, not the new
+        assert json.loads(pg.features("communities").texts([len(frame) - 1])[0]) == parsed[0]
+        rows, asked = [stale], []
+        real = pg._row
+
+        def row_once_stale(layer_id):
+            asked.append(layer_id)
+            return rows.pop() if rows else real(layer_id)
+
+        monkeypatch.setattr(pg, "_row", row_once_stale)
+        box = tuple(frame.total_bounds)
+        positions, matched = pg.query_positions("communities", bbox=box, limit=5, offset=0, sortby=())
+        assert len(asked) == 2  # the stale row's page was refused, then asked again
+        monkeypatch.undo()
+        assert (positions.tolist(), matched) == tuple(
+            x.tolist() if hasattr(x, "tolist") else x for x in pg.query_positions("communities", bbox=box, limit=5))
+    finally:
+        pg.close()
+
+
 def test_documents_are_stored_compressed_with_lz4(database_url, tmp_path):
     """Debian's PostgreSQL has LZ4: `db init` makes the document parts use it (four times faster than pglz)."""
     folder = tmp_path / "bundled"

@@ -60,7 +60,6 @@ from geo_service.store.postgis_schema import create_schema
 from geo_service.store.postgis_tables import (
     LAYERS,
     META,
-    at_version,
     check_schema_version,
     insert_catalogue_entry,
     page_query,
@@ -304,11 +303,9 @@ class PostGISStore:
         if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
             stop = count if limit is None else min(count, offset + limit)
             return row, np.arange(min(offset, stop), stop, dtype=np.int64), count
-        query, params = page_query(row, bbox, limit, offset, filters, where, sortby)
-        with self.connection() as conn, conn.transaction():  # the version and the page from one snapshot
-            if not at_version(conn, layer_id, row["version"]):  # replaced in between
-                raise _Replaced()
-            answer = conn.execute(query, params).fetchone()
+        answer = self._one(*page_query(row, bbox, limit, offset, filters, where, sortby))  # one snapshot
+        if answer["version"] != row["version"]:  # replaced in between
+            raise _Replaced()
         return row, np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
 
     def _retrying(self, layer_id: str, **query) -> tuple[dict, np.ndarray, int]:

@@ -37,8 +37,9 @@ class SQLFeatures:
 
     def texts(self, positions) -> list[str]:
         positions = [int(p) for p in positions]
-        rows = self._run(feature_texts_query(self.row), [positions])
-        if rows is None:
+        with self.store.connection() as conn:  # one statement: its rows and the version from one snapshot
+            rows = conn.execute(*feature_texts_query(self.row, positions)).fetchall()
+        if not rows or rows[0]["version"] != self.version:  # replaced since this object was made
             return self._parsed().texts(positions)
         by_position = {r["pos"]: r["text"] for r in rows}
         return [by_position[p] for p in positions]

@@ -120,7 +120,8 @@ def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:
 
 
 def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
-    """One statement that answers a page: how many features match and the positions of this page's."""
+    """One statement that answers a page: how many features match, the positions of this page's, and the
+    layer's version in the same snapshot (the page is of ``row``'s version only if they are the same)."""
     kinds = dict(row["columns"])
     conditions, params = [sql.SQL("TRUE")], []
     geometry = sql.Identifier(row["geometry_column"])
@@ -142,10 +143,11 @@ def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()
             raise unknown_property(key.name, [c for c, _ in row["columns"]])
     kept = sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys([POSITION, *(key.name for key in sortby)])))
     query = sql.SQL("WITH m AS (SELECT {kept} FROM {table} WHERE {where}) "
-                    "SELECT (SELECT count(*) FROM m), ARRAY(SELECT {pos} FROM m ORDER BY {order} LIMIT %s OFFSET %s)"
+                    "SELECT (SELECT count(*) FROM m), ARRAY(SELECT {pos} FROM m ORDER BY {order} LIMIT %s OFFSET %s), "
+                    "(SELECT version FROM {meta}.layers WHERE id = %s) AS version"
                     ).format(pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]),
-                             where=sql.SQL(" AND ").join(conditions), order=order, kept=kept)
-    return query, [*params, limit, offset]
+                             where=sql.SQL(" AND ").join(conditions), order=order, kept=kept, meta=sql.Identifier(META))
+    return query, [*params, limit, offset, row["id"]]
 
 
 def insert_catalogue_entry(conn, entry: dict) -> None:
@@ -174,10 +176,14 @@ def _feature_text(row: Mapping) -> sql.Composable:
         fid=fid, properties=properties, geom=sql.Identifier(row["geometry_column"]))
 
 
-def feature_texts_query(row: Mapping) -> sql.Composable:
-    """GeoJSON Feature texts (``_feature_text``) of the positions given as ``%s`` (an array)."""
-    return sql.SQL("SELECT t.{pos} AS pos, {text} AS text FROM {table} t WHERE t.{pos} = ANY(%s)").format(
-        pos=sql.Identifier(POSITION), text=_feature_text(row), table=sql.Identifier(LAYERS, row["table_name"]))
+def feature_texts_query(row: Mapping, positions: list[int]) -> tuple[sql.Composable, list]:
+    """GeoJSON Feature texts (``_feature_text``) of these positions, each row with the layer's version in the
+    same snapshot (one row of NULLs but the version when none is found)."""
+    return sql.SQL("SELECT m.version, f.pos, f.text FROM {meta}.layers m LEFT JOIN LATERAL "
+                   "(SELECT t.{pos} AS pos, {text} AS text FROM {table} t WHERE t.{pos} = ANY(%s)) f ON true "
+                   "WHERE m.id = %s").format(
+        meta=sql.Identifier(META), pos=sql.Identifier(POSITION), text=_feature_text(row),
+        table=sql.Identifier(LAYERS, row["table_name"])), [positions, row["id"]]
 
 
 def _by_id(row: Mapping, feature_id: str) -> tuple[sql.Composable, object]:
