@@ -53,13 +53,23 @@ class SQLFeatures:
         return rows[0]["pos"]
 
     def text(self, feature_id: str) -> str:
-        answer = self.store._one(*feature_by_id_query(self.row, feature_id))
-        if answer is None or answer["version"] != self.version:  # replaced since this object was made
-            parsed = self._parsed()
-            return parsed.text(feature_id)
-        if answer["text"] is None:
-            raise no_feature(feature_id)
-        return answer["text"]
+        text = _feature_at_version(self.store, self.row, feature_id)
+        return text if text is not None else self._parsed().text(feature_id)  # None: replaced since
+
+
+def _feature_at_version(store: PostGISStore, row: dict, feature_id: str) -> str | None:
+    """The text of the feature with this id if the layer is still at ``row``'s version (NotFoundError if it has
+    no such feature), else None: one statement answers the version and the feature (``feature_by_id_query``)."""
+    try:
+        answer = store._one(*feature_by_id_query(row, feature_id))
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
+            psycopg.errors.FeatureNotSupported):  # the table replaced under a prepared statement
+        return None
+    if answer is None or answer["version"] != row["version"]:
+        return None
+    if answer["text"] is None:
+        raise no_feature(feature_id)
+    return answer["text"]
 
 
 class FeaturesById:
@@ -74,16 +84,8 @@ class FeaturesById:
 
     def text(self, layer_id: str, feature_id: str) -> str:
         row = self._rows.get(layer_id)
-        if row is not None:
-            try:
-                answer = self.store._one(*feature_by_id_query(row, feature_id))
-            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
-                    psycopg.errors.FeatureNotSupported):  # the table replaced under a prepared statement
-                answer = None
-            if answer is not None and answer["version"] == row["version"]:
-                if answer["text"] is None:
-                    raise no_feature(feature_id)
-                return answer["text"]
+        if row is not None and (text := _feature_at_version(self.store, row, feature_id)) is not None:
+            return text
         features = self.store.features(layer_id)  # the row read again, with its checks
         self._rows[layer_id] = features.row
         return features.text(feature_id)
