@@ -7,6 +7,7 @@ behaviour (locks, temporary files, damaged files on disk) is in test_store.py.
 from __future__ import annotations
 
 import inspect
+import json
 
 import geopandas as gpd
 import pytest
@@ -15,6 +16,7 @@ from shapely.geometry import Point
 from geo_service.errors import LayerNotFoundError, VersionConflictError
 from geo_service.store import LayerStore
 from geo_service.store.base import Store
+from geo_service.store.expressions import Compare, SortKey
 from tests.conftest import catalogue_entry, postgis_store, write_layers
 
 
@@ -101,3 +103,31 @@ def test_text_that_looks_like_json_stays_text(store):
     store.add_layer(catalogue_entry("notes", "Point"), frame)
     assert [f["properties"]["note"] for f in store.read_document("notes")["features"]] == texts
     assert store.read("notes")["note"].tolist() == texts
+
+
+SNAPSHOT_QUERIES = (
+    {}, {"limit": 2, "offset": 1}, {"offset": 9}, {"bbox": (-12.3, 14.4, -12.1, 14.5)},
+    {"filters": {"country": "ML"}, "limit": 1, "offset": 1}, {"sortby": (SortKey("population", True),)},
+    {"where": Compare(">", "population", 1000), "limit": 5},
+)
+
+
+def test_a_snapshot_answers_every_question_of_its_own_version(store):
+    """An items request asks one snapshot for the properties, then for a page: the page is of that version, even
+    when the layer is replaced in between (PostGIS then answers from the version's document)."""
+    snapshot = store.snapshot("sites")
+    assert snapshot.version == store.version("sites")
+    assert snapshot.property_names == store.property_names("sites")
+    assert snapshot.property_types() == store.property_types("sites")
+    pages = {}
+    for i, query in enumerate(SNAPSHOT_QUERIES):
+        positions, matched = store.query_positions("sites", **query)
+        pages[i] = snapshot.page(**query)
+        assert pages[i] == (snapshot.features().texts(positions), matched)
+    assert pages[3][1] == 2 and pages[6][1] == 2 and len(pages[0][0]) == 4 and pages[2] == ([], 4)
+    frame = store.read("sites")
+    store.replace("sites", frame[frame["id"] != "kidira"].assign(population=frame["population"] * 10))
+    assert store.snapshot("sites").page(**SNAPSHOT_QUERIES[3])[1] == 1  # the new version
+    for i, query in enumerate(SNAPSHOT_QUERIES):  # the old snapshot: still its own version's (PostGIS: parsed
+        texts, matched = snapshot.page(**query)    # from its document, whose texts may order members otherwise)
+        assert ([json.loads(t) for t in texts], matched) == ([json.loads(t) for t in pages[i][0]], pages[i][1])

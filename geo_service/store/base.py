@@ -87,6 +87,24 @@ def unknown_property(name: str, allowed: list[str]) -> InvalidParameterError:
                                       {"name": repr(name), "allowed": ", ".join(allowed)}))
 
 
+class LayerSnapshot(Protocol):
+    """One version of a layer, for a request that asks it several things: every answer is of ``version``,
+    and the backend is asked as little as it can be (PostGIS: the layer's row once, then one statement a page)."""
+
+    version: str
+    property_names: list[str]
+
+    def property_types(self) -> dict[str, str]:
+        """As ``Store.property_types``."""
+
+    def features(self) -> FeatureSource: ...
+
+    def page(self, *, bbox: Bbox | None = None, limit: int | None = None, offset: int = 0,
+             filters: Mapping[str, str] | None = None, where: Expression | None = None,
+             sortby: Sequence[SortKey] = ()) -> tuple[list[str], int]:
+        """The Feature texts (``FeatureSource.texts``) of ``Store.query_positions``'s page, and how many matched."""
+
+
 class Store(Protocol):
     """Layers by id: read, query, replace with a version check, history. Errors are GeoServiceErrors:
     an unknown id is LayerNotFoundError (404), a layer that cannot be read LayerUnavailableError (503),
@@ -138,6 +156,9 @@ class Store(Protocol):
 
     def feature_text(self, layer_id: str, feature_id: str) -> str:
         """The current version's feature with this id as the OGC API sends it (``features(…).text``)."""
+
+    def snapshot(self, layer_id: str) -> LayerSnapshot:
+        """The current version, to ask several things of (an items request: its properties, then a page)."""
 
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""

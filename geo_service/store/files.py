@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,20 +33,16 @@ from geo_service.errors import (
     VersionConflictError,
 )
 from geo_service.store.base import (
-    Bbox,
     LayerState,
     LayerSummary,
     QueryResult,
-    check_page,
     missing_layer,
     oversized_layer,
     unreadable_layer,
 )
-from geo_service.store.cql_frame import selected, sorted_positions
-from geo_service.store.expressions import Expression, SortKey
 from geo_service.store.features import FeatureSource
 from geo_service.store.fileops import commit, digest, file_digest, fsync_dir, storage_error
-from geo_service.store.frame_layer import FrameLayer, LayerData
+from geo_service.store.frame_layer import FrameLayer, LayerData, Snapshot, page_positions
 from geo_service.store.geojson_file import copy_temporary, read_geojson, write_geojson_atomic, write_temporary
 from geo_service.store.history import History, SavedVersion
 from geo_service.store.sidecar import TableSidecars
@@ -234,24 +230,14 @@ class LayerStore:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise LayerUnavailableError(f"{path.name}: not valid JSON: {str(exc)[:200]}") from None
 
-    def query_positions(self, layer_id: str, *, bbox: Bbox | None = None, limit: int | None = None,
-                        offset: int = 0, filters: Mapping[str, str] | None = None,
-                        where: Expression | None = None, sortby: Sequence[SortKey] = ()) -> tuple[np.ndarray, int]:
+    def query_positions(self, layer_id: str, **query) -> tuple[np.ndarray, int]:
         """Row positions (file order, or ``sortby``'s) of one page of matching features, and how many matched
-        in all: features intersecting ``bbox`` whose properties equal ``filters`` and for which ``where`` holds."""
-        check_page(bbox, limit, offset)
-        layer = self._load(layer_id)
-        stop = None if limit is None else offset + limit
-        if bbox is None and not filters and where is None and not sortby:  # a plain page: no list of all first
-            end = layer.count if stop is None else min(layer.count, stop)
-            return np.arange(min(offset, end), end), layer.count
-        matched = layer.positions(bbox, filters or {})
-        if where is not None or sortby:
-            view = layer.view()
-            if where is not None:
-                matched = matched[selected(view, where)[matched]]
-            matched = sorted_positions(view, matched, sortby)
-        return matched[offset:stop], int(matched.size)
+        in all (``frame_layer.page_positions``)."""
+        return page_positions(self._load(layer_id), **query)
+
+    def snapshot(self, layer_id: str) -> Snapshot:
+        """The layer's version being served, for a request that asks it several things (one look at the file)."""
+        return Snapshot(self._load(layer_id))
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         """Like ``query_positions``, returning the features themselves."""

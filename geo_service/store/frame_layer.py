@@ -17,8 +17,8 @@ import shapely
 from shapely.geometry import box
 
 from geo_service.store import expressions as ex
-from geo_service.store.base import Bbox, unknown_property
-from geo_service.store.cql_frame import LayerView
+from geo_service.store.base import Bbox, check_page, unknown_property
+from geo_service.store.cql_frame import LayerView, selected, sorted_positions
 from geo_service.store.features import FeatureSource, SerialisedLayer, serialise
 
 
@@ -48,6 +48,43 @@ class LayerData(Protocol):
 
     def point_coordinates(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Longitudes and latitudes of the features at ``positions`` if the layer is all points, else None."""
+
+
+def page_positions(layer: LayerData, *, bbox: Bbox | None = None, limit: int | None = None, offset: int = 0,
+                   filters: Mapping[str, str] | None = None, where: ex.Expression | None = None,
+                   sortby: Sequence[ex.SortKey] = ()) -> tuple[np.ndarray, int]:
+    """``Store.query_positions`` over one version of a layer: the positions (its order, or ``sortby``'s) of one
+    page of the features intersecting ``bbox`` whose properties equal ``filters`` and for which ``where``
+    holds, and how many matched in all."""
+    check_page(bbox, limit, offset)
+    stop = None if limit is None else offset + limit
+    if bbox is None and not filters and where is None and not sortby:  # a plain page: no list of all first
+        end = layer.count if stop is None else min(layer.count, stop)
+        return np.arange(min(offset, end), end), layer.count
+    matched = layer.positions(bbox, filters or {})
+    if where is not None or sortby:
+        view = layer.view()
+        if where is not None:
+            matched = matched[selected(view, where)[matched]]
+        matched = sorted_positions(view, matched, sortby)
+    return matched[offset:stop], int(matched.size)
+
+
+class Snapshot:
+    """``base.LayerSnapshot`` of a version held by this process: every answer from the same ``LayerData``."""
+
+    def __init__(self, layer: LayerData) -> None:
+        self.layer, self.version, self.property_names = layer, layer.version, list(layer.property_names)
+
+    def property_types(self) -> dict[str, str]:
+        return self.layer.property_types()
+
+    def features(self) -> FeatureSource:
+        return self.layer.features()
+
+    def page(self, **query) -> tuple[list[str], int]:
+        positions, matched = page_positions(self.layer, **query)
+        return self.layer.features().texts(positions), matched
 
 
 def layer_bounds(frame: gpd.GeoDataFrame) -> Bbox:

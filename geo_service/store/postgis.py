@@ -280,6 +280,9 @@ class PostGISStore:
     def feature_text(self, layer_id: str, feature_id: str) -> str:
         return self._by_id.text(layer_id, feature_id)
 
+    def snapshot(self, layer_id: str) -> SQLFeatures:
+        return self.features(layer_id)
+
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """One vector tile: of a point layer, as the files backend draws it (postgis_points); of any other, by
         PostGIS (ST_AsMVT) from the indexed table."""

@@ -6,23 +6,57 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from geo_service.store.features import SerialisedLayer, no_feature, serialise
+from geo_service.lazy import LazyModule
+from geo_service.store.base import check_page
+from geo_service.store.cql_sql import QUERY_TYPES
+from geo_service.store.features import FeatureSource, no_feature
 from geo_service.store.postgis_tables import (
     at_version,
     feature_by_id_query,
     feature_position_query,
     feature_texts_query,
+    page_texts_query,
 )
 
 if TYPE_CHECKING:
     from geo_service.store.postgis import PostGISStore
 
+frame_layer = LazyModule("geo_service.store.frame_layer")  # pandas: only for a version replaced mid-request
+
+# A statement prepared for a table that has been replaced since (other columns) fails with one of these.
+_TABLE_REPLACED = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.FeatureNotSupported)
+
 
 class SQLFeatures:
-    """The features of one version, written as GeoJSON by PostGIS: a page reads only its own rows."""
+    """The features of one version, written as GeoJSON by PostGIS: a page reads only its own rows. It is also
+    the version's ``LayerSnapshot``: its properties come from the layer's row, read once, and a page of a query
+    is one statement (``page_texts_query``)."""
 
     def __init__(self, store: PostGISStore, row: dict) -> None:
         self.store, self.row, self.version = store, row, row["version"]
+        self.property_names = [name for name, _ in row["columns"] or []]
+
+    def property_types(self) -> dict[str, str]:
+        return {name: QUERY_TYPES[kind] for name, kind in self.row["columns"] or [] if kind in QUERY_TYPES}
+
+    def features(self) -> FeatureSource:
+        return self
+
+    def page(self, *, bbox=None, limit: int | None = None, offset: int = 0, filters=None, where=None,
+             sortby=()) -> tuple[list[str], int]:
+        check_page(bbox, limit, offset)
+        count = self.row["feature_count"]
+        if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
+            stop = count if limit is None else min(count, offset + limit)
+            return self.texts(range(min(offset, stop), stop)), count
+        query = {"bbox": bbox, "limit": limit, "offset": offset, "filters": filters, "where": where, "sortby": sortby}
+        try:
+            answer = self.store._one(*page_texts_query(self.row, **query))
+        except _TABLE_REPLACED:
+            answer = None
+        if answer is None or answer["version"] != self.version:  # replaced since this object was made: rare
+            return frame_layer.Snapshot(self._frame_layer()).page(**query)
+        return answer["texts"], int(answer["count"])
 
     def _run(self, query, params) -> list[dict] | None:
         """Rows of ``query`` if the layer is still at this version (one snapshot), else None."""
@@ -31,9 +65,12 @@ class SQLFeatures:
                 return None
             return conn.execute(query, params).fetchall()
 
-    def _parsed(self) -> SerialisedLayer:
+    def _frame_layer(self):
         """This version parsed from its document (replaced since this object was made: rare)."""
-        return serialise(self.store._frame(self.row["id"], self.version), self.version)
+        return frame_layer.FrameLayer(self.store._frame(self.row["id"], self.version), self.version)
+
+    def _parsed(self) -> FeatureSource:
+        return self._frame_layer().features()
 
     def texts(self, positions) -> list[str]:
         positions = [int(p) for p in positions]
@@ -62,8 +99,7 @@ def _feature_at_version(store: PostGISStore, row: dict, feature_id: str) -> str 
     no such feature), else None: one statement answers the version and the feature (``feature_by_id_query``)."""
     try:
         answer = store._one(*feature_by_id_query(row, feature_id))
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
-            psycopg.errors.FeatureNotSupported):  # the table replaced under a prepared statement
+    except _TABLE_REPLACED:
         return None
     if answer is None or answer["version"] != row["version"]:
         return None

@@ -119,9 +119,9 @@ def _condition(name: str, kind: str, value: str) -> tuple[sql.Composable, list]:
     return sql.SQL("{} = %s").format(column), [value]
 
 
-def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
-    """One statement that answers a page: how many features match, the positions of this page's, and the
-    layer's version in the same snapshot (the page is of ``row``'s version only if they are the same)."""
+def _matching(row: Mapping, bbox, filters, where, sortby) -> tuple[sql.Composable, list, sql.Composable]:
+    """The rows a query matches (their positions and sort keys, as a statement), its parameters, and the
+    page's order."""
     kinds = dict(row["columns"])
     conditions, params = [sql.SQL("TRUE")], []
     geometry = sql.Identifier(row["geometry_column"])
@@ -142,11 +142,33 @@ def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()
         if key.name not in kinds:
             raise unknown_property(key.name, [c for c, _ in row["columns"]])
     kept = sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys([POSITION, *(key.name for key in sortby)])))
-    query = sql.SQL("WITH m AS (SELECT {kept} FROM {table} WHERE {where}) "
+    matching = sql.SQL("SELECT {kept} FROM {table} WHERE {where}").format(
+        kept=kept, table=sql.Identifier(LAYERS, row["table_name"]), where=sql.SQL(" AND ").join(conditions))
+    return matching, params, order
+
+
+def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
+    """One statement that answers a page: how many features match, the positions of this page's, and the
+    layer's version in the same snapshot (the page is of ``row``'s version only if they are the same)."""
+    matching, params, order = _matching(row, bbox, filters, where, sortby)
+    query = sql.SQL("WITH m AS ({matching}) "
                     "SELECT (SELECT count(*) FROM m), ARRAY(SELECT {pos} FROM m ORDER BY {order} LIMIT %s OFFSET %s), "
                     "(SELECT version FROM {meta}.layers WHERE id = %s) AS version"
-                    ).format(pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]),
-                             where=sql.SQL(" AND ").join(conditions), order=order, kept=kept, meta=sql.Identifier(META))
+                    ).format(matching=matching, pos=sql.Identifier(POSITION), order=order, meta=sql.Identifier(META))
+    return query, [*params, limit, offset, row["id"]]
+
+
+def page_texts_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
+    """``page_query`` with the page's Feature texts (``_feature_text``, in the page's order): a page in one
+    statement, so one round trip and one snapshot."""
+    matching, params, order = _matching(row, bbox, filters, where, sortby)
+    query = sql.SQL(
+        "WITH m AS ({matching}), p AS (SELECT ARRAY(SELECT {pos} FROM m ORDER BY {order} LIMIT %s OFFSET %s) AS a) "
+        "SELECT (SELECT count(*) FROM m) AS count, ARRAY(SELECT {text} FROM unnest(p.a) WITH ORDINALITY u(pos, n) "
+        "JOIN {table} t ON t.{pos} = u.pos ORDER BY u.n) AS texts, "
+        "(SELECT version FROM {meta}.layers WHERE id = %s) AS version FROM p"
+    ).format(matching=matching, pos=sql.Identifier(POSITION), order=order, text=_feature_text(row),
+             table=sql.Identifier(LAYERS, row["table_name"]), meta=sql.Identifier(META))
     return query, [*params, limit, offset, row["id"]]
 
 

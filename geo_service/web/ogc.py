@@ -82,10 +82,11 @@ def conformance():
 @bp.get("/api")
 def api():
     store = get_store()
-    properties = {s.layer.id: store.property_names(s.layer.id) for s in store.summaries()}
+    layers = {s.layer.id: store.snapshot(s.layer.id) for s in store.summaries()}
+    properties = {layer_id: layer.property_names for layer_id, layer in layers.items()}
     fmt = _simple_format()
     # The JSON definition stays in English for clients; its HTML view speaks the reader's language.
-    types = {layer_id: store.property_types(layer_id) for layer_id in properties}
+    types = {layer_id: layer.property_types() for layer_id, layer in layers.items()}
     document = openapi_document(store.catalogue, properties, ogc_base(), request_language() if fmt == "html" else "en",
                                 types)
     return _respond(document, "OpenAPI", fmt, ogc.OPENAPI_JSON)
@@ -111,7 +112,7 @@ def queryables(layer_id: str):
     fmt = _simple_format()
     store = get_store()
     href = f"{ogc_base()}/collections/{layer_id}/queryables"
-    document = queryables_document(store.catalogue.get(layer_id), store.property_types(layer_id), href,
+    document = queryables_document(store.catalogue.get(layer_id), store.snapshot(layer_id).property_types(), href,
                                    request_language())
     return _respond(document, document["title"], fmt, SCHEMA_JSON)
 
@@ -120,49 +121,44 @@ def queryables(layer_id: str):
 def schema(layer_id: str):
     fmt = _simple_format()
     store = get_store()
-    document = schema_document(store.catalogue.get(layer_id), store.property_names(layer_id),
-                               store.property_types(layer_id), f"{ogc_base()}/collections/{layer_id}/schema",
-                               request_language())
+    layer = store.snapshot(layer_id)
+    document = schema_document(store.catalogue.get(layer_id), layer.property_names, layer.property_types(),
+                               f"{ogc_base()}/collections/{layer_id}/schema", request_language())
     return _respond(document, document["title"], fmt, SCHEMA_JSON)
 
 
 @bp.get("/collections/<layer:layer_id>/items")
 def items(layer_id: str):
-    store, cache = get_store(), get_cache()
-    query = ogc.parse_items_query(request.args.to_dict(flat=False), store.property_names(layer_id),
-                                  store.property_types(layer_id))
+    cache = get_cache()
+    layer = get_store().snapshot(layer_id)  # one version for the whole request, read once
+    query = ogc.parse_items_query(request.args.to_dict(flat=False), layer.property_names, layer.property_types())
     fmt = _format(query.f)
     lang = request_language()
     if fmt == "html":  # the page's links keep its language
         query = dataclasses.replace(query, lang=lang)
-    serialised = store.features(layer_id)
     base = ogc_base()
 
-    def page():
-        return store.query_positions(layer_id, **query.store_arguments())
-
-    def texts(positions, crs: str = query.crs) -> list[str]:
-        chosen = ogc.select_members(serialised.texts(positions), query.properties, query.skip_geometry)
-        return feature_texts_in(chosen, crs)
+    def page(crs: str = query.crs) -> tuple[list[str], int]:
+        texts, matched = layer.page(**query.store_arguments())
+        return feature_texts_in(ogc.select_members(texts, query.properties, query.skip_geometry), crs), matched
 
     if fmt == "html":
-        positions, matched = page()
-        features = [json.loads(text) for text in texts(positions, CRS84)]  # the page's map is drawn in CRS84
+        texts, matched = page(CRS84)  # the page's map is drawn in CRS84
         links = ogc.items_links(layer_id, base, query, matched, "html", lang)
-        return _items_page(layer_id, features, matched, links)
+        return _items_page(layer_id, [json.loads(text) for text in texts], matched, links)
 
     def build() -> bytes:  # the Link header's value, a newline (which it cannot hold), the body
-        positions, matched = page()
+        texts, matched = page()
         links = ogc.items_links(layer_id, base, query, matched, lang=lang)
-        body = ogc.items_text(texts(positions), matched, links).encode("utf-8")
+        body = ogc.items_text(texts, matched, links).encode("utf-8")
         return ogc.link_header(links).encode("latin-1") + b"\n" + body
 
     # The links' titles are in the reader's language: it is part of the key.
-    cached = cache.response(("items", layer_id, serialised.version, base, query.query_string(), lang), build)
+    cached = cache.response(("items", layer_id, layer.version, base, query.query_string(), lang), build)
     link, body = cached.split(b"\n", 1)
     response = Response(body, mimetype=ogc.GEOJSON,
                         headers={"Content-Crs": f"<{query.crs}>", "Link": link.decode("latin-1")})
-    response.set_etag(response_tag(serialised.version, base, query.query_string(), lang))
+    response.set_etag(response_tag(layer.version, base, query.query_string(), lang))
     return response.make_conditional(request)
 
 
