@@ -185,11 +185,21 @@ def redact(text: str | None) -> str | None:
     return _SECRET_IN_QUERY.sub(r"\1[redacted]", text) if text else text
 
 
+# What gunicorn's atoms other than headers and environ variables are made of.
+_ATOM_ENVIRON = ("REMOTE_ADDR", "REQUEST_METHOD", "RAW_URI", "SERVER_PROTOCOL", "PATH_INFO", "QUERY_STRING",
+                 "HTTP_REFERER", "HTTP_USER_AGENT", "HTTP_AUTHORIZATION")
+
+
 class RedactingLogger(Logger):
     """The access log, with tokens sent in URLs replaced (they are refused, but still arrive)."""
 
     def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
+        if "}i" in self.cfg.access_log_format or "}e" in self.cfg.access_log_format:
+            atoms = super().atoms(resp, req, environ, request_time)
+        else:  # a format without request headers or environ variables (the default): an atom for each of them,
+            # each escaped, was most of a line's cost (a tenth of a feature by id's)
+            environ = {key: environ[key] for key in _ATOM_ENVIRON if key in environ}
+            atoms = super().atoms(resp, (), environ, request_time)
         for key in ("r", "q"):
             atoms[key] = redact(atoms.get(key))
         return atoms

@@ -7,8 +7,10 @@ grow past the stated memory bound or be replaced.
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
+import re
 import shutil
 import socket
 import threading
@@ -222,6 +224,43 @@ def test_a_token_in_the_url_is_refused_and_never_logged(server):
         time.sleep(0.1)
     log = "".join(server.log)
     assert "token=[redacted]" in log and TOKEN not in log
+
+
+def _access_line(logger_class, tmp_path, log_format: str | None = None) -> str:
+    """The access log line ``logger_class`` writes for one request, the time stamp left out."""
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    path = tmp_path / f"{logger_class.__name__}-{uuid.uuid4().hex}.log"
+    config = Config()
+    config.set("accesslog", str(path))
+    if log_format:
+        config.set("access_log_format", log_format)
+    logger = logger_class(config)
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/api/layers?token={TOKEN}&x=1", "PATH_INFO": "/api/layers",
+               "QUERY_STRING": f"token={TOKEN}&x=1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.1.2.3",
+               "HTTP_REFERER": "http://example.invalid/carte", "HTTP_USER_AGENT": 'QGIS/32200 "quoted"',
+               "HTTP_AUTHORIZATION": "Basic YWdlbnQ6c2VjcmV0", "wsgi.input": object(), "HTTP_X_SEEN": "yes"}
+    response = SimpleNamespace(status="400 BAD REQUEST", sent=231, headers=[("Content-Type", "application/json")])
+    request = SimpleNamespace(headers=[("USER-AGENT", environ["HTTP_USER_AGENT"]), ("X-SEEN", "yes")])
+    logger.access(response, request, environ, datetime.timedelta(microseconds=2500))
+    logger.close_on_exec()
+    for handler in logger.access_log.handlers:
+        handler.close()
+    return re.sub(r"\[\d{2}/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\]", "[time]", path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("log_format", [None, '%(h)s "%(r)s" %({x-seen}i)s %({user-agent}i)s %(D)s'])
+def test_the_access_log_is_gunicorn_s_with_tokens_redacted(tmp_path, log_format):
+    from gunicorn.glogging import Logger
+
+    from geo_service.serving import RedactingLogger
+
+    ours, stock = _access_line(RedactingLogger, tmp_path, log_format), _access_line(Logger, tmp_path, log_format)
+    assert TOKEN in stock and TOKEN not in ours
+    assert ours == stock.replace(TOKEN, "[redacted]") and ours.count("\n") == 1
+    assert ("agent" in ours) is (log_format is None) and ('\\"quoted\\"' in ours)
 
 
 def test_one_broken_layer_under_a_running_server(tmp_path):
