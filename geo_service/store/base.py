@@ -82,6 +82,11 @@ def oversized_layer(layer_id: str, size: int, limit: int) -> LayerUnavailableErr
                                       {"layer": layer_id, "mb": f"{size / 2**20:,.0f}", "limit": limit // 2**20}))
 
 
+def changed_while_read(layer_id: str) -> LayerUnavailableError:
+    return LayerUnavailableError(Text("error", "layer {layer} changed while it was being read: try again",
+                                      {"layer": layer_id}))
+
+
 def unknown_property(name: str, allowed: list[str]) -> InvalidParameterError:
     return InvalidParameterError(Text("error", "unknown property {name}; properties of this layer: {allowed}",
                                       {"name": repr(name), "allowed": ", ".join(allowed)}))

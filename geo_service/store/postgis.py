@@ -31,13 +31,12 @@ from geo_service.errors import (
     LayerUnavailableError,
     VersionConflictError,
 )
-from geo_service.i18n import Text
 from geo_service.lazy import LazyModule
 from geo_service.store.base import (
     LayerState,
     LayerSummary,
     QueryResult,
-    check_page,
+    changed_while_read,
     missing_layer,
     oversized_layer,
     unreadable_layer,
@@ -52,7 +51,7 @@ from geo_service.store.postgis_documents import (
     insert_document,
     rechunked,
 )
-from geo_service.store.postgis_features import FeaturesById, SQLFeatures
+from geo_service.store.postgis_features import FeaturesById, Replaced, SQLFeatures
 from geo_service.store.postgis_history import prune, saved_versions, set_pinned
 from geo_service.store.postgis_points import PointTiles
 from geo_service.store.postgis_read import read_table, readable
@@ -62,7 +61,6 @@ from geo_service.store.postgis_tables import (
     META,
     check_schema_version,
     insert_catalogue_entry,
-    page_query,
     record_version,
     table_name,
     tile_query,
@@ -227,8 +225,7 @@ class PostGISStore:
         try:
             yield from parts if size is None else rechunked(parts, size)
         except DocumentGone:
-            raise LayerUnavailableError(Text("error", "layer {layer} changed while it was being read: try again",
-                                             {"layer": layer_id})) from None
+            raise changed_while_read(layer_id) from None
 
     def _frame(self, layer_id: str, version: str | None = None) -> gpd.GeoDataFrame:
         """The layer at ``version`` (the current one by default), parsed from its document; a small layer is
@@ -297,36 +294,25 @@ class PostGISStore:
         answer = self._one(query, params)
         return bytes(answer["tile"] or b"")
 
-    def _page(self, layer_id: str, bbox=None, limit: int | None = None, offset: int = 0, filters=None,
-              where=None, sortby=()) -> tuple[dict, np.ndarray, int]:
-        """The layer's row (its version) and the page's positions and match count, from one snapshot."""
-        check_page(bbox, limit, offset)
-        row = self._row(layer_id)
-        count = self._summary_of(row).feature_count  # an unavailable layer answers 503 here too
-        if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
-            stop = count if limit is None else min(count, offset + limit)
-            return row, np.arange(min(offset, stop), stop, dtype=np.int64), count
-        answer = self._one(*page_query(row, bbox, limit, offset, filters, where, sortby))  # one snapshot
-        if answer["version"] != row["version"]:  # replaced in between
-            raise _Replaced()
-        return row, np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
-
-    def _retrying(self, layer_id: str, **query) -> tuple[dict, np.ndarray, int]:
+    def _positions(self, layer_id: str, **query) -> tuple[dict, np.ndarray, int]:
+        """The layer's row (its version) and a page's positions and match count, from one snapshot: asked again
+        of the new version if the layer is replaced in between."""
         for _ in range(3):
+            source = self.features(layer_id)
             try:
-                return self._page(layer_id, **query)
-            except _Replaced:
+                return source.row, *source.positions(**query)
+            except Replaced:
                 continue
         raise unreachable()
 
     def query_positions(self, layer_id: str, **query) -> tuple[np.ndarray, int]:
         """Bbox (GiST index), property filters, ``where`` and ``sortby`` (in SQL) and the page are answered by
         one statement."""
-        _, positions, matched = self._retrying(layer_id, **query)
+        _, positions, matched = self._positions(layer_id, **query)
         return positions, matched
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
-        row, positions, matched = self._retrying(layer_id, **kwargs)
+        row, positions, matched = self._positions(layer_id, **kwargs)
         frame = self._from_table(row, positions)  # None if replaced since: then the version's document
         if frame is None:
             frame = self._frame(layer_id, row["version"]).iloc[positions].copy()
@@ -408,6 +394,3 @@ class PostGISStore:
             set_pinned(cur, layer_id, chosen.version, pinned, self.history_keep)
         return SavedVersion(chosen.version, chosen.saved_at, None, pinned)
 
-
-class _Replaced(Exception):
-    """The layer changed between reading its row and running the page query: run it again."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import psycopg
 
 from geo_service.lazy import LazyModule
-from geo_service.store.base import check_page
+from geo_service.store.base import changed_while_read, check_page
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.features import FeatureSource, no_feature
 from geo_service.store.postgis_tables import (
@@ -15,6 +16,7 @@ from geo_service.store.postgis_tables import (
     feature_by_id_query,
     feature_position_query,
     feature_texts_query,
+    page_query,
     page_texts_query,
 )
 
@@ -42,21 +44,40 @@ class SQLFeatures:
     def features(self) -> FeatureSource:
         return self
 
-    def page(self, *, bbox=None, limit: int | None = None, offset: int = 0, filters=None, where=None,
-             sortby=()) -> tuple[list[str], int]:
-        check_page(bbox, limit, offset)
-        count = self.row["feature_count"]
-        if bbox is None and not filters and where is None and not sortby:  # a plain page: positions are known
-            stop = count if limit is None else min(count, offset + limit)
-            return self.texts(range(min(offset, stop), stop)), count
-        query = {"bbox": bbox, "limit": limit, "offset": offset, "filters": filters, "where": where, "sortby": sortby}
-        try:
-            answer = self.store._one(*page_texts_query(self.row, **query))
-        except _TABLE_REPLACED:
-            answer = None
-        if answer is None or answer["version"] != self.version:  # replaced since this object was made: rare
+    def page(self, **query) -> tuple[list[str], int]:
+        if (plain := self._plain_page(**query)) is not None:
+            return self.texts(plain[0]), plain[1]
+        answer = self._answer(page_texts_query(self.row, **query))
+        if answer is None:  # replaced since this object was made: rare
             return frame_layer.Snapshot(self._frame_layer()).page(**query)
         return answer["texts"], int(answer["count"])
+
+    def positions(self, **query) -> tuple[np.ndarray, int]:
+        """``Store.query_positions`` on this version (``Replaced`` if the layer is no longer at it)."""
+        if (plain := self._plain_page(**query)) is not None:
+            return np.asarray(plain[0], dtype=np.int64), plain[1]
+        answer = self._answer(page_query(self.row, **query))
+        if answer is None:
+            raise Replaced()
+        return np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
+
+    def _plain_page(self, *, bbox=None, limit=None, offset=0, filters=None, where=None, sortby=()):
+        """A page's arguments checked; then, for a page that asks nothing but a range, its positions and match
+        count (known without a query), else None."""
+        check_page(bbox, limit, offset)
+        if bbox is not None or filters or where is not None or sortby:
+            return None
+        count = self.row["feature_count"]
+        stop = count if limit is None else min(count, offset + limit)
+        return range(min(offset, stop), stop), count
+
+    def _answer(self, statement) -> dict | None:
+        """The one row of a statement that also answers the layer's version: None if that is another."""
+        try:
+            answer = self.store._one(*statement)
+        except _TABLE_REPLACED:
+            return None
+        return answer if answer is not None and answer["version"] == self.version else None
 
     def _run(self, query, params) -> list[dict] | None:
         """Rows of ``query`` if the layer is still at this version (one snapshot), else None."""
@@ -66,7 +87,11 @@ class SQLFeatures:
             return conn.execute(query, params).fetchall()
 
     def _frame_layer(self):
-        """This version parsed from its document (replaced since this object was made: rare)."""
+        """This version parsed from its document, when the layer has been replaced since this object was made
+        (rare): a small layer only; a large one would take seconds and its whole size in memory, so the
+        request is refused, to be asked again."""
+        if self.row["size"] >= self.store.table_min_bytes:
+            raise changed_while_read(self.row["id"])
         return frame_layer.FrameLayer(self.store._frame(self.row["id"], self.version), self.version)
 
     def _parsed(self) -> FeatureSource:
@@ -125,3 +150,7 @@ class FeaturesById:
         features = self.store.features(layer_id)  # the row read again, with its checks
         self._rows[layer_id] = features.row
         return features.text(feature_id)
+
+
+class Replaced(Exception):
+    """The layer changed between reading its row and running the page query: run it again."""

@@ -147,7 +147,8 @@ def _matching(row: Mapping, bbox, filters, where, sortby) -> tuple[sql.Composabl
     return matching, params, order
 
 
-def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
+def page_query(row: Mapping, bbox=None, limit=None, offset=0, filters=None, where=None,
+               sortby=()) -> tuple[sql.Composable, list]:
     """One statement that answers a page: how many features match, the positions of this page's, and the
     layer's version in the same snapshot (the page is of ``row``'s version only if they are the same)."""
     matching, params, order = _matching(row, bbox, filters, where, sortby)
@@ -158,7 +159,8 @@ def page_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()
     return query, [*params, limit, offset, row["id"]]
 
 
-def page_texts_query(row: Mapping, bbox, limit, offset, filters, where=None, sortby=()) -> tuple[sql.Composable, list]:
+def page_texts_query(row: Mapping, bbox=None, limit=None, offset=0, filters=None, where=None,
+                     sortby=()) -> tuple[sql.Composable, list]:
     """``page_query`` with the page's Feature texts (``_feature_text``, in the page's order): a page in one
     statement, so one round trip and one snapshot."""
     matching, params, order = _matching(row, bbox, filters, where, sortby)
