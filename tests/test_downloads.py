@@ -203,3 +203,7 @@ def test_geojson_writer_gives_what_geopandas_gives_and_keeps_types(tmp_path):
     assert doc["features"][1]["properties"] == {"n": None, "f": 0.5, "d": None, "s": None}
     assert doc["features"][1]["geometry"] is None
     assert json.loads(geojson_bytes(odd.iloc[:0])) == {"type": "FeatureCollection", "features": []}
+    for empty in (pd.array([7, None], dtype="Int64"), ["a", None], [7.0, np.nan]):  # a GeoJSON id is never null:
+        doc = json.loads(geojson_bytes(odd.assign(id=empty)))  # the ids stay a property, the empty one null
+        assert ["id" in f for f in doc["features"]] == [False, False]
+        assert [f["properties"]["id"] for f in doc["features"]] == [empty[0], None]

@@ -115,6 +115,34 @@ def test_outside_area_is_accepted_when_allowed(layers_dir):
     assert outcome.created and store.read("far")["id"].tolist() == ["paris"]
 
 
+def test_whole_number_feature_ids_are_kept(layers_dir):
+    """GDAL takes ``"id": 10`` for its own row number and pyogrio drops it: the ids were lost, the features
+    numbered 1 to N instead. They are kept (as the text ids every import stores), and one missing is refused."""
+    store = LayerStore(layers_dir)
+    features = [{"type": "Feature", "id": number, "properties": {"name": name}, "geometry": pt(lon, 14.4)}
+                for number, name, lon in ((10, "Kayes", -11.4), (7, "Diboli", -12.2), (0, "Kidira", -12.21))]
+    polygon = {"type": "Polygon", "coordinates": [[[-12, 14], [-11, 14], [-11, 15], [-12, 14]]]}
+    for layer_id, document in (("wells", fc(*features)), ("areas", fc({**features[0], "geometry": polygon}))):
+        import_layer(store, layer_id, document, "x.geojson", Extent())
+    assert [f["id"] for f in store.read_document("wells")["features"]] == ["10", "7", "0"]
+    assert json.loads(store.feature_text("wells", "7"))["properties"]["name"] == "Diboli"
+    assert store.read("areas")["id"].tolist() == ["10"]
+    with pytest.raises(GeoServiceError, match="features 2 have an empty id"):
+        import_layer(store, "gaps", fc(features[0], {k: v for k, v in features[1].items() if k != "id"}),
+                     "x.geojson", Extent())
+
+
+def test_ids_of_a_document_too_large_to_read_twice_are_numbered_and_logged(monkeypatch, caplog):
+    from geo_service.io import ogr
+
+    document = fc({"type": "Feature", "id": 10, "properties": {"name": "Kayes"}, "geometry": pt(-11.4, 14.4)})
+    frame = ogr.read_frame(io.BytesIO(document))
+    assert ogr.with_feature_ids(frame, document)["id"].tolist() == [10]
+    monkeypatch.setattr(ogr, "_IDS_MAX_BYTES", len(document) - 1)
+    assert "id" not in ogr.with_feature_ids(frame, document).columns
+    assert "its features are numbered instead" in caplog.text
+
+
 def test_projected_crs_is_reprojected_and_sources_filled(layers_dir):
     store = LayerStore(layers_dir)
     utm = gpd.GeoDataFrame({"id": ["k"], "name": ["Kidira"]}, geometry=[Point(-12.2166, 14.4567)],

@@ -242,7 +242,7 @@ def test_features_written_by_postgis_are_those_the_files_backend_sends(database_
     shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
     files = LayerStore(folder)
     frame = _typed_layer()
-    files.add_layer(catalogue_entry("no_ids", "Point"), frame.assign(id=[None, *frame["id"][1:]]))
+    files.add_layer(catalogue_entry("no_ids", "Point"), frame.assign(id=["", *frame["id"][1:]]))  # an id of empty text
     files.add_layer(catalogue_entry("bare", "Point"), frame.drop(columns="id"))
     pg = postgis_store(database_url, folder)
     try:

@@ -10,10 +10,12 @@ import inspect
 import json
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo_service.errors import LayerNotFoundError, VersionConflictError
+from geo_service.errors import LayerDataError, LayerNotFoundError, VersionConflictError
 from geo_service.store import LayerStore
 from geo_service.store.base import Store
 from geo_service.store.expressions import Compare, SortKey
@@ -103,6 +105,33 @@ def test_text_that_looks_like_json_stays_text(store):
     store.add_layer(catalogue_entry("notes", "Point"), frame)
     assert [f["properties"]["note"] for f in store.read_document("notes")["features"]] == texts
     assert store.read("notes")["note"].tolist() == texts
+
+
+@pytest.mark.parametrize("ids", [pd.array([1, None, 3, 4], dtype="Int64"), ["a", None, "c", "d"],
+                                 [1.0, 2.0, 3.0, np.nan]])
+def test_a_layer_with_an_empty_id_is_refused_whole(store, ids):
+    """GeoJSON has no null id: writing one would give the feature an id it never had (0, or "")."""
+    before, version = store.file_bytes("sites"), store.version("sites")
+    frame = store.read("sites").assign(id=ids)
+    with pytest.raises(LayerDataError, match=r"features (2|4) have an empty id"):
+        store.write("sites", frame)
+    with pytest.raises(LayerDataError, match="empty id"):
+        store.add_layer(catalogue_entry("wells", "Point"), frame)
+    assert store.file_bytes("sites") == before and store.version("sites") == version
+    assert "wells" not in store.catalogue
+
+
+def test_whole_number_ids_stay_the_features_ids(store):
+    """A layer whose ids are whole numbers (GeoJSON ``"id": 10``) keeps them: in its document, its frame, and
+    the OGC API's features (GDAL reads them as row numbers, which were dropped)."""
+    frame = gpd.GeoDataFrame({"id": pd.array([10, 20, 0], dtype="Int64"), "name": ["A", "B", "C"],
+                              "source": ["tests"] * 3}, geometry=[Point(-12.0, 14.2), Point(-12.1, 14.3), Point(-12.2, 14.4)],
+                             crs="EPSG:4326")
+    store.add_layer(catalogue_entry("wells", "Point"), frame)
+    assert [f["id"] for f in store.read_document("wells")["features"]] == [10, 20, 0]
+    assert store.read("wells")["id"].tolist() == [10, 20, 0]
+    assert json.loads(store.feature_text("wells", "20"))["properties"]["name"] == "B"
+    assert [json.loads(t)["id"] for t in store.snapshot("wells").page(limit=5)[0]] == [10, 20, 0]
 
 
 SNAPSHOT_QUERIES = (

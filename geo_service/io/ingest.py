@@ -31,7 +31,7 @@ from geo_service.io.containers import inspect_gpkg, inspect_shapefile_zip
 from geo_service.io.field_exports import accuracy_flags, locate, numbers, strip_hxl_row
 from geo_service.io.geojson_rules import document_problems
 from geo_service.io.geojson_stream import read_plain
-from geo_service.io.ogr import read_frame
+from geo_service.io.ogr import read_frame, with_feature_ids
 from geo_service.io.workbook import read_workbook
 from geo_service.i18n import Text
 
@@ -205,6 +205,8 @@ def read_gis(data: bytes, filename: str, kind: str,
                         for w in caught})
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise IngestError(Text("error", "{file}: the file has no geometry", {"file": filename}))
+    if kind == "geojson":
+        frame = with_feature_ids(frame, data)
     return frame, notes
 
 

@@ -8,6 +8,8 @@ pandas' nullable Int64 instead, which pyogrio writes back as integers.
 
 from __future__ import annotations
 
+import json
+import logging
 import warnings
 from datetime import date, time
 from os import PathLike
@@ -17,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 
+_IDS_MAX_BYTES = 64 * 2**20
 _INTEGERS = {kind: pd.Int64Dtype() for kind in (pa.int8(), pa.int16(), pa.int32(), pa.int64(),
                                                  pa.uint8(), pa.uint16(), pa.uint32())}
 
@@ -33,4 +36,35 @@ def read_frame(source: str | PathLike | object, layer: str | None = None) -> gpd
             sample = frame[column].dropna()
             if len(sample) and isinstance(sample.iloc[0], (date, time)):
                 frame[column] = frame[column].map(lambda v: v.isoformat(), na_action="ignore").astype("string")
+    return frame
+
+
+def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes) -> gpd.GeoDataFrame:
+    """``frame`` read by GDAL from the GeoJSON ``data``, with the features' ids as its ``id`` column.
+
+    GDAL makes whole-number feature ids (``"id": 10``) its FIDs, which pyogrio does not return: they were
+    lost (the features then numbered 1 to N). Text ids GDAL gives as a column itself; so does a property
+    named ``id``, which is left as it is. Written here because neither GDAL nor pyogrio says whether the
+    FIDs came from the document (they are 0 to N-1 either way when its ids are). The document is parsed
+    again for its ids, so only up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps
+    GDAL's reading, its features numbered, and says so in the log."""
+    if "id" in frame.columns or b'"id"' not in data:
+        return frame
+    if len(data) > _IDS_MAX_BYTES:
+        logging.getLogger(__name__).warning("a GeoJSON document of %d MB with whole-number ids: its features are "
+                                            "numbered instead (ids are read up to %d MB)", len(data) >> 20,
+                                            _IDS_MAX_BYTES >> 20)
+        return frame
+    features = json.loads(data).get("features")
+    if not isinstance(features, list) or len(features) != len(frame):
+        return frame
+    ids = [feature.get("id") if isinstance(feature, dict) else None for feature in features]
+    if all(value is None for value in ids):
+        return frame
+    if all(value is None or (type(value) is int) for value in ids):
+        column = pd.array(ids, dtype="Int64")
+    else:
+        column = pd.array([None if value is None else str(value) for value in ids], dtype="string")
+    frame = frame.copy()
+    frame.insert(0, "id", column)
     return frame

@@ -41,7 +41,7 @@ def geojson_bytes(frame: gpd.GeoDataFrame, precision: int | None = None) -> byte
     """
     if precision is not None:
         frame = round_coordinates(frame, precision)
-    as_id = "id" in frame.columns and frame["id"].is_unique
+    as_id = "id" in frame.columns and frame["id"].is_unique and not frame["id"].isna().any()  # RFC 7946: no null id
     names = [c for c in frame.columns if c != frame.geometry.name and not (as_id and c == "id")]
     columns = [json_values(frame[name]) for name in names]
     geometries = shapely.to_geojson(frame.geometry.values).tolist() if len(frame) else []

@@ -15,10 +15,12 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo_service.errors import InvalidParameterError, LayerDataError
+from geo_service.i18n import Text
+from geo_service.io.bounds import listed
 from geo_service.io.geojson_rules import frame_problems
 from geo_service.io.geojson_stream import read_plain
 from geo_service.io.geojson_writer import write_plain
-from geo_service.io.ogr import read_frame
+from geo_service.io.ogr import read_frame, with_feature_ids
 from geo_service.store.fileops import commit, hide_path, probe_storage, storage_error, temporary_path
 
 WGS84 = "EPSG:4326"
@@ -50,6 +52,18 @@ def _refuse_problems(parsed: gpd.GeoDataFrame, shown: Path, allowed_types: froze
     problems = [str(p) for p in frame_problems(parsed, allowed_types=allowed_types)]
     if problems:
         raise LayerDataError(f"{shown.name}: {refusal}: {'; '.join(problems[:5])}", details={"problems": problems})
+
+
+def _refuse_missing_ids(frame: gpd.GeoDataFrame, shown: Path) -> None:
+    """An id column with empty cells is refused: GDAL's writer would give those features the id 0 or ""
+    (a GeoJSON id cannot be null), an id that was never in the data."""
+    if "id" not in frame.columns:
+        return
+    rows = np.flatnonzero(frame["id"].isna().to_numpy(dtype=bool)) + 1
+    if rows.size:
+        raise LayerDataError(Text("error", "{file}: features {rows} have an empty id: give each feature an id, "
+                                  "or leave the id column out to have them numbered",
+                                  {"file": shown.name, "rows": listed(rows.tolist())}))
 
 
 def _written_plain(tmp: Path, shown: Path, frame: gpd.GeoDataFrame,
@@ -101,6 +115,7 @@ def write_temporary(path: Path, frame: gpd.GeoDataFrame,
     if frame.crs is None or not frame.crs.equals(WGS84):
         raise InvalidParameterError(
             f"layers are stored in {WGS84} (WGS84 longitude/latitude); got {frame.crs}: reproject first")
+    _refuse_missing_ids(frame, Path(path))
     tmp = temporary_path(Path(path))
     try:
         parsed = _written_plain(tmp, path, frame, allowed_types)
@@ -176,6 +191,8 @@ def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
         frame = read_frame(io.BytesIO(data) if data is not None else path)
     except (DataSourceError, DataLayerError) as exc:
         raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {hide_path(exc, path)}") from exc
+    if "id" not in frame.columns:
+        frame = with_feature_ids(frame, data if data is not None else path.read_bytes())
     if frame.crs is None:
         frame = frame.set_crs(WGS84)
     return frame
