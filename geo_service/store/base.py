@@ -66,6 +66,17 @@ def check_page(bbox: Bbox | None, limit: int | None, offset: int) -> None:
         raise InvalidParameterError(f"bbox {bbox} has its minimum above its maximum")
 
 
+def plain_page(count: int, *, bbox: Bbox | None = None, limit: int | None = None, offset: int = 0, filters=None,
+               where=None, sortby=()) -> tuple[range, int] | None:
+    """A page's arguments checked (``check_page``); then, for a page that asks nothing but a range of a layer of
+    ``count`` features, its positions and match count (known without a query), else None."""
+    check_page(bbox, limit, offset)
+    if bbox is not None or filters or where is not None or sortby:
+        return None
+    stop = count if limit is None else min(count, offset + limit)
+    return range(min(offset, stop), stop), count
+
+
 def missing_layer(layer_id: str) -> LayerUnavailableError:
     return LayerUnavailableError(Text("error", "layer {layer}: its file is missing; restore it with "
                                       "`geo-service layers rollback` or a backup", {"layer": layer_id}))

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import box
 
 from geo_service.store import expressions as ex
-from geo_service.store.base import Bbox, check_page, unknown_property
+from geo_service.store.base import Bbox, plain_page, unknown_property
 from geo_service.store.cql_frame import LayerView, selected, sorted_positions
 from geo_service.store.features import FeatureSource, SerialisedLayer, serialise
 
@@ -56,11 +56,11 @@ def page_positions(layer: LayerData, *, bbox: Bbox | None = None, limit: int | N
     """``Store.query_positions`` over one version of a layer: the positions (its order, or ``sortby``'s) of one
     page of the features intersecting ``bbox`` whose properties equal ``filters`` and for which ``where``
     holds, and how many matched in all."""
-    check_page(bbox, limit, offset)
+    plain = plain_page(layer.count, bbox=bbox, limit=limit, offset=offset, filters=filters, where=where,
+                       sortby=sortby)
+    if plain is not None:  # no list of all first
+        return np.asarray(plain[0], dtype=np.int64), plain[1]
     stop = None if limit is None else offset + limit
-    if bbox is None and not filters and where is None and not sortby:  # a plain page: no list of all first
-        end = layer.count if stop is None else min(layer.count, stop)
-        return np.arange(min(offset, end), end), layer.count
     matched = layer.positions(bbox, filters or {})
     if where is not None or sortby:
         view = layer.view()

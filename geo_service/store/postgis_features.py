@@ -8,7 +8,7 @@ import numpy as np
 import psycopg
 
 from geo_service.lazy import LazyModule
-from geo_service.store.base import changed_while_read, check_page
+from geo_service.store.base import changed_while_read, plain_page
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.features import FeatureSource, no_feature
 from geo_service.store.postgis_tables import (
@@ -45,7 +45,7 @@ class SQLFeatures:
         return self
 
     def page(self, **query) -> tuple[list[str], int]:
-        if (plain := self._plain_page(**query)) is not None:
+        if (plain := plain_page(self.row["feature_count"], **query)) is not None:
             return self.texts(plain[0]), plain[1]
         answer = self._answer(page_texts_query(self.row, **query))
         if answer is None:  # replaced since this object was made: rare
@@ -54,22 +54,12 @@ class SQLFeatures:
 
     def positions(self, **query) -> tuple[np.ndarray, int]:
         """``Store.query_positions`` on this version (``Replaced`` if the layer is no longer at it)."""
-        if (plain := self._plain_page(**query)) is not None:
+        if (plain := plain_page(self.row["feature_count"], **query)) is not None:
             return np.asarray(plain[0], dtype=np.int64), plain[1]
         answer = self._answer(page_query(self.row, **query))
         if answer is None:
             raise Replaced()
         return np.asarray(answer["array"], dtype=np.int64), int(answer["count"])
-
-    def _plain_page(self, *, bbox=None, limit=None, offset=0, filters=None, where=None, sortby=()):
-        """A page's arguments checked; then, for a page that asks nothing but a range, its positions and match
-        count (known without a query), else None."""
-        check_page(bbox, limit, offset)
-        if bbox is not None or filters or where is not None or sortby:
-            return None
-        count = self.row["feature_count"]
-        stop = count if limit is None else min(count, offset + limit)
-        return range(min(offset, stop), stop), count
 
     def _answer(self, statement) -> dict | None:
         """The one row of a statement that also answers the layer's version: None if that is another."""
