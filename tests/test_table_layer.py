@@ -23,6 +23,7 @@ from shapely.geometry import (
 from geo_service.errors import NotFoundError
 from geo_service.store.frame_layer import FrameLayer
 from geo_service.store.geojson_file import read_geojson
+from geo_service.store import table_layer
 from geo_service.store.sidecar import TableSidecars
 from tests.conftest import BUNDLED_LAYERS
 
@@ -194,3 +195,27 @@ def test_a_column_arrow_gives_back_otherwise_is_served_from_memory(tmp_path, cap
     assert TableSidecars(tmp_path, min_bytes=0).save("layer", "v1", frame) is None
     assert "do not survive an Arrow table" in caplog.text and not list(tmp_path.glob("*.arrow"))
     assert TableSidecars(tmp_path, min_bytes=0).save("layer", "v1", points(20)) is not None  # plain columns: kept
+
+
+def test_ids_that_share_a_hash_are_told_apart_by_the_id_itself(tmp_path, monkeypatch):
+    frame = points(60)
+    monkeypatch.setattr(table_layer, "id_hash", lambda feature_id: len(feature_id) % 2)  # every id collides
+    mapped = TableSidecars(tmp_path).save("layer", "v1", frame)
+    for position in (0, 17, 59):
+        assert mapped.position(frame["id"].iloc[position]) == position
+    for missing in ("v9999", "v00", ""):
+        with pytest.raises(NotFoundError):
+            mapped.position(missing)
+
+
+def test_a_table_of_an_older_layout_is_written_again_from_the_geojson(tmp_path, monkeypatch, caplog):
+    frame = points(30)
+    sidecars = TableSidecars(tmp_path, min_bytes=0)
+    monkeypatch.setattr(table_layer, "FORMAT", 1)
+    assert sidecars.save("layer", "v1", frame) is not None
+    monkeypatch.undo()
+    parsed = []
+    layer = sidecars.layer("layer", "v1", (1, 1, 10**6), lambda: parsed.append(1) or frame)
+    assert parsed == [1] and "cannot be read" in caplog.text  # the old table was not read: parsed, kept again
+    assert layer.position(frame["id"].iloc[5]) == 5
+    assert sidecars.open("layer", "v1") is not None

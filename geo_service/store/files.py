@@ -69,6 +69,8 @@ class LayerStore:
     def __init__(self, layers_dir: Path, catalogue: Catalogue | None = None, history_keep: int = 10,
                  max_layer_mb: int = DEFAULT_MAX_LAYER_MB, sidecars: TableSidecars | None = None) -> None:
         self.layers_dir = Path(layers_dir)
+        self.catalogue_path = self.layers_dir / "catalogue.json"
+        self._paths: dict[str, Path] = {}  # a layer file's path by its name (joining one each request cost 4 µs)
         # large layers as Arrow tables, per version, mapped by every worker: nothing parsed at start
         self.sidecars = sidecars or TableSidecars(self.layers_dir / ".cache" / "tables")
         self.history_keep = history_keep
@@ -83,10 +85,6 @@ class LayerStore:
             self.catalogue  # load now: a broken catalogue is an error at start, not at the first request
 
     @property
-    def catalogue_path(self) -> Path:
-        return self.layers_dir / "catalogue.json"
-
-    @property
     def catalogue(self) -> Catalogue:
         """The catalogue, reloaded when its file changes (another worker may have added a layer).
 
@@ -96,7 +94,7 @@ class LayerStore:
         if self._fixed_catalogue is not None:
             return self._fixed_catalogue
         try:
-            st = self.catalogue_path.stat()
+            st = os.stat(self.catalogue_path)
             key = (st.st_ino, st.st_mtime_ns, st.st_size)
         except OSError:
             key = None
@@ -129,7 +127,11 @@ class LayerStore:
 
     def path_for(self, layer_id: str) -> Path:
         """The file of a catalogue layer; ids come from the catalogue, never from a path."""
-        return self.layers_dir / self.catalogue.get(layer_id).filename
+        filename = self.catalogue.get(layer_id).filename
+        path = self._paths.get(filename)
+        if path is None:
+            path = self._paths[filename] = self.layers_dir / filename
+        return path
 
     def _read_layer(self, layer_id: str, path: Path) -> tuple[tuple[int, int, int], LayerData]:
         """The layer file's stat key and its data: the recorded table of that very file if there is one,
@@ -162,7 +164,7 @@ class LayerStore:
     def _load(self, layer_id: str) -> LayerData:
         path = self.path_for(layer_id)
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             raise missing_layer(layer_id) from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)

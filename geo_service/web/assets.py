@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import mimetypes
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from geo_service.assets import asset_file
-from geo_service.web.caching import encoded, keep_for_good, request_encoding
+from geo_service.web.caching import conditional, encoded, keep_for_good, request_encoding
 from geo_service.web.context import get_bundles, get_settings
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -22,7 +22,7 @@ def bundle(name: str):
     response = encoded(found.encoded[encoding] if encoding else found.body, found.media_type, encoding)
     response.set_etag(found.digest)
     keep_for_good(response)
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 @bp.get("/<package>/<path:filename>")
@@ -34,4 +34,4 @@ def asset(package: str, filename: str):
     response.set_etag(f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
     response.cache_control.public = True
     response.cache_control.max_age = ONE_WEEK_S
-    return response.make_conditional(request)
+    return conditional(response)

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from geo_service.basemaps import BaseMap, BaseMapView, read_tile
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
+from geo_service.web.caching import conditional
 from geo_service.web.context import get_basemaps
 
 bp = Blueprint("basemaps", __name__, url_prefix="/basemaps")
@@ -49,4 +50,4 @@ def tile(name: str, z: int, x: int, y: int, fmt: str):
     response.set_etag(f"{stat.st_mtime_ns:x}-{z}-{x}-{y}")
     response.cache_control.public = True
     response.cache_control.max_age = ONE_WEEK_S
-    return response.make_conditional(request)
+    return conditional(response)

@@ -7,6 +7,20 @@ from flask import Response, request
 from geo_service.assets import choose_encoding
 
 ONE_YEAR_S = 365 * 24 * 3600
+# what makes a GET or HEAD conditional (If-Range only counts with a Range)
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+
+
+def conditional(response: Response, accept_ranges: bool = False, complete_length: int | None = None) -> Response:
+    """The response made conditional to the request (304, 412, 206) by werkzeug when the request has a condition
+    or a range. Without one werkzeug would only add a Date header, which the HTTP server writes itself (gunicorn
+    drops the application's): 30 µs of a 0.5 ms feature by id."""
+    environ = request.environ
+    if any(name in environ for name in _CONDITIONS):
+        return response.make_conditional(request, accept_ranges=accept_ranges, complete_length=complete_length)
+    if accept_ranges:
+        response.accept_ranges = "bytes"
+    return response
 
 
 def keep_for_good(response: Response) -> None:

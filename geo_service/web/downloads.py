@@ -9,7 +9,7 @@ from geo_service.feature_cache import response_tag
 from geo_service.io import formats
 from geo_service.ogc.query import parse_language
 from geo_service.params import parse_bbox, parse_flag, reject_unknown, single_values
-from geo_service.web.caching import encoded, keep_if_current, request_encoding
+from geo_service.web.caching import conditional, encoded, keep_if_current, request_encoding
 from geo_service.web.context import get_cache, get_downloads, get_store
 
 bp = Blueprint("downloads", __name__)
@@ -75,7 +75,7 @@ def map_view(layer_id: str):
     response = encoded(body, formats.get_format("geojson").media_type, encoding)
     response.set_etag(etag)
     keep_if_current(response, args.get("v"), version)
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _file_response(path, media_type: str, etag: str) -> Response:
@@ -86,7 +86,7 @@ def _file_response(path, media_type: str, etag: str) -> Response:
     body = path.read_bytes()
     response = Response(body, mimetype=media_type)
     response.set_etag(etag)
-    return response.make_conditional(request, accept_ranges=True, complete_length=len(body))
+    return conditional(response, accept_ranges=True, complete_length=len(body))
 
 
 def _map_view(store, layer, encoding: str | None) -> bytes:

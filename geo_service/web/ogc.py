@@ -15,6 +15,7 @@ from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
 from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document, schema_document
 from geo_service.store.features import feature_etag
+from geo_service.web.caching import conditional
 from geo_service.web.context import get_cache, get_store, request_language
 from geo_service.web.urls import ogc_base
 
@@ -31,7 +32,7 @@ def _json(document: dict | str | bytes, media_type: str = ogc.JSON) -> Response:
     if isinstance(document, dict) and isinstance(document.get("links"), list):
         response.headers["Link"] = ogc.link_header(document["links"])
     response.add_etag()
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _items_page(layer_id: str, features: list[dict], matched: int, links: list[dict]) -> Response:
@@ -46,7 +47,7 @@ def _html(template: str, **context) -> Response:
     lang = request_language()
     response = Response(render_template(template, lang=lang, t=messages(lang), **context), mimetype="text/html")
     response.add_etag()
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _simple_format(allow_crs: bool = False) -> str:
@@ -159,7 +160,7 @@ def items(layer_id: str):
     response = Response(body, mimetype=ogc.GEOJSON,
                         headers={"Content-Crs": f"<{query.crs}>", "Link": link.decode("latin-1")})
     response.set_etag(response_tag(layer.version, base, query.query_string(), lang))
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 @bp.get("/collections/<layer:layer_id>/items/<feature_id>")
@@ -177,4 +178,4 @@ def item(layer_id: str, feature_id: str):
         response.set_etag(feature_etag(stored))
     else:
         response.add_etag()
-    return response.make_conditional(request)
+    return conditional(response)

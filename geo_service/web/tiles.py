@@ -10,7 +10,7 @@ from geo_service.feature_cache import response_tag
 from geo_service.i18n import Text
 from geo_service.ogc.query import parse_simple_query
 from geo_service.params import reject_unknown, single_values
-from geo_service.web.caching import keep_if_current
+from geo_service.web.caching import conditional, keep_if_current
 from geo_service.web.context import get_cache, get_store
 from geo_service.web.urls import ogc_base
 
@@ -86,4 +86,4 @@ def tile(layer_id: str, tms: str, z: int, y: int, x: int):
                         mimetype=tiles.MVT)
     response.set_etag(etag)
     keep_if_current(response, request.args.get("v"), store.version(layer_id))  # the map names the version
-    return response.make_conditional(request)
+    return conditional(response)
