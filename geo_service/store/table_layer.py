@@ -3,12 +3,15 @@ nothing, pages come from the operating system's shared page cache, and a request
 the rows it sends.
 
 Beside the layer's own columns (Arrow types, with pandas' metadata so that they come back with the same
-dtypes) the table holds each geometry as WKB, its bounds, an index of the rows sorted by west edge (a bbox
-query looks only at the rows whose west edge falls in a band, then checks the rest) and, when the layer has
-its own ids, a hash of each id in sorted order with the rows in that order (a feature is found by NumPy's
-binary search). GeoParquet or FlatGeobuf would
-need decoding into each worker's memory, and FlatGeobuf reorders features; Arrow's IPC file is read in
-place, which is what lets a million-point layer serve from a few tens of MB per worker.
+dtypes) the table holds each geometry as WKB, its bounds (a point's west and south edges only: it is its
+own east and north), an index of the rows sorted by west edge (a bbox query looks only at the rows whose
+west edge falls in a band, then checks the rest) and, when the layer has its own ids, a hash of each id in
+sorted order with the rows in that order (a feature is found by NumPy's binary search). Row numbers are
+32-bit where they fit. A worker's resident memory counts every page of the file it has touched (and the
+kernel maps a fault's neighbours with it), so every column the table need not hold is left out.
+GeoParquet or FlatGeobuf would need decoding into each worker's memory, and FlatGeobuf reorders features;
+Arrow's IPC file is read in place, which is what lets a million-point layer serve from a few tens of MB
+per worker.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from geo_service.store.frame_layer import equals_mask, layer_bounds
 GEOMETRY, MINX, MINY, MAXX, MAXY = "__geometry", "__minx", "__miny", "__maxx", "__maxy"
 BY_WEST, SORTED_WEST, OGC_ID = "__by_west", "__sorted_west", "__ogc_id"
 SORTED_ID_HASH, BY_ID_HASH = "__sorted_id_hash", "__by_id_hash"
-FORMAT = 2  # the table's layout; a table of another one is not read (it is written again from the GeoJSON)
+FORMAT = 3  # the table's layout; a table of another one is not read (it is written again from the GeoJSON)
 GEOJSON = "__geojson"  # lines and polygons: each geometry's GeoJSON text, written once with the table
 _TEXT_BATCH = 4096  # geometries written as text at a time
 META_KEY = b"geo-service"
@@ -100,12 +103,14 @@ def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
     table = pa.Table.from_pandas(frame.drop(columns=[geometry.name]), preserve_index=False)
     geoms = geometry.to_numpy()
     bounds = shapely.bounds(geoms)
-    west = np.argsort(bounds[:, 0], kind="stable")
-    columns = {GEOMETRY: pa.array(shapely.to_wkb(geoms), type=pa.binary()),
-               MINX: bounds[:, 0], MINY: bounds[:, 1], MAXX: bounds[:, 2], MAXY: bounds[:, 3],
-               BY_WEST: west, SORTED_WEST: bounds[west, 0]}
+    positions = np.int32 if len(frame) < 2**31 else np.int64  # row numbers: half the bytes where they fit
+    west = np.argsort(bounds[:, 0], kind="stable").astype(positions)
     points = bool(len(frame)) and bool((shapely.get_type_id(geoms) == 0).all())
-    if not points:  # a page of 100 polygons of 500 positions took 0.16 s to write as text; now it is read
+    columns = {GEOMETRY: pa.array(shapely.to_wkb(geoms), type=pa.binary()), MINX: bounds[:, 0], MINY: bounds[:, 1],
+               BY_WEST: west, SORTED_WEST: bounds[west, 0]}
+    if not points:  # a point is its own east and north edges
+        columns[MAXX], columns[MAXY] = bounds[:, 2], bounds[:, 3]
+        # a page of 100 polygons of 500 positions took 0.16 s to write as text; now it is read
         columns[GEOJSON] = pa.array([text for start in range(0, len(geoms), _TEXT_BATCH)
                                      for text in _geometry_texts(geoms[start:start + _TEXT_BATCH])],
                                     type=pa.large_string())
@@ -113,8 +118,10 @@ def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
     if not numbered:
         ids = frame["id"].astype(str).tolist()
         hashes = np.fromiter(map(id_hash, ids), dtype=np.uint64, count=len(ids))
-        by_hash = np.argsort(hashes, kind="stable")
-        columns[OGC_ID] = pa.array(ids, type=pa.string())
+        by_hash = np.argsort(hashes, kind="stable").astype(positions)
+        kind = table.schema.field("id").type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):  # text ids are read from their column
+            columns[OGC_ID] = pa.array(ids, type=pa.string())
         columns[SORTED_ID_HASH], columns[BY_ID_HASH] = hashes[by_hash], by_hash
     for name, values in columns.items():
         table = table.append_column(name, pa.array(values) if isinstance(values, np.ndarray) else values)
@@ -149,7 +156,9 @@ class TableLayer:
         self._max_width, self._points = meta["max_width"], meta["points"]
         self.property_names = [c for c in self._columns if c != self._geometry]
         self._table = table
-        self._texts_kept = GEOJSON in table.column_names  # lines and polygons; points' are written from WKB
+        names = set(table.column_names)
+        self._texts_kept = GEOJSON in names  # lines and polygons; points' are written from WKB
+        self._ids = OGC_ID if OGC_ID in names else "id"  # the ids as text: their own column when they are text
         self._properties = table.select(self.property_names)
         self._arrays: dict[str, pa.Array] = {}
         self._types: dict[str, str] | None = None
@@ -218,13 +227,14 @@ class TableLayer:
         sorted_west = self._array(SORTED_WEST)
         start = np.searchsorted(sorted_west, west - self._max_width, side="left")
         stop = np.searchsorted(sorted_west, east, side="right")
-        minx, miny, maxx, maxy = (self._array(n) for n in (MINX, MINY, MAXX, MAXY))
+        minx, miny = self._array(MINX), self._array(MINY)
+        maxx, maxy = (minx, miny) if self._points else (self._array(MAXX), self._array(MAXY))
         if (stop - start) * WIDE_SHARE > self.count:
             found = np.flatnonzero((minx <= east) & (maxx >= west) & (miny <= north) & (maxy >= south))
         else:
             candidates = self._array(BY_WEST)[start:stop]
             keep = (maxx[candidates] >= west) & (miny[candidates] <= north) & (maxy[candidates] >= south)
-            found = np.sort(candidates[keep])
+            found = np.sort(candidates[keep]).astype(np.int64)
         if not self._points and len(found):  # bounds overlap; the shapes themselves must intersect
             shapes = shapely.from_wkb(self._table.column(GEOMETRY).take(found).to_numpy(zero_copy_only=False))
             found = found[shapely.intersects(shapes, shapely.box(*bbox))]
@@ -320,7 +330,7 @@ class TableLayer:
             if re.fullmatch(r"[1-9][0-9]{0,18}", feature_id) and int(feature_id) <= self.count:
                 return int(feature_id) - 1
             raise no_feature(feature_id)
-        hashes, order, ids = self._array(SORTED_ID_HASH), self._array(BY_ID_HASH), self._column(OGC_ID)
+        hashes, order, ids = self._array(SORTED_ID_HASH), self._array(BY_ID_HASH), self._column(self._ids)
         wanted = np.uint64(id_hash(feature_id))
         at = int(np.searchsorted(hashes, wanted))
         while at < self.count and hashes[at] == wanted:  # two ids may share a hash: the id itself decides
