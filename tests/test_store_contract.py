@@ -160,3 +160,23 @@ def test_a_snapshot_answers_every_question_of_its_own_version(store):
     for i, query in enumerate(SNAPSHOT_QUERIES):  # the old snapshot: still its own version's (PostGIS: parsed
         texts, matched = snapshot.page(**query)    # from its document, whose texts may order members otherwise)
         assert ([json.loads(t) for t in texts], matched) == ([json.loads(t) for t in pages[i][0]], pages[i][1])
+
+
+def test_a_snapshot_draws_the_tiles_of_its_own_version(store):
+    """The tile route names a tile's version in its ETag: the tile drawn is of that version, even when the layer
+    is replaced in between (else a rollback to the version would find the newer tile cached under its name)."""
+    import mapbox_vector_tile
+
+    def names(tile: bytes) -> list:
+        return sorted(f["properties"].get("name") for f in mapbox_vector_tile.decode(tile).get("sites", {}).get(
+            "features", []))
+
+    key = (6, 29, 29)  # z, x, y: the tile of all four sites
+    snapshot = store.snapshot("sites")
+    before = names(snapshot.tile(*key))
+    assert before and before == names(store.tile("sites", *key))
+    frame = store.read("sites")
+    store.replace("sites", frame.iloc[1:])
+    after = names(store.tile("sites", *key))
+    assert after != before and len(after) == len(before) - 1
+    assert names(snapshot.tile(*key)) == before  # PostGIS: drawn from the version's document

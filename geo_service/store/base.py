@@ -120,6 +120,9 @@ class LayerSnapshot(Protocol):
              sortby: Sequence[SortKey] = ()) -> tuple[list[str], int]:
         """The Feature texts (``FeatureSource.texts``) of ``Store.query_positions``'s page, and how many matched."""
 
+    def tile(self, z: int, x: int, y: int) -> bytes:
+        """As ``Store.tile``, of this version (its ETag names the version)."""
+
 
 class Store(Protocol):
     """Layers by id: read, query, replace with a version check, history. Errors are GeoServiceErrors:

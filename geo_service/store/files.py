@@ -23,7 +23,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from geo_service import tiles
 from geo_service.catalogue import Catalogue, load_catalogue
 from geo_service.errors import (
     CatalogueError,
@@ -193,13 +192,7 @@ class LayerStore:
         return self.features(layer_id).text(feature_id)
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
-        """One vector tile of the features near it, with only the columns a tile carries."""
-        layer = self._load(layer_id)
-        positions = layer.positions(tiles.lonlat_bounds(z, x, y), {})
-        if (coordinates := layer.point_coordinates(positions)) is not None:  # thinned before any row is made
-            positions = positions[tiles.thin_point_positions(*coordinates, z, x, y)]
-        columns = [c for c in tiles.TILE_PROPERTIES if c in layer.property_names]
-        return tiles.encode_tile(layer.rows(positions, columns), layer_id, z, x, y)
+        return self.snapshot(layer_id).tile(z, x, y)
 
     def version(self, layer_id: str) -> str:
         """A content hash of the layer file, usable as an ETag."""
@@ -239,7 +232,7 @@ class LayerStore:
 
     def snapshot(self, layer_id: str) -> Snapshot:
         """The layer's version being served, for a request that asks it several things (one look at the file)."""
-        return Snapshot(self._load(layer_id))
+        return Snapshot(self._load(layer_id), layer_id)
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         """Like ``query_positions``, returning the features themselves."""

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
+from geo_service import tiles
 from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, plain_page, unknown_property
 from geo_service.store.cql_frame import LayerView, selected, sorted_positions
@@ -70,11 +71,24 @@ def page_positions(layer: LayerData, *, bbox: Bbox | None = None, limit: int | N
     return matched[offset:stop], int(matched.size)
 
 
+def draw_tile(layer: LayerData, layer_id: str, z: int, x: int, y: int) -> bytes:
+    """One vector tile of the features near it, with only the columns a tile carries."""
+    positions = layer.positions(tiles.lonlat_bounds(z, x, y), {})
+    if (coordinates := layer.point_coordinates(positions)) is not None:  # thinned before any row is made
+        positions = positions[tiles.thin_point_positions(*coordinates, z, x, y)]
+    columns = [c for c in tiles.TILE_PROPERTIES if c in layer.property_names]
+    return tiles.encode_tile(layer.rows(positions, columns), layer_id, z, x, y)
+
+
 class Snapshot:
     """``base.LayerSnapshot`` of a version held by this process: every answer from the same ``LayerData``."""
 
-    def __init__(self, layer: LayerData) -> None:
+    def __init__(self, layer: LayerData, layer_id: str) -> None:
         self.layer, self.version, self.property_names = layer, layer.version, list(layer.property_names)
+        self.layer_id = layer_id
+
+    def tile(self, z: int, x: int, y: int) -> bytes:
+        return draw_tile(self.layer, self.layer_id, z, x, y)
 
     def property_types(self) -> dict[str, str]:
         return self.layer.property_types()

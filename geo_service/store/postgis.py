@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
-from geo_service import tiles
 from geo_service.catalogue import Catalogue, parse_catalogue
 from geo_service.errors import (
     ConfigError,
@@ -63,7 +62,6 @@ from geo_service.store.postgis_tables import (
     insert_catalogue_entry,
     record_version,
     table_name,
-    tile_query,
 )
 
 if TYPE_CHECKING:
@@ -281,18 +279,7 @@ class PostGISStore:
         return self.features(layer_id)
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
-        """One vector tile: of a point layer, as the files backend draws it (postgis_points); of any other, by
-        PostGIS (ST_AsMVT) from the indexed table."""
-        row = self._row(layer_id)
-        self._summary_of(row)
-        if self._point_tiles is not None:
-            drawn = self._point_tiles.tile(self.connection, row, layer_id, z, x, y)
-            if drawn is not None:
-                return drawn
-        query, params = tile_query(row, layer_id, z, x, y, tiles.TILE_PROPERTIES, tiles.EXTENT, tiles.BUFFER,
-                                   tiles.MAX_TILE_POINTS)
-        answer = self._one(query, params)
-        return bytes(answer["tile"] or b"")
+        return self.snapshot(layer_id).tile(z, x, y)
 
     def _positions(self, layer_id: str, **query) -> tuple[dict, np.ndarray, int]:
         """The layer's row (its version) and a page's positions and match count, from one snapshot: asked again

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
+from geo_service import tiles
 from geo_service.lazy import LazyModule
 from geo_service.store.base import changed_while_read, plain_page
 from geo_service.store.cql_sql import QUERY_TYPES
@@ -18,6 +19,7 @@ from geo_service.store.postgis_tables import (
     feature_texts_query,
     page_query,
     page_texts_query,
+    tile_query,
 )
 
 if TYPE_CHECKING:
@@ -49,8 +51,22 @@ class SQLFeatures:
             return self.texts(plain[0]), plain[1]
         answer = self._answer(page_texts_query(self.row, **query))
         if answer is None:  # replaced since this object was made: rare
-            return frame_layer.Snapshot(self._frame_layer()).page(**query)
+            return frame_layer.Snapshot(self._frame_layer(), self.row["id"]).page(**query)
         return answer["texts"], int(answer["count"])
+
+    def tile(self, z: int, x: int, y: int) -> bytes:
+        """This version's tile: of a point layer, as the files backend draws it (postgis_points); of any other,
+        by PostGIS (ST_AsMVT) from the indexed table, in a statement that answers the version too."""
+        store, row = self.store, self.row
+        if store._point_tiles is not None:
+            drawn = store._point_tiles.tile(store.connection, row, row["id"], z, x, y)
+            if drawn is not None:
+                return drawn
+        answer = self._answer(tile_query(row, row["id"], z, x, y, tiles.TILE_PROPERTIES, tiles.EXTENT,
+                                         tiles.BUFFER, tiles.MAX_TILE_POINTS))
+        if answer is None:  # replaced since this object was made: rare
+            return frame_layer.Snapshot(self._frame_layer(), row["id"]).tile(z, x, y)
+        return bytes(answer["tile"] or b"")
 
     def positions(self, **query) -> tuple[np.ndarray, int]:
         """``Store.query_positions`` on this version (``Replaced`` if the layer is no longer at it)."""

@@ -282,7 +282,7 @@ _GRIDS = (512, 256, 128, 64, 32, 16)  # tiles.POINT_GRID, coarsened as tiles._th
 
 def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: tuple[str, ...],
                extent: int, buffer: int, max_points: int) -> tuple[sql.Composable, list]:
-    """One MVT tile by ST_AsMVT, as ``tiles.encode_tile`` draws it: the features near the tile (GiST index),
+    """One MVT tile by ST_AsMVT, as ``tiles.encode_tile`` draws it, with the layer's version (one snapshot): the features near the tile (GiST index),
     in tile units clipped with the buffer, and a tile of points thinned to the first (in the layer's order)
     of each grid cell, on the finest grid that leaves at most ``max_points``."""
     names = [sql.Identifier(name) for name, _ in row["columns"] if name in properties]
@@ -309,10 +309,11 @@ def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: 
                                   CASE WHEN n = 0 THEN 0 ELSE floor(gy * n / %(extent)s) END AS cy
                    FROM kept, grid),
         thinned AS (SELECT DISTINCT ON (cx, cy) * FROM celled ORDER BY cx, cy, pos)
-        SELECT ST_AsMVT(m, %(layer)s, %(extent)s, 'g') AS tile
-        FROM (SELECT {props} g FROM thinned ORDER BY pos) m
+        SELECT (SELECT version FROM {meta}.layers WHERE id = %(id)s) AS version,
+               (SELECT ST_AsMVT(m, %(layer)s, %(extent)s, 'g') FROM (SELECT {props} g FROM thinned ORDER BY pos) m)
+               AS tile
     """).format(pos=sql.Identifier(POSITION), props=props, geometry=sql.Identifier(row["geometry_column"]),
                 table=sql.Identifier(LAYERS, row["table_name"]), choices=choices,
-                finest=sql.Literal(finest))
+                finest=sql.Literal(finest), meta=sql.Identifier(META))
     return query, {"z": z, "x": x, "y": y, "margin": buffer / extent, "extent": extent, "buffer": buffer,
-                   "layer": layer_id}
+                   "layer": layer_id, "id": row["id"]}

@@ -79,11 +79,10 @@ def tile(layer_id: str, tms: str, z: int, y: int, x: int):
     reject_unknown(single_values(request.args.to_dict(flat=False)), {"f", "v"})
     _check_tms(tms)
     tiles.tile_bounds(z, x, y)  # 404 for a tile outside the matrix
-    store = get_store()
-    etag = response_tag(store.version(layer_id), "tile", z, x, y)
-
-    response = Response(get_cache().response(("tile", layer_id, etag), lambda: store.tile(layer_id, z, x, y)),
+    snapshot = get_store().snapshot(layer_id)  # the version the ETag names is the one drawn
+    etag = response_tag(snapshot.version, "tile", z, x, y)
+    response = Response(get_cache().response(("tile", layer_id, etag), lambda: snapshot.tile(z, x, y)),
                         mimetype=tiles.MVT)
     response.set_etag(etag)
-    keep_if_current(response, request.args.get("v"), store.version(layer_id))  # the map names the version
+    keep_if_current(response, request.args.get("v"), snapshot.version)  # the map names the version
     return conditional(response)
