@@ -282,9 +282,9 @@ _GRIDS = (512, 256, 128, 64, 32, 16)  # tiles.POINT_GRID, coarsened as tiles._th
 
 def tile_query(row: Mapping, layer_id: str, z: int, x: int, y: int, properties: tuple[str, ...],
                extent: int, buffer: int, max_points: int) -> tuple[sql.Composable, list]:
-    """One MVT tile by ST_AsMVT, as ``tiles.encode_tile`` draws it, with the layer's version (one snapshot): the features near the tile (GiST index),
-    in tile units clipped with the buffer, and a tile of points thinned to the first (in the layer's order)
-    of each grid cell, on the finest grid that leaves at most ``max_points``."""
+    """One MVT tile by ST_AsMVT, as ``tiles.encode_tile`` draws it, and the layer's version (one snapshot): the
+    features near the tile (GiST index), in tile units clipped with the buffer, and a tile of points thinned to
+    the first (in the layer's order) of each grid cell, on the finest grid that leaves at most ``max_points``."""
     names = [sql.Identifier(name) for name, _ in row["columns"] if name in properties]
     props = sql.SQL("").join(sql.SQL("{}, ").format(n) for n in names)
     finest = _GRIDS[0]  # coarser grids' cells are the finest grid's cells divided: counted from those

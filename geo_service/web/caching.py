@@ -8,7 +8,8 @@ from geo_service.assets import choose_encoding
 
 ONE_YEAR_S = 365 * 24 * 3600
 # what makes a GET or HEAD conditional (If-Range only counts with a Range)
-_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
+               "HTTP_RANGE")
 
 
 def conditional(response: Response, accept_ranges: bool = False, complete_length: int | None = None) -> Response:
