@@ -115,6 +115,10 @@ class BoundedThreadWorker(ThreadWorker):
 
     def init_process(self) -> None:
         self.reading_heads: dict[TimedConn, None] = {}  # insertion-ordered: oldest deadline first
+        self.tls = self.cfg.is_ssl
+        # Each listener's socket kind and address, asked once: per connection they were a twentieth of the
+        # worker's time on a feature by id (socket's enum conversions, gunicorn's settings lookups).
+        self.listening: dict[object, tuple] = {}
         super().init_process()
 
     def accept(self, listener):  # gunicorn's own, with the accepted socket re-wrapped
@@ -124,10 +128,14 @@ class BoundedThreadWorker(ThreadWorker):
             if exc.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 return
             raise
-        client = TimedSocket(client.family, client.type, client.proto, fileno=client.detach())
+        kind = self.listening.get(listener)
+        if kind is None:
+            kind = self.listening[listener] = (int(client.family), int(client.type), client.proto,
+                                               listener.getsockname())
+        client = TimedSocket(kind[0], kind[1], kind[2], fileno=client.detach())
         self.nr_conns += 1
-        conn = TimedConn(self.cfg, client, address, listener.getsockname())
-        if self.cfg.is_ssl:  # TLS must be unwrapped by a thread first (terminate TLS at a proxy instead)
+        conn = TimedConn(self.cfg, client, address, kind[3])
+        if self.tls:  # TLS must be unwrapped by a thread first (terminate TLS at a proxy instead)
             client.setblocking(True)
             self.enqueue_req(conn)
             return

@@ -43,6 +43,17 @@ def test_links_use_the_configured_base_url_not_the_host_header(layers_dir, make_
         assert "https://geo.example.org/service" in text, url
 
 
+def test_without_a_base_url_each_host_s_links_are_its_own(layers_dir, make_app):
+    """The OGC API's root is built once per host a client reaches the service at (a cache), never shared."""
+    client = make_app().test_client()
+    for host in ("geo.example.org", "10.0.0.5:8080", "geo.example.org"):
+        doc = client.get("/ogc/collections/sites/items/kayes?f=json", headers={"Host": host}).get_json()
+        assert {link["href"].split("/ogc/")[0] for link in doc["links"]} == {f"http://{host}"}, host
+    behind_a_prefix = client.get("/ogc/collections/sites/items/kayes?f=json",
+                                 environ_overrides={"SCRIPT_NAME": "/geo"}).get_json()
+    assert behind_a_prefix["links"][0]["href"].startswith("http://localhost/geo/ogc/collections/sites/items/kayes")
+
+
 def test_tokens_in_the_query_string_are_refused(layers_dir, make_app):
     client = make_app({"token": TOKEN}).test_client()
     response = client.put(f"/api/layers/sites?filename=x.geojson&token={TOKEN}", data=b"{}")

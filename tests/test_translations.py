@@ -102,6 +102,14 @@ def test_the_chosen_language_is_remembered_for_the_pages_that_follow(layers_dir,
     assert '<html lang="en">' in client.get("/proximity").get_data(as_text=True)
 
 
+def test_a_language_chosen_with_an_encoded_parameter_name_or_a_cookie_among_others_is_kept(layers_dir, make_app):
+    client = make_app().test_client()
+    assert '<html lang="fr">' in client.get("/?l%61ng=fr").get_data(as_text=True)  # as werkzeug decodes it
+    client.set_cookie("other", "x")
+    assert '<html lang="fr">' in client.get("/proximity", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="en">' in make_app().test_client().get("/?slang=fr").get_data(as_text=True)
+
+
 def test_the_exported_map_declares_its_language(runner, tmp_path):
     out = tmp_path / "carte.html"
     assert runner(["map", "--out", str(out), "--lang", "fr"]).exit_code == 0

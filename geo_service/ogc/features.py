@@ -92,6 +92,7 @@ AS_JSON = N_("link", "{title} as JSON")
 AS_HTML = N_("link", "{title} as HTML")
 
 
+@functools.lru_cache(maxsize=256)  # the catalogues do not change while the service runs
 def _title(key: str, lang: str) -> str:
     return Text.of(TITLES[key], {}).render(lang)
 

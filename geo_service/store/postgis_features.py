@@ -12,6 +12,7 @@ from geo_service.lazy import LazyModule
 from geo_service.store.base import changed_while_read, plain_page
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.features import FeatureSource, no_feature
+from geo_service.store.postgis_connections import prepared_rows
 from geo_service.store.postgis_tables import (
     at_version,
     feature_by_id_query,
@@ -129,14 +130,16 @@ def _feature_at_version(store: PostGISStore, row: dict, feature_id: str) -> str 
     """The text of the feature with this id if the layer is still at ``row``'s version (NotFoundError if it has
     no such feature), else None: one statement answers the version and the feature (``feature_by_id_query``)."""
     try:
-        answer = store._one(*feature_by_id_query(row, feature_id))
+        with store.connection() as conn:
+            answer = prepared_rows(conn, *feature_by_id_query(row, feature_id))
     except _TABLE_REPLACED:
         return None
-    if answer is None or answer["version"] != row["version"]:
+    if not answer or answer[0][0] != row["version"]:
         return None
-    if answer["text"] is None:
+    text = answer[0][1]
+    if text is None:
         raise no_feature(feature_id)
-    return answer["text"]
+    return text
 
 
 class FeaturesById:

@@ -240,13 +240,13 @@ def _texts_sql(signature: tuple) -> str:
         table=sql.Identifier(LAYERS, row["table_name"])).as_string(None)
 
 
-def _by_id(row: Mapping, feature_id: str) -> tuple[sql.Composable, object]:
+def _by_id(row: Mapping, feature_id: str, placeholder: str = "%s") -> tuple[sql.Composable, object]:
     """The condition on row ``t`` that finds the feature with this id (own ids by their index; numbered ones by
     arithmetic), and its parameter."""
     if row["own_ids"]:
-        return sql.SQL("t.id::text = %s"), feature_id
+        return sql.SQL("t.id::text = ") + sql.SQL(placeholder), feature_id
     number = int(feature_id) if feature_id.isascii() and feature_id.isdigit() and feature_id[0] != "0" else 0
-    return sql.SQL("t.{} = %s").format(sql.Identifier(POSITION)), number - 1
+    return sql.SQL("t.{} = ").format(sql.Identifier(POSITION)) + sql.SQL(placeholder), number - 1
 
 
 def feature_position_query(row: Mapping, feature_id: str) -> tuple[sql.Composable, list]:
@@ -256,11 +256,12 @@ def feature_position_query(row: Mapping, feature_id: str) -> tuple[sql.Composabl
         pos=sql.Identifier(POSITION), table=sql.Identifier(LAYERS, row["table_name"]), condition=condition), [value]
 
 
-def feature_by_id_query(row: Mapping, feature_id: str) -> tuple[str, list]:
+def feature_by_id_query(row: Mapping, feature_id: str) -> tuple[str, list[str]]:
     """The layer's current version and the text of the feature with this id (NULL if there is none), in one
-    statement: one snapshot for both, in one round trip (a transaction for each took 11)."""
+    statement: one snapshot for both, in one round trip (a transaction for each took 11). Its placeholders
+    are ``$1`` and ``$2`` and its parameters text (``postgis_connections.prepared_rows``)."""
     _, value = _by_id(row, feature_id)
-    return _by_id_sql(_signature(row)), [value, row["id"]]
+    return _by_id_sql(_signature(row)), [str(value), row["id"]]
 
 
 @functools.lru_cache(maxsize=64)
@@ -269,10 +270,10 @@ def _by_id_sql(signature: tuple) -> str:
     as the rest of the route)."""
     row = _row_of(signature)
     table_name = row["table_name"]
-    condition, _ = _by_id(row, "1")
+    condition, _ = _by_id(row, "1", "$1")
     return sql.SQL(
         "SELECT m.version, f.text FROM {meta}.layers m LEFT JOIN LATERAL "
-        "(SELECT {text} AS text FROM {table} t WHERE {condition}) f ON true WHERE m.id = %s").format(
+        "(SELECT {text} AS text FROM {table} t WHERE {condition}) f ON true WHERE m.id = $2").format(
         meta=sql.Identifier(META), text=_feature_text(row), table=sql.Identifier(LAYERS, table_name),
         condition=condition).as_string(None)
 

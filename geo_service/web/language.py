@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from geo_service.i18n import LANGUAGES, vocabulary
-from geo_service.web.context import LANG_COOKIE
+from geo_service.i18n import vocabulary
+from geo_service.web.context import LANG_COOKIE, chosen_language, cookie_language
 
 ONE_YEAR_S = 365 * 86400
 
 
 def remember_language(response: Response) -> Response:
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
+    chosen = chosen_language()
+    if chosen is not None and cookie_language() != chosen:
         response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR_S, samesite="Lax", httponly=True,
                             secure=request.is_secure)
     if response.mimetype == "text/html":  # a page's language depends on these: shared caches must know

@@ -97,7 +97,10 @@ def require_token(token: str | None) -> None:
         raise AuthenticationError(Text("error", "missing or wrong token: send Authorization: Bearer <token>"))
 
 
+def _add_all(response: Response) -> Response:
+    return add_cors_headers(add_headers(response))
+
+
 def register(app: Flask) -> None:
-    app.after_request(add_headers)
-    app.after_request(add_cors_headers)
+    app.after_request(_add_all)  # one hook: Flask asks each hook whether it is a coroutine, every request
     app.jinja_env.globals["csp_nonce"] = csp_nonce
