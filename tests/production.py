@@ -6,12 +6,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 START_LIMIT_S = 180  # a generous bound, so a broken start fails instead of hanging the suite
@@ -20,8 +20,12 @@ START_LIMIT_S = 180  # a generous bound, so a broken start fails instead of hang
 @dataclass
 class Server:
     process: subprocess.Popen
+    output_path: Path
     url: str = ""
-    log: list[str] = field(default_factory=list)
+
+    def output(self) -> str:
+        """What the server has written so far (its log, the access log among it)."""
+        return self.output_path.read_text(encoding="utf-8", errors="replace")
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
@@ -56,11 +60,6 @@ class Server:
             return error.code, error.read(), time.monotonic() - started
 
 
-def _read_output(stream, lines: list[str]) -> None:
-    for line in stream:
-        lines.append(line)
-
-
 @contextmanager
 def production_server(layers_dir: Path, workers: int = 2, health_timeout: float = 30, **env: str):
     """Start gunicorn on a free port; yield the Server once /api/health has answered (each answer within
@@ -68,21 +67,21 @@ def production_server(layers_dir: Path, workers: int = 2, health_timeout: float 
     environment = {**os.environ, "GEO_SERVICE_LAYERS_DIR": str(layers_dir), **env}
     command = [str(Path(sys.executable).with_name("geo-service")), "serve", "--production", "--host", "127.0.0.1",
                "--port", "0", "--workers", str(workers)]
-    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    server = Server(process)
-    reader = threading.Thread(target=_read_output, args=(process.stdout, server.log), daemon=True)
-    reader.start()
+    # The output goes to a file, not a pipe this process reads: a thread reading every access-log line would
+    # take the GIL from a benchmark's client threads (bench/scale.py), which another server's figures do not pay.
+    with tempfile.NamedTemporaryFile(prefix="geo-service-server-", suffix=".log", delete=False) as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    server = Server(process, Path(output.name))
     try:
         started = time.monotonic()
         while not server.url:
-            assert process.poll() is None, "".join(server.log)[-3000:]
-            assert time.monotonic() - started < START_LIMIT_S, "".join(server.log)[-3000:]
-            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", "".join(server.log))
+            assert process.poll() is None, server.output()[-3000:]
+            assert time.monotonic() - started < START_LIMIT_S, server.output()[-3000:]
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", server.output())
             server.url = found.group(1) if found else ""
             time.sleep(0.1)
         while len(server.worker_pids()) < workers or server.get("/api/health", health_timeout)[0] not in (200, 503):
-            assert time.monotonic() - started < START_LIMIT_S, "".join(server.log)[-3000:]
+            assert time.monotonic() - started < START_LIMIT_S, server.output()[-3000:]
             time.sleep(0.2)
         for _ in range(workers * 4):  # every worker has built its app before a test measures anything
             server.get("/api/health", health_timeout)
@@ -94,5 +93,4 @@ def production_server(layers_dir: Path, workers: int = 2, health_timeout: float 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        reader.join(30)
-        process.stdout.close()
+        server.output_path.unlink(missing_ok=True)

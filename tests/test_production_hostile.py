@@ -220,9 +220,9 @@ def test_a_token_in_the_url_is_refused_and_never_logged(server):
     assert status == 400 and b"Authorization" in body
     time.sleep(0.2)  # the access log line is written after the response; wait for it below
     deadline = time.monotonic() + 10
-    while "token=[redacted]" not in "".join(server.log) and time.monotonic() < deadline:
+    while "token=[redacted]" not in server.output() and time.monotonic() < deadline:
         time.sleep(0.1)
-    log = "".join(server.log)
+    log = server.output()
     assert "token=[redacted]" in log and TOKEN not in log
 
 

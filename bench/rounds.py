@@ -1,0 +1,100 @@
+"""One kind of request on the files backend, PostGIS and QGIS Server, served at the same time and measured in
+rounds taken in turn: what a shared machine's drift does to one backend's figure it does to the others'.
+
+    .venv/bin/python bench/rounds.py [--size 1000000] [--kind by-id] [--rounds 5] [--requests 800]
+
+bench/scale.py measures each server alone, one after the other, over minutes; differences of a tenth of a
+millisecond between backends (a feature by id) are then within the machine's drift. Here all three serve the
+same synthetic layer (bench/scale.py's) with 2 workers each; each round sends ``--requests`` different
+requests of one kind (4 client threads) to each server in turn; it prints every round's median and the
+median of those medians. QGIS Server (Debian's qgis-server) is left out when it is not installed.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import qgis_server  # noqa: E402
+from bench.scale import EAST, NORTH, SOUTH, WEST, geopackage, synthetic, timed  # noqa: E402
+from geo_service.store import LayerStore  # noqa: E402
+from tests.conftest import BUNDLED_LAYERS, catalogue_entry  # noqa: E402
+from tests.pg_cluster import Cluster  # noqa: E402
+from tests.production import production_server  # noqa: E402
+
+
+def requests_of(kind: str, count: int, number: int, rng: random.Random, qgis: bool) -> list[str]:
+    """``number`` different requests of one kind; QGIS Server's features are its GeoPackage rows, from 1."""
+    base = "/wfs3/collections/big/items" if qgis else "/ogc/collections/big/items"
+    if kind == "by-id":
+        return [f"{base}/{n + 1}" if qgis else f"{base}/p{n}" for n in rng.sample(range(count), number)]
+    if kind == "items":
+        return [f"{base}?limit=100&offset={rng.randrange(count - 100)}" for _ in range(number)]
+    paths = []
+    for _ in range(number):
+        lon, lat = rng.uniform(WEST, EAST - 0.1), rng.uniform(SOUTH, NORTH - 0.1)
+        paths.append(f"{base}?bbox={lon:.4f},{lat:.4f},{lon + 0.1:.4f},{lat + 0.1:.4f}&limit=50")
+    return paths
+
+
+@click.command()
+@click.option("--size", default=1_000_000, show_default=True, help="Points in the layer.")
+@click.option("--kind", type=click.Choice(["by-id", "items", "bbox"]), default="by-id", show_default=True)
+@click.option("--rounds", default=5, show_default=True)
+@click.option("--requests", default=800, show_default=True, help="Requests per server and round.")
+def main(size: int, kind: str, rounds: int, requests: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="geo-rounds-"))
+    cluster = Cluster().start()
+    try:
+        layers = work / "layers"
+        shutil.copytree(BUNDLED_LAYERS, layers, ignore=shutil.ignore_patterns(".*"))
+        LayerStore(layers).add_layer(catalogue_entry("big", "Point"), synthetic(size))
+        url = cluster.new_database()
+        from geo_service.store.postgis import PostGISStore
+        from geo_service.store.transfer import load_folder
+
+        store = PostGISStore(url, create=True, max_layer_mb=4096)
+        load_folder(store, layers)
+        store.close()
+        with_qgis = qgis_server.available()
+        if with_qgis:
+            geopackage(layers, work)
+            qgis_server.write_project(work / "big.gpkg", work / "bench.qgs")
+        env = {"GEO_SERVICE_MAX_LAYER_MB": "4096"}
+        with ExitStack() as stack:
+            servers = {
+                "files": stack.enter_context(production_server(layers, 2, 900, **env)),
+                "PostGIS": stack.enter_context(production_server(layers, 2, 900, **env,
+                                                                 GEO_SERVICE_DATABASE_URL=url)),
+            }
+            qgis = stack.enter_context(qgis_server.qgis_servers(work / "bench.qgs") if with_qgis
+                                       else nullcontext((None, None)))[0]
+            if qgis is not None:
+                servers["QGIS Server"] = qgis
+            rng = random.Random(9)
+            for name, server in servers.items():  # warm: each worker's first requests, the layer's pages
+                timed(server, requests_of(kind, size, 200, rng, name == "QGIS Server"))
+            medians: dict[str, list[float]] = {name: [] for name in servers}
+            for _ in range(rounds):
+                for name, server in servers.items():
+                    paths = requests_of(kind, size, requests, rng, name == "QGIS Server")
+                    medians[name].append(timed(server, paths)["median_ms"])
+        print(f"{kind}, {size:,} points, {rounds} rounds of {requests} requests (4 client threads), median ms:")
+        for name, values in medians.items():
+            print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in values)}  ->  {statistics.median(values):.2f}")
+    finally:
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
