@@ -51,6 +51,7 @@ class TableSidecars:
     def __init__(self, directory: Path, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
         self.directory = Path(directory)
         self.min_bytes = min_bytes
+        self._refused: set[tuple[str, int]] = set()  # tables (name, mtime) said once not to be readable
 
     def layer(self, layer_id: str, version: str, key: StatKey,
               parse: Callable[[], gpd.GeoDataFrame]) -> LayerData:
@@ -86,7 +87,14 @@ class TableSidecars:
         try:
             return TableLayer(pa.ipc.open_file(pa.memory_map(str(path))).read_all(), version)
         except Exception as exc:  # damaged, or written by another version of the service: parse instead
-            log.warning("layer %s: its table %s cannot be read (%s); parsing the GeoJSON", layer_id, path.name, exc)
+            try:
+                seen = (path.name, path.stat().st_mtime_ns)
+            except OSError:
+                seen = (path.name, 0)
+            if seen not in self._refused:  # a load looks for it twice (its recorded version, then its own)
+                self._refused.add(seen)
+                log.warning("layer %s: its table %s cannot be read (%s); parsing the GeoJSON", layer_id, path.name,
+                            exc)
             return None
 
     def save(self, layer_id: str, version: str, frame: gpd.GeoDataFrame) -> TableLayer | None:
