@@ -70,7 +70,7 @@ def request_language() -> str:
 
     Decided once a request (routes, links and the after-request hook ask for it); the query string and the
     cookies are parsed only when they can name a language (werkzeug's ``get`` of a missing key raises and
-    catches an exception: three of them were a tenth of a feature's answer)."""
+    catches an exception)."""
     environ = request.environ
     lang = environ.get(_LANGUAGE_KEY)
     if lang is None:
