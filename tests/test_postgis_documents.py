@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from geo_service.errors import ConfigError, LayerUnavailableError
-from geo_service.store import postgis_documents
+from geo_service.store.postgis import documents as postgis_documents
 from geo_service.store.fileops import digest
 from geo_service.store.postgis import PostGISStore
 from tests.conftest import postgis_store, write_layers

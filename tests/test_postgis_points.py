@@ -1,4 +1,4 @@
-"""Point tiles on PostGIS (store/postgis_points): the files backend's bytes, from coordinates kept on the host."""
+"""Point tiles on PostGIS (store/postgis/points): the files backend's bytes, from coordinates kept on the host."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import psycopg
 import pytest
 from shapely.geometry import MultiPoint, Point
 
-from geo_service.store import LayerStore, postgis_points
+from geo_service.store import LayerStore
+from geo_service.store.postgis import points as postgis_points
 from geo_service.store.postgis import PostGISStore
-from geo_service.store.postgis_write import spatial_order
+from geo_service.store.postgis.write import spatial_order
 from tests.conftest import BUNDLED_LAYERS, catalogue_entry, postgis_store
 from tests.test_tiles import tile_of
 

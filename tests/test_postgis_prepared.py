@@ -7,8 +7,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from geo_service.store import postgis_connections
-from geo_service.store.postgis_connections import prepared_rows
+from geo_service.store.postgis import connections as postgis_connections
+from geo_service.store.postgis.connections import prepared_rows
 
 
 @pytest.fixture

@@ -37,13 +37,13 @@ def open_results(settings) -> ResultStore:
 
 
 def points_dir(settings) -> Path:
-    """Where a PostGIS host keeps its point layers' coordinates for tiles (postgis_points)."""
+    """Where a PostGIS host keeps its point layers' coordinates for tiles (postgis.points)."""
     return Path(settings.layers_dir) / ".cache" / "points"
 
 
 def open_store(settings, *, command: bool = False) -> Store:
     """The store the settings name: PostGIS when ``database_url`` is set, else the layers folder. A command's
-    PostGIS store holds one connection, a server's a pool per process (``postgis_connections``)."""
+    PostGIS store holds one connection, a server's a pool per process (``postgis.connections``)."""
     if settings.database_url:
         from geo_service.store.postgis import PostGISStore
 

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from geo_service.store import expressions as ex
 
-# PostgreSQL column kinds (postgis_write.column_kind) and the type a filter queries them as.
+# PostgreSQL column kinds (postgis.write.column_kind) and the type a filter queries them as.
 QUERY_TYPES = {"text": ex.STRING, "bigint": ex.INTEGER, "double precision": ex.NUMBER, "boolean": ex.BOOLEAN}
 _FUNCTIONS = {op: f"ST_{op.capitalize()}" for op in ex.SPATIAL if op != "disjoint"}
 _C = sql.SQL(' COLLATE "C"')

@@ -17,8 +17,8 @@ from geo_service.store.fileops import digest, fsync_dir
 from geo_service.store.files import LayerStore
 from geo_service.store.history import saved_file_name
 from geo_service.store.postgis import PostGISStore
-from geo_service.store.postgis_documents import insert_document
-from geo_service.store.postgis_tables import META, insert_catalogue_entry
+from geo_service.store.postgis.documents import insert_document
+from geo_service.store.postgis.tables import META, insert_catalogue_entry
 
 
 def load_folder(store: PostGISStore, layers_dir: Path) -> tuple[list[str], list[str]]:

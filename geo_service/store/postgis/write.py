@@ -1,6 +1,6 @@
 """A layer's table written from its frame: typed columns, COPY, a GiST index, then renamed over the old one.
 
-Apart from the SQL the backend reads with (``postgis_tables``): only a write needs pandas and shapely's
+Apart from the SQL the backend reads with (``postgis.tables``): only a write needs pandas and shapely's
 WKB here, and a server that only reads never imports it.
 """
 
@@ -17,7 +17,7 @@ import shapely
 from psycopg import sql
 
 from geo_service.store.features import usable_ids
-from geo_service.store.postgis_tables import LAYERS, POSITION, table_name
+from geo_service.store.postgis.tables import LAYERS, POSITION, table_name
 
 
 def column_kind(series: pd.Series) -> str:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from geo_service.store.postgis_documents import move_whole_documents
-from geo_service.store.postgis_tables import (
+from geo_service.store.postgis.documents import move_whole_documents
+from geo_service.store.postgis.tables import (
     DDL,
     META,
     SCHEMA_VERSION,
@@ -50,7 +50,7 @@ def _fast_compression(conn) -> None:
 
 
 def _record_dtypes(store: PostGISStore) -> None:
-    """Schema 1's layers get the record of their columns' dtypes (postgis_read), from one parse each."""
+    """Schema 1's layers get the record of their columns' dtypes (postgis.read), from one parse each."""
     with store.connection() as conn:
         rows = conn.execute(f"SELECT id, version FROM {META}.layers WHERE version IS NOT NULL AND dtypes IS NULL"
                             ).fetchall()

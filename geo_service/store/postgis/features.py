@@ -12,8 +12,8 @@ from geo_service.lazy import LazyModule
 from geo_service.store.base import changed_while_read, plain_page
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.features import FeatureSource, no_feature
-from geo_service.store.postgis_connections import prepared_rows
-from geo_service.store.postgis_tables import (
+from geo_service.store.postgis.connections import prepared_rows
+from geo_service.store.postgis.tables import (
     at_version,
     feature_by_id_query,
     feature_position_query,
@@ -56,7 +56,7 @@ class SQLFeatures:
         return answer["texts"], int(answer["count"])
 
     def tile(self, z: int, x: int, y: int) -> bytes:
-        """This version's tile: of a point layer, as the files backend draws it (postgis_points); of any other,
+        """This version's tile: of a point layer, as the files backend draws it (postgis.points); of any other,
         by PostGIS (ST_AsMVT) from the indexed table, in a statement that answers the version too."""
         store, row = self.store, self.row
         if store._point_tiles is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from geo_service.store.postgis_tables import META
+from geo_service.store.postgis.tables import META
 
 
 class DocumentGone(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo_service.store.history import SavedVersion
-from geo_service.store.postgis_tables import META
+from geo_service.store.postgis.tables import META
 
 
 def saved_versions(conn, layer_id: str) -> list[SavedVersion]:

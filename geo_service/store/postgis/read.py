@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from geo_service.lazy import LazyModule
-from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
+from geo_service.store.postgis.tables import LAYERS, POSITION, at_version
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -20,7 +20,7 @@ from geo_service.store.cql_sql import order_sql, where_sql
 
 META, LAYERS = "geo_service", "geo_layers"
 POSITION = "__pos"  # the feature's position in the layer's GeoJSON (0-based): the files backend's row order
-SCHEMA_VERSION = 2  # 2: documents in parts (postgis_documents)
+SCHEMA_VERSION = 2  # 2: documents in parts (postgis.documents)
 
 DDL = f"""
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS {META}.layers (
     geometry_column text,
     own_ids boolean                 -- the "id" property is present, unique and never empty
 );
--- schema 2: each column's pandas dtype as the layer's parse gives it (postgis_read)
+-- schema 2: each column's pandas dtype as the layer's parse gives it (postgis.read)
 ALTER TABLE {META}.layers ADD COLUMN IF NOT EXISTS dtypes jsonb;
 CREATE TABLE IF NOT EXISTS {META}.documents (
     layer_id text NOT NULL REFERENCES {META}.layers (id) ON DELETE CASCADE,
@@ -259,7 +259,7 @@ def feature_position_query(row: Mapping, feature_id: str) -> tuple[sql.Composabl
 def feature_by_id_query(row: Mapping, feature_id: str) -> tuple[str, list[str]]:
     """The layer's current version and the text of the feature with this id (NULL if there is none), in one
     statement: one snapshot for both, in one round trip (a transaction for each took 11). Its placeholders
-    are ``$1`` and ``$2`` and its parameters text (``postgis_connections.prepared_rows``)."""
+    are ``$1`` and ``$2`` and its parameters text (``postgis.connections.prepared_rows``)."""
     _, value = _by_id(row, feature_id)
     return _by_id_sql(_signature(row)), [str(value), row["id"]]
 

@@ -43,19 +43,19 @@ from geo_service.store.base import (
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.fileops import digest
 from geo_service.store.history import SavedVersion, choose
-from geo_service.store.postgis_connections import Pooled, Single, unreachable
-from geo_service.store.postgis_documents import (
+from geo_service.store.postgis.connections import Pooled, Single, unreachable
+from geo_service.store.postgis.documents import (
     DocumentGone,
     document_parts,
     insert_document,
     rechunked,
 )
-from geo_service.store.postgis_features import FeaturesById, Replaced, SQLFeatures
-from geo_service.store.postgis_history import prune, saved_versions, set_pinned
-from geo_service.store.postgis_points import PointTiles
-from geo_service.store.postgis_read import read_table, readable
-from geo_service.store.postgis_schema import create_schema
-from geo_service.store.postgis_tables import (
+from geo_service.store.postgis.features import FeaturesById, Replaced, SQLFeatures
+from geo_service.store.postgis.history import prune, saved_versions, set_pinned
+from geo_service.store.postgis.points import PointTiles
+from geo_service.store.postgis.read import read_table, readable
+from geo_service.store.postgis.schema import create_schema
+from geo_service.store.postgis.tables import (
     LAYERS,
     META,
     check_schema_version,
@@ -73,7 +73,7 @@ _CATALOGUE_CHECK_S = 1.0
 # GDAL, pandas and Arrow: only a write or a whole-layer read needs them, so a server that answers from SQL
 # never imports them (see the package's docstring)
 geojson_file = LazyModule("geo_service.store.geojson_file")
-postgis_write = LazyModule("geo_service.store.postgis_write")
+postgis_write = LazyModule("geo_service.store.postgis.write")
 
 
 class PostGISStore:
@@ -109,7 +109,7 @@ class PostGISStore:
             finally:  # no connection or pool thread is left for gunicorn's master to fork (serving.py)
                 self.close()
 
-    # --- connections (postgis_connections)
+    # --- connections (postgis.connections)
     def connection(self):
         """A connection (autocommit; writes open their own transaction), from the process's pool or the
         command's one connection."""
@@ -216,7 +216,7 @@ class PostGISStore:
         return b"".join(self.document_chunks(layer_id, version))
 
     def document_chunks(self, layer_id: str, version: str, size: int | None = None) -> Iterator[bytes]:
-        """A version's document, one stored part at a time (see postgis_documents)."""
+        """A version's document, one stored part at a time (see postgis.documents)."""
         parts = document_parts(self.connection, layer_id, version)
         if parts is None:
             raise missing_layer(layer_id)
@@ -248,7 +248,7 @@ class PostGISStore:
         return frame if frame is not None else self._frame(layer_id, row["version"]).copy()
 
     def _from_table(self, row: dict, positions: np.ndarray | None = None) -> gpd.GeoDataFrame | None:
-        """A large layer of plain columns (or its rows at ``positions``) from its table (postgis_read); None for
+        """A large layer of plain columns (or its rows at ``positions``) from its table (postgis.read); None for
         any other layer, or if it has been replaced since ``row`` was read."""
         if row["version"] is None or row["size"] < self.table_min_bytes or not readable(row):
             return None
@@ -364,7 +364,7 @@ class PostGISStore:
         with self.connection() as conn:
             return [r["entry"] for r in conn.execute(f"SELECT entry FROM {META}.layers ORDER BY position")]
 
-    # --- history (postgis_history)
+    # --- history (postgis.history)
     def history(self, layer_id: str) -> list[SavedVersion]:
         layer = self._layer(layer_id)
         with self.connection() as conn:

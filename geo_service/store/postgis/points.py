@@ -29,8 +29,8 @@ from psycopg.rows import tuple_row
 
 from geo_service import tiles
 from geo_service.store.downloads import DownloadCache
-from geo_service.store.postgis_read import at_positions, plain_dtypes
-from geo_service.store.postgis_tables import LAYERS, POSITION, at_version
+from geo_service.store.postgis.read import at_positions, plain_dtypes
+from geo_service.store.postgis.tables import LAYERS, POSITION, at_version
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -105,7 +105,7 @@ class PointTiles:
 def _build(connection, row: dict) -> Iterator[bytes]:
     """The cache file: the coordinates as (lon, lat) little-endian doubles by position, or nothing for a layer
     that is not all points. The table is read in ranges of its disk pages (its rows are in map order, not
-    by position: ``postgis_write.spatial_order``), each placed at its rows' positions."""
+    by position: ``postgis.write.spatial_order``), each placed at its rows' positions."""
     table, g = sql.Identifier(LAYERS, row["table_name"]), sql.Identifier(row["geometry_column"])
     pos = sql.Identifier(POSITION)
     every = sql.SQL("SELECT count(*) > 0 AND bool_and(coalesce(GeometryType({g}) = 'POINT', false)), "
