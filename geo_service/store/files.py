@@ -146,7 +146,7 @@ class LayerStore:
                 raise oversized_layer(layer_id, st.st_size, self.max_layer_bytes)
             if st.st_size >= self.sidecars.min_bytes:
                 version = self.sidecars.recorded_version(layer_id, key)
-                found = self.sidecars.open(layer_id, version) if version else None
+                found = self.sidecars.open(layer_id, version, quiet=True) if version else None
                 if found is not None:
                     return key, found
             data = handle.read()

@@ -51,7 +51,6 @@ class TableSidecars:
     def __init__(self, directory: Path, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
         self.directory = Path(directory)
         self.min_bytes = min_bytes
-        self._refused: set[tuple[str, int]] = set()  # tables (name, mtime) said once not to be readable
 
     def layer(self, layer_id: str, version: str, key: StatKey,
               parse: Callable[[], gpd.GeoDataFrame]) -> LayerData:
@@ -80,19 +79,16 @@ class TableSidecars:
     def _path(self, layer_id: str, version: str) -> Path:
         return self.directory / f"{layer_id}-{version}.arrow"
 
-    def open(self, layer_id: str, version: str) -> TableLayer | None:
+    def open(self, layer_id: str, version: str, quiet: bool = False) -> TableLayer | None:
+        """The table of this version, or None; one that cannot be read is logged unless ``quiet`` (a first look
+        that ``layer`` repeats, and reports, when it fails)."""
         path = self._path(layer_id, version)
         if not path.is_file():
             return None
         try:
             return TableLayer(pa.ipc.open_file(pa.memory_map(str(path))).read_all(), version)
         except Exception as exc:  # damaged, or written by another version of the service: parse instead
-            try:
-                seen = (path.name, path.stat().st_mtime_ns)
-            except OSError:
-                seen = (path.name, 0)
-            if seen not in self._refused:  # a load looks for it twice (its recorded version, then its own)
-                self._refused.add(seen)
+            if not quiet:
                 log.warning("layer %s: its table %s cannot be read (%s); parsing the GeoJSON", layer_id, path.name,
                             exc)
             return None
