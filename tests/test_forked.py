@@ -15,12 +15,12 @@ import pytest
 
 from tests.conftest import REPO
 
-CASES = ["plain", "sparse_later", "id_missing_later", "line_later", "over_limit", "geometry_lines", "write",
-         "write_child_fails", "no_memory"]
+CASES = ["plain", "sparse_later", "id_missing_later", "line_later", "over_limit", "geometry_lines", "whole_ids",
+         "text_id_later", "write", "write_whole_ids", "write_child_fails", "no_memory"]  # no_memory last: it stays
 
 
-def _document(rows: int, change=None, geometry_lines=False) -> bytes:
-    features = [{"type": "Feature", "id": f"p{i}",
+def _document(rows: int, change=None, geometry_lines=False, whole_ids=False) -> bytes:
+    features = [{"type": "Feature", "id": i * 3 if whole_ids else f"p{i}",
                  "properties": {"name": f"Point {i}", "n": i, "share": i / 7, "ok": i % 2 == 0,
                                 "note": None if i % 5 else "x"},
                  "geometry": {"type": "Point", "coordinates": [-11 - i / 1e4, 14 + i / 3e4]}} for i in range(rows)]
@@ -43,8 +43,10 @@ def _read_case(case: str) -> dict:
     changes = {"sparse_later": lambda f: f["properties"].update(extra=1),
                "id_missing_later": lambda f: f.pop("id"),
                "line_later": lambda f: f.update(geometry={"type": "LineString",
-                                                          "coordinates": [[-11, 14], [-11.1, 14.1]]})}
-    data = _document(4000, changes.get(case), geometry_lines=case == "geometry_lines")
+                                                          "coordinates": [[-11, 14], [-11.1, 14.1]]}),
+               "text_id_later": lambda f: f.update(id="p1")}
+    data = _document(4000, changes.get(case), geometry_lines=case == "geometry_lines",
+                     whole_ids=case in ("whole_ids", "text_id_later"))
     limits = InputLimits(features=3500) if case == "over_limit" else None
     if case == "no_memory":
         forked._free_memory = lambda: 1000  # 1,000 bytes free: less than the child would need
@@ -81,7 +83,8 @@ def _write_case(case: str) -> dict:
     from tests.test_geojson_stream import assert_same
 
     n = 3000
-    frame = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(n)], "name": [f"Point {i} é" for i in range(n)],
+    ids = np.arange(n) * 3 if case == "write_whole_ids" else [f"p{i}" for i in range(n)]
+    frame = gpd.GeoDataFrame({"id": ids, "name": [f"Point {i} é" for i in range(n)],
                               "n": np.arange(n), "share": np.arange(n) / 7 + 1e-9},
                              geometry=shapely.points(-11 - np.arange(n) / 1e4 / 3, 14 + np.arange(n) / 3e5),
                              crs="EPSG:4326")
@@ -119,8 +122,13 @@ def outcomes() -> dict:
     return dict(zip(CASES, map(json.loads, done.stdout.splitlines())))
 
 
-def test_a_document_read_beside_is_the_document_read_alone(outcomes):
-    assert outcomes["plain"] == {"forks": 1, "joined": [True], "outcome": "frame"}
+@pytest.mark.parametrize("case", ["plain", "whole_ids"])
+def test_a_document_read_beside_is_the_document_read_alone(outcomes, case):
+    assert outcomes[case] == {"forks": 1, "joined": [True], "outcome": "frame"}
+
+
+def test_a_text_id_among_whole_number_ids_later_on_is_not_plain_either_way(outcomes):
+    assert outcomes["text_id_later"]["outcome"] is None and outcomes["text_id_later"]["forks"] == 1
 
 
 @pytest.mark.parametrize("case", ["sparse_later", "line_later"])
@@ -142,9 +150,10 @@ def test_a_child_part_that_starts_inside_a_feature_is_dropped(outcomes):
     assert outcomes["geometry_lines"] == {"forks": 1, "joined": [], "outcome": "frame"}
 
 
-def test_a_layer_written_beside_has_the_bytes_written_alone(outcomes):
-    assert outcomes["write"]["forks"] == 1 and outcomes["write"]["outcome"] == "frame"
-    assert outcomes["write"]["bytes"] > 100_000
+@pytest.mark.parametrize("case", ["write", "write_whole_ids"])
+def test_a_layer_written_beside_has_the_bytes_written_alone(outcomes, case):
+    assert outcomes[case]["forks"] == 1 and outcomes[case]["outcome"] == "frame"
+    assert outcomes[case]["bytes"] > 100_000
 
 
 def test_a_part_the_child_fails_to_write_is_written_here(outcomes):

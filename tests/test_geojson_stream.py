@@ -17,7 +17,7 @@ from geo_service.config import InputLimits
 from geo_service.errors import GeoServiceError, PayloadTooLargeError
 from geo_service.io.geojson_stream import _refused_escape, read_plain
 from geo_service.io.ingest import check_geojson, read_upload
-from geo_service.io.ogr import read_frame
+from geo_service.io.ogr import read_frame, with_feature_ids
 from tests.conftest import BUNDLED_LAYERS
 
 
@@ -30,7 +30,7 @@ def long_way(data: bytes, limits: InputLimits | None = None):
         return None
     with warnings.catch_warnings():  # GDAL's notes (e.g. "several features with id = 5") are not the point here
         warnings.simplefilter("ignore")
-        return read_frame(io.BytesIO(again))
+        return with_feature_ids(read_frame(io.BytesIO(again)), again)[0]
 
 
 def assert_same(fast, slow) -> None:
@@ -62,6 +62,8 @@ PLAIN = {
                             feature({"name": "x", "n": None, "share": 2.5, "ok": None, "none": None})],
     "sparse properties": [feature({"a": 1}), feature({"b": "x"}), feature(None), feature({"a": 3, "c": 1.5})],
     "string ids": [feature({"a": 1}, id="p2"), feature({"a": 2}, id="p1")],
+    "whole-number ids": [feature({"a": 1}, id=5), feature({"a": 2}, id=-7), feature({"a": 3}, id=2**63 - 1)],
+    "whole-number ids, polygons": [feature({"k": "p"}, SQUARE, id=0), feature({"k": "q"}, SQUARE, id=12)],
     "id as a property": [feature({"id": "q", "a": 1}), feature({"id": "r", "a": 2})],
     "no properties at all": [feature({}), feature(None)],
     "lines, polygons and points": [feature({"k": "l"}, {"type": "LineString", "coordinates": [[-12, 13], [-11, 14]]}),
@@ -73,7 +75,10 @@ PLAIN = {
 }
 NOT_PLAIN = {  # each goes the long way, which keeps GDAL's reading (or refuses the file)
     "a feature without geometry": [{"type": "Feature", "properties": {"a": 1}, "geometry": None}],
-    "number ids": [feature({"a": 1}, id=5), feature({"a": 2}, id=7)],
+    "number and text ids": [feature({"a": 1}, id=5), feature({"a": 2}, id="7")],
+    "text then number ids": [feature({"a": 1}, id="x"), feature({"a": 2}, id=7)],
+    "boolean ids": [feature({"a": 1}, id=True), feature({"a": 2}, id=False)],
+    "an id beyond 64 bits": [feature({"a": 1}, id=5), feature({"a": 2}, id=2**63)],
     "ids on some features": [feature({"a": 1}, id="x"), feature({"a": 2})],
     "ids twice": [feature({"a": 1}, id="x"), feature({"a": 2}, id="x")],
     "ids also in properties": [feature({"id": "q"}, id="x")],
@@ -141,11 +146,10 @@ def test_bundled_layers_read_as_gdal_reads_them():
 ADLAM = "\U0001E900\U0001E922 \U0001DF04"
 
 
-@pytest.mark.parametrize("ids", [None, 5])  # plain, then the long way (number ids)
-def test_characters_beyond_u_ffff_written_as_escapes_are_kept(ids):
+@pytest.mark.parametrize("other", [{}, {"list": [1]}])  # plain, then the long way (a list)
+def test_characters_beyond_u_ffff_written_as_escapes_are_kept(other):
     """json.dumps writes such a character as two escaped UTF-16 surrogates: the import keeps it."""
-    data = json.dumps({"type": "FeatureCollection", "features": [
-        feature({"name": ADLAM}, **({} if ids is None else {"id": ids}))]}).encode()
+    data = json.dumps({"type": "FeatureCollection", "features": [feature({"name": ADLAM, **other})]}).encode()
     assert b"\\ud83a" in data and b"\\ud837\\udf04" in data
     frame, _ = read_upload(data, "x.geojson")
     assert frame["name"].tolist() == [ADLAM]

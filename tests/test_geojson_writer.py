@@ -93,6 +93,9 @@ def test_every_kind_of_plain_column_with_missing_values(tmp_path):
     }, EDGE_X[:n], EDGE_Y[:n])
     assert_as_gdal(frame, tmp_path)
     assert_as_gdal(frame.drop(columns=["name"]).assign(id=[f"f{i}" for i in range(n)]), tmp_path)
+    assert_as_gdal(frame.drop(columns=["name"]).assign(id=pd.array([7, -(10**18) - 1, 0, 2**63 - 1, 12, 5, 6][:n],
+                                                                     dtype="Int64")), tmp_path)
+    assert_as_gdal(frame[["geometry"]].assign(id=np.arange(n) * 3), tmp_path)
     assert_as_gdal(frame[["geometry"]], tmp_path)  # "properties": { }
 
 
@@ -115,7 +118,6 @@ def _not_plain() -> dict:
                                                crs="EPSG:4326"),
         "an empty point": gpd.GeoDataFrame(plain, geometry=[shapely.Point(), shapely.Point(0, 0), shapely.Point(1, 1)],
                                            crs="EPSG:4326"),
-        "whole-number ids": frame_of({"id": [1, 2, 3]}, xs, ys),
         "an id twice": frame_of({"id": ["a", "a", "b"]}, xs, ys),
         "a missing id": frame_of({"id": ["a", None, "b"]}, xs, ys),
         "float32": frame_of({"v": np.array([1.5, 2.5, 3.5], dtype=np.float32)}, xs, ys),
@@ -181,8 +183,12 @@ def point_layers(draw):
     xs = draw(st.lists(st.one_of(st.floats(-180, 180), st.sampled_from(EDGE_X)), min_size=n, max_size=n))
     ys = draw(st.lists(st.one_of(st.floats(-90, 90), st.sampled_from(EDGE_Y)), min_size=n, max_size=n))
     columns = {}
-    if draw(st.booleans()):
+    ids = draw(st.sampled_from(["none", "text", "whole"]))
+    if ids == "text":
         columns["id"] = draw(st.lists(st.text(max_size=6), min_size=n, max_size=n, unique=True))
+    elif ids == "whole":
+        columns["id"] = pd.array(draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n, unique=True)),
+                                 dtype="Int64")
     names = draw(st.lists(st.text(min_size=1, max_size=6).filter(lambda name: "\x00" not in name),
                           max_size=4, unique_by=str.lower))
     for name in names:

@@ -64,6 +64,8 @@ CASES = [
         "-12.2", "1e400").encode(), "x.geojson"), 400, r"too large for a double"),
     ("id is a list", lambda tmp: (json.dumps(hf.feature_collection(hf.point_feature([1]))).encode(), "x.geojson"),
      400, r"feature 1: its id is neither a string nor a number"),
+    ("id is a decimal", lambda tmp: (json.dumps(hf.feature_collection(hf.point_feature(1.5))).encode(), "x.geojson"),
+     400, r"feature 1: its id is a decimal number: give the features text or whole-number ids"),
     ("nested 100,000 deep", lambda tmp: (b"[" * 100_000 + b"]" * 100_000, "x.geojson"), 400, r"nested too deeply"),
     ("shp without shx", lambda tmp: (hf.shapefile_zip(hf.points_frame(), drop=(".shx",)), "x.zip"), 400,
      r"has x.shp but no .shx beside it"),

@@ -117,29 +117,48 @@ def test_outside_area_is_accepted_when_allowed(layers_dir):
 
 def test_whole_number_feature_ids_are_kept(layers_dir):
     """GDAL takes ``"id": 10`` for its own row number and pyogrio drops it: the ids were lost, the features
-    numbered 1 to N instead. They are kept (as the text ids every import stores), and one missing is refused."""
+    numbered 1 to N instead. They are kept as whole numbers, in the file and in what readers get, whichever
+    way the document is read (points: in one pass; polygons with a list property: the long way through GDAL);
+    one missing is refused."""
     store = LayerStore(layers_dir)
     features = [{"type": "Feature", "id": number, "properties": {"name": name}, "geometry": pt(lon, 14.4)}
                 for number, name, lon in ((10, "Kayes", -11.4), (7, "Diboli", -12.2), (0, "Kidira", -12.21))]
     polygon = {"type": "Polygon", "coordinates": [[[-12, 14], [-11, 14], [-11, 15], [-12, 14]]]}
-    for layer_id, document in (("wells", fc(*features)), ("areas", fc({**features[0], "geometry": polygon}))):
-        import_layer(store, layer_id, document, "x.geojson", Extent())
-    assert [f["id"] for f in store.read_document("wells")["features"]] == ["10", "7", "0"]
-    assert json.loads(store.feature_text("wells", "7"))["properties"]["name"] == "Diboli"
-    assert store.read("areas")["id"].tolist() == ["10"]
+    areas = fc({**features[0], "geometry": polygon, "properties": {"name": "Kayes", "tags": ["a", "b"]}})
+    for layer_id, document in (("wells", fc(*features)), ("areas", areas)):
+        outcome = import_layer(store, layer_id, document, "x.geojson", Extent())
+        assert not any("text" in str(note) for note in outcome.notes), outcome.notes
+    assert [f["id"] for f in store.read_document("wells")["features"]] == [10, 7, 0]
+    assert b'"id": 10,' in (layers_dir / "wells.geojson").read_bytes()
+    assert json.loads(store.feature_text("wells", "7")) == {**features[1], "properties": {
+        "name": "Diboli", "source": store.read("wells")["source"].iloc[0]}}
+    assert store.read("areas")["id"].tolist() == [10] and store.read("areas")["id"].dtype == "Int64"
     with pytest.raises(GeoServiceError, match="features 2 have an empty id"):
         import_layer(store, "gaps", fc(features[0], {k: v for k, v in features[1].items() if k != "id"}),
                      "x.geojson", Extent())
 
 
+@pytest.mark.parametrize("geometry", ["point", "polygon"])
+def test_whole_number_ids_among_text_ids_become_text_and_the_answer_says_so(layers_dir, geometry):
+    store = LayerStore(layers_dir)
+    shape = pt(-11.4, 14.4) if geometry == "point" else {
+        "type": "Polygon", "coordinates": [[[-12, 14], [-11, 14], [-11, 15], [-12, 14]]]}
+    document = fc({"type": "Feature", "id": 10, "properties": {"name": "Kayes"}, "geometry": shape},
+                  {"type": "Feature", "id": "k2", "properties": {"name": "Diboli"}, "geometry": shape})
+    outcome = import_layer(store, "mixed", document, "x.geojson", Extent())
+    assert [str(note) for note in outcome.notes] == ["x.geojson: the ids mix whole numbers and text: all are kept as text"]
+    assert [f["id"] for f in store.read_document("mixed")["features"]] == ["10", "k2"]
+
+
 def test_ids_of_a_document_too_large_to_read_twice_are_numbered_and_logged(monkeypatch, caplog):
+    """A layer file GDAL reads (not plain: a list property) whose whole-number ids ``io.ogr`` would read again."""
     from geo_service.io import ogr
 
-    document = fc({"type": "Feature", "id": 10, "properties": {"name": "Kayes"}, "geometry": pt(-11.4, 14.4)})
+    document = fc({"type": "Feature", "id": 10, "properties": {"tags": ["a"]}, "geometry": pt(-11.4, 14.4)})
     frame = ogr.read_frame(io.BytesIO(document))
-    assert ogr.with_feature_ids(frame, document)["id"].tolist() == [10]
+    assert ogr.with_feature_ids(frame, document)[0]["id"].tolist() == [10]
     monkeypatch.setattr(ogr, "_IDS_MAX_BYTES", len(document) - 1)
-    assert "id" not in ogr.with_feature_ids(frame, document).columns
+    assert "id" not in ogr.with_feature_ids(frame, document)[0].columns
     assert "its features are numbered instead" in caplog.text
 
 

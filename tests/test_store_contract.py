@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from geo_service.config import Extent
 from geo_service.errors import LayerDataError, LayerNotFoundError, VersionConflictError
+from geo_service.io.layer_import import import_layer
 from geo_service.store import LayerStore
 from geo_service.store.base import Store
 from geo_service.store.expressions import Compare, SortKey
@@ -132,6 +134,18 @@ def test_whole_number_ids_stay_the_features_ids(store):
     assert store.read("wells")["id"].tolist() == [10, 20, 0]
     assert json.loads(store.feature_text("wells", "20"))["properties"]["name"] == "B"
     assert [json.loads(t)["id"] for t in store.snapshot("wells").page(limit=5)[0]] == [10, 20, 0]
+
+
+def test_an_imported_document_keeps_its_whole_number_ids(store):
+    """What an analyst's GeoJSON export holds (``"id": 10``) is what the layer serves after an import."""
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": number, "properties": {"name": name},
+         "geometry": {"type": "Point", "coordinates": [lon, 14.4]}}
+        for number, name, lon in ((10, "Kayes", -11.4), (7, "Diboli", -12.2))]}
+    outcome = import_layer(store, "wells", json.dumps(document).encode(), "wells.geojson", Extent())
+    assert outcome.created and outcome.features == 2
+    assert [f["id"] for f in store.read_document("wells")["features"]] == [10, 7]
+    assert json.loads(store.feature_text("wells", "7"))["id"] == 7
 
 
 SNAPSHOT_QUERIES = (

@@ -162,7 +162,17 @@ def texts(values: list) -> pd.api.extensions.ExtensionArray:
     return pd.array(pa.array(values, type=pa.large_string()), dtype="str")
 
 
-def plain_frame(columns: dict[str, Any], ids: list[str] | None, geometries: np.ndarray,
+def _id_column(ids: list) -> Any:
+    """Text ids as a text column; whole-number ids (all of them, the reader has seen) as nullable integers,
+    as ``io.ogr`` reads them from a document GDAL read."""
+    if not ids or type(ids[0]) is str:
+        return texts(ids)
+    if min(ids) < -(2**63) or max(ids) >= 2**63:
+        raise NotPlain  # beyond 64 bits: the long way refuses the document and says why
+    return pd.array(ids, dtype="Int64")
+
+
+def plain_frame(columns: dict[str, Any], ids: list[str] | list[int] | None, geometries: np.ndarray,
                 rows: int, *, unique_ids: bool = False) -> gpd.GeoDataFrame:
     """The frame of a plain document from its typed columns (``typed_column``), its ids and geometries
     (``unique_ids``: the caller has seen that no id comes twice)."""
@@ -172,6 +182,6 @@ def plain_frame(columns: dict[str, Any], ids: list[str] | None, geometries: np.n
     if ids is not None:
         if "id" in columns or not (unique_ids or len(set(ids)) == rows):
             raise NotPlain  # an id twice, or ids both on the features and in their properties
-        columns = {"id": texts(ids), **columns}
+        columns = {"id": _id_column(ids), **columns}
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"),
                             index=pd.RangeIndex(rows))

@@ -164,6 +164,8 @@ def _feature_problems(feature: dict, seen_ids: set, allowed: frozenset[str] | No
     found: list[Text] = []
     if "id" in feature:
         fid = feature["id"]
+        if isinstance(fid, float):  # RFC 7946 allows it; GDAL would make it a decimal property, text would change it
+            return [_problem("problem", "its id is a decimal number: give the features text or whole-number ids")]
         if not isinstance(fid, (str, int)) or isinstance(fid, bool):
             return [_problem("problem", "its id is neither a string nor a number (RFC 7946 section 3.2)")]
         if fid in seen_ids:

@@ -11,7 +11,7 @@ seen), the counts are checked as the features come (a file over a limit stops
 at the first feature past it, before the rest is read) and the properties go
 straight into columns, typed as GDAL types them (``geojson_columns``).
 
-Only plain documents take this way: features with string ids or none, property
+Only plain documents take this way: features with string ids, whole-number ids or none, property
 values that are text, numbers, booleans or null with one kind per column
 (whole numbers and decimals make decimals), 2-D geometries, no ``crs``. For
 anything else ``read_plain`` answers None and the caller goes the long way
@@ -58,6 +58,7 @@ CHILD_SHARE = 0.4  # the child also turns its rows into columns and pickles them
 CHILD_BYTES_PER_CHAR = 4  # the child's own memory by character of its part (0.5 GB for 150 MB, measured)
 _TOP_KEYS = frozenset({"type", "features", "bbox", "name"})
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})
+_ID_TYPES = (str, int)  # ``type(x) in``: a boolean is not a whole-number id
 _GEOMETRY_KEYS = frozenset({"type", "coordinates", "bbox"})
 
 
@@ -136,7 +137,8 @@ def _space(text: str, at: int) -> int:
 
 def _usual(pairs: Any) -> tuple | None:
     """(id, property names, property values, coordinates) of a feature written as GDAL and most tools write
-    it (type, a text id, properties, a point, in that order), taken apart in one go; None for any other."""
+    it (type, a text or whole-number id, properties, a point, in that order), taken apart in one go; None for
+    any other."""
     if type(pairs) is not tuple or len(pairs) != 4:
         return None
     try:
@@ -147,7 +149,7 @@ def _usual(pairs: Any) -> tuple | None:
         keys, values = zip(*properties)
     except ValueError:  # another number of members
         return None
-    if (k0 == "type" and v0 == "Feature" and k1 == "id" and type(ident) is str and k2 == "properties"
+    if (k0 == "type" and v0 == "Feature" and k1 == "id" and type(ident) in _ID_TYPES and k2 == "properties"
             and k3 == "geometry" and g0 == "type" and kind == "Point" and g1 == "coordinates"
             and type(coordinates) is list and len(coordinates) == 2):
         return ident, keys, values, coordinates
@@ -160,6 +162,7 @@ class _Reader:
         self.columns = Columns(filename, limits)
         self.geometries = _Geometries()
         self.ids: list | None = None
+        self.id_type: type | None = None  # str or int: the ids of a plain document are all of one kind
         self.rows = 0
 
     def document(self) -> dict:
@@ -243,7 +246,7 @@ class _Reader:
         end, count, ids, keys, values, xs, ys, positions = part[0]
         geometries, limits, total = self.geometries, self.limits, self.rows + count
         if not (self.columns.values is None and keys == self.columns.keys and count
-                and (ids is None) == (self.ids is None)):
+                and (ids is None) == (self.ids is None) and (ids is None or type(ids[0]) is self.id_type)):
             return None
         if limits is not None and (total > limits.features or total * (len(keys) + 1) > limits.cells
                                    or geometries.positions + positions > limits.vertices):
@@ -264,7 +267,7 @@ class _Reader:
             raise over_limit(self.filename, "features", at_least(row + 1), limits.features, "MAX_FEATURES")
         if self.ids is not None and self.columns.values is None:
             usual = _usual(pairs)
-            if usual is not None and usual[1] == self.columns.keys:
+            if usual is not None and usual[1] == self.columns.keys and type(usual[0]) is self.id_type:
                 self._keep_usual(row, usual)
                 return
         if type(pairs) is not tuple:
@@ -287,7 +290,8 @@ class _Reader:
         self.rows = row + 1
 
     def _keep_usual(self, row: int, usual: tuple) -> None:
-        """What ``feature`` does, for a feature with a text id, the first feature's keys and a 2-D point."""
+        """What ``feature`` does, for a feature with an id of the first one's kind, the first feature's keys and
+        a 2-D point."""
         ident, keys, values, coordinates = usual
         limits, geometries = self.limits, self.geometries
         self.ids.append(ident)
@@ -304,13 +308,17 @@ class _Reader:
         self.rows = row + 1
 
     def _id(self, row: int, feature: dict) -> None:
-        """String ids on every feature, or on none (GDAL reads other ids differently: see the module)."""
+        """Ids on every feature, or on none; all text or all whole numbers (GDAL makes whole-number ids its
+        feature numbers and a mixture text: the long way reads them from the document, ``io.ogr``)."""
         if "id" in feature:
-            if type(feature["id"]) is not str or (self.ids is None and row > 0):
-                raise NotPlain
+            ident = feature["id"]
             if self.ids is None:
-                self.ids = []
-            self.ids.append(feature["id"])
+                if row > 0 or type(ident) not in _ID_TYPES:
+                    raise NotPlain
+                self.ids, self.id_type = [], type(ident)
+            elif type(ident) is not self.id_type:
+                raise NotPlain
+            self.ids.append(ident)
         elif self.ids is not None:
             raise NotPlain
 

@@ -22,7 +22,7 @@ The frame returned is built by the reader's own typing (``geojson_columns``), so
 frame ``read_plain`` gives for the file (``tests/test_geojson_writer.py`` checks
 both against GDAL on generated frames).
 
-Only plain point layers take this way: every geometry a 2-D point, string ids
+Only plain point layers take this way: every geometry a 2-D point, text or whole-number ids
 (unique) or none, columns of text, whole numbers, decimals or booleans (with
 missing values). ``write_plain`` answers None for anything else and the store
 writes through GDAL as before.
@@ -246,12 +246,13 @@ def _points(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     return x, y
 
 
-def _ids(frame: gpd.GeoDataFrame) -> list[str] | None | bool:
-    """The features' string ids, None without an ``id`` column, False when they are not plain."""
+def _ids(frame: gpd.GeoDataFrame) -> list[str] | list[int] | None | bool:
+    """The features' ids (text, or whole numbers), None without an ``id`` column, False when they are not
+    plain."""
     if "id" not in frame.columns:
         return None
     found = _plain_values(frame["id"])
-    if found is None or found[1] is not encode_basestring:
+    if found is None or found[1] not in (encode_basestring, str):
         return False
     ids = found[0]
     if any(v is None for v in ids) or len(set(ids)) != len(ids):
@@ -294,7 +295,7 @@ def _chunks(write: Callable[[bytes], object], template: str, ids: list[str] | No
         xs, ys = coordinate_texts(x[start:stop].tolist()), coordinate_texts(y[start:stop].tolist())
         values = [column.texts(start, stop) for column in columns]
         if ids is not None:
-            values.insert(0, list(map(encode_basestring, ids[start:stop])))
+            values.insert(0, list(map(str if type(ids[0]) is int else encode_basestring, ids[start:stop])))
         body = ",\n".join(map(template.__mod__, zip(*values, xs, ys)))
         write((_HEAD if start == 0 else b",\n") + body.encode("utf-8") + (_TAIL if stop == len(x) else b""))
         back.append((decimals(xs), decimals(ys)))

@@ -157,6 +157,11 @@ def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits(
     written again as UTF-8 for GDAL, which reads some characters beyond U+FFFF (those whose code point
     ends in D800-DFFF) as U+FFFD when they come as two escaped UTF-16 surrogates, as ``json.dumps``
     writes them."""
+    return _checked_geojson(data, filename, limits)[0]
+
+
+def _checked_geojson(data: bytes, filename: str, limits: InputLimits) -> tuple[bytes, list]:
+    """``check_geojson``'s document, and its features as parsed (their ids, which GDAL does not give)."""
     document = parse_json(data, filename)
     problems = document_problems(document, structure_only=True, limit=5)
     if problems:
@@ -167,7 +172,7 @@ def check_geojson(data: bytes, filename: str, limits: InputLimits = InputLimits(
         raise IngestError(Text("error", "{file}: a text holds the NUL character (\\u0000), where GDAL would cut it "
                                "short: remove it", {"file": filename}))
     try:
-        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return json.dumps(document, ensure_ascii=False).encode("utf-8"), document.get("features")
     except UnicodeEncodeError as exc:
         raise IngestError(Text("error", "{file}: a text holds half of a UTF-16 surrogate pair ({code}), which is "
                                "not a character: export the file again as UTF-8",
@@ -180,13 +185,14 @@ def read_gis(data: bytes, filename: str, kind: str,
 
     Each is inspected and counted first; GDAL's warnings (values it could not read, …) come back as notes.
     """
+    features = None  # a GeoJSON document's, as parsed
     if kind == "shp.zip":
         inspect_shapefile_zip(data, filename, limits)
     if kind == "geojson":
         plain = read_plain(data, filename, limits)  # one pass; None: the long way below says what GDAL makes of it
         if plain is not None:
             return plain, []
-        data = check_geojson(data, filename, limits)
+        data, features = _checked_geojson(data, filename, limits)
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}[kind]
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -206,7 +212,10 @@ def read_gis(data: bytes, filename: str, kind: str,
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
         raise IngestError(Text("error", "{file}: the file has no geometry", {"file": filename}))
     if kind == "geojson":
-        frame = with_feature_ids(frame, data)
+        frame, as_text = with_feature_ids(frame, features=features)
+        if as_text:
+            notes.append(Text("note", "{file}: the ids mix whole numbers and text: all are kept as text",
+                              {"file": filename}))
     return frame, notes
 
 

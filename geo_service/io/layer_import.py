@@ -126,8 +126,8 @@ def prepare_import(data: bytes, filename: str, layer: Layer | None, extent: Exte
     frame, repaired = check_geometries(frame, filename, options.repair)
     family = check_family(frame, filename, layer)
     numbered = check_ids(frame, filename)
-    if "id" in frame.columns:
-        frame["id"] = frame["id"].astype("string")
+    if "id" in frame.columns and not pd.api.types.is_integer_dtype(frame["id"]):
+        frame["id"] = frame["id"].astype("string")  # whole-number ids stay whole numbers
     source = options.source or f"imported from {filename} on {date.today().isoformat()}"
     if "source" not in frame.columns:
         frame["source"] = source

@@ -39,32 +39,40 @@ def read_frame(source: str | PathLike | object, layer: str | None = None) -> gpd
     return frame
 
 
-def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes) -> gpd.GeoDataFrame:
-    """``frame`` read by GDAL from the GeoJSON ``data``, with the features' ids as its ``id`` column.
+def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
+                     features: list | None = None) -> tuple[gpd.GeoDataFrame, bool]:
+    """``frame`` read by GDAL from a GeoJSON document, with the features' ids as its ``id`` column; and whether
+    whole-number ids became text (when text ids come with them: a column has one type).
 
     GDAL makes whole-number feature ids (``"id": 10``) its FIDs, which pyogrio does not return: they were
     lost (the features then numbered 1 to N). Text ids GDAL gives as a column itself; so does a property
     named ``id``, which is left as it is. Written here because neither GDAL nor pyogrio says whether the
-    FIDs came from the document (they are 0 to N-1 either way when its ids are). The document is parsed
-    again for its ids, so only up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps
-    GDAL's reading, its features numbered, and says so in the log."""
-    if "id" in frame.columns or b'"id"' not in data:
-        return frame
-    if len(data) > _IDS_MAX_BYTES:
-        logging.getLogger(__name__).warning("a GeoJSON document of %d MB with whole-number ids: its features are "
-                                            "numbered instead (ids are read up to %d MB)", len(data) >> 20,
-                                            _IDS_MAX_BYTES >> 20)
-        return frame
-    features = json.loads(data).get("features")
+    FIDs came from the document (they are 0 to N-1 either way when its ids are). The ids come from the
+    document's ``features`` when the caller parsed it already; else ``data`` is parsed again for them, so only
+    up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps GDAL's reading, its features
+    numbered, and says so in the log (plain documents, whatever their ids, never come here: ``geojson_stream``)."""
+    if "id" in frame.columns:
+        return frame, False
+    if features is None:
+        if data is None or b'"id"' not in data:
+            return frame, False
+        if len(data) > _IDS_MAX_BYTES:
+            logging.getLogger(__name__).warning("a GeoJSON document of %d MB with whole-number ids: its features "
+                                                "are numbered instead (ids are read up to %d MB)", len(data) >> 20,
+                                                _IDS_MAX_BYTES >> 20)
+            return frame, False
+        features = json.loads(data).get("features")
     if not isinstance(features, list) or len(features) != len(frame):
-        return frame
+        return frame, False
     ids = [feature.get("id") if isinstance(feature, dict) else None for feature in features]
     if all(value is None for value in ids):
-        return frame
+        return frame, False
+    as_text = False
     if all(value is None or (type(value) is int) for value in ids):
         column = pd.array(ids, dtype="Int64")
     else:
+        as_text = any(type(value) is int for value in ids)
         column = pd.array([None if value is None else str(value) for value in ids], dtype="string")
     frame = frame.copy()
     frame.insert(0, "id", column)
-    return frame
+    return frame, as_text

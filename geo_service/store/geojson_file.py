@@ -4,6 +4,7 @@ written to a temporary file, checked and renamed; read in one pass when plain, e
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -192,7 +193,10 @@ def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
     except (DataSourceError, DataLayerError) as exc:
         raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {hide_path(exc, path)}") from exc
     if "id" not in frame.columns:
-        frame = with_feature_ids(frame, data if data is not None else path.read_bytes())
+        frame, as_text = with_feature_ids(frame, data if data is not None else path.read_bytes())
+        if as_text:
+            logging.getLogger(__name__).warning("%s: its ids mix whole numbers and text: all are served as text",
+                                                path.name)
     if frame.crs is None:
         frame = frame.set_crs(WGS84)
     return frame
