@@ -158,7 +158,7 @@ def test_a_large_layer_is_served_from_its_table_per_version(tmp_path, monkeypatc
     process maps that (without parsing, or even hashing, the GeoJSON), a new version gets a new table, and a
     damaged table is ignored."""
     from geo_service.store import files as files_module
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     frames = tmp_path / "frames"
@@ -187,7 +187,7 @@ def test_a_large_layer_is_served_from_its_table_per_version(tmp_path, monkeypatc
 
 
 def test_a_new_table_clears_the_layers_geoparquet_copies_of_an_earlier_release(tmp_path):
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     old = layers / ".cache" / "frames"
@@ -206,7 +206,7 @@ def test_a_layer_file_changed_by_hand_is_hashed_and_parsed_again(tmp_path):
     import json as json_module
     import os
 
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     tables = tmp_path / "tables"
@@ -228,7 +228,7 @@ def test_a_write_is_parsed_once_its_check_gives_the_next_read_and_the_parsed_cop
     """The written file is read back to be checked; that frame is what the layer's readers get (the same as
     parsing the file afresh), kept as the parsed copy, so neither this process nor another parses it again."""
     from geo_service.store import files as files_module
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
 
     layers = write_layers(tmp_path / "layers")
     frames = tmp_path / "frames"

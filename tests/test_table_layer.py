@@ -23,8 +23,8 @@ from shapely.geometry import (
 from geo_service.errors import NotFoundError
 from geo_service.store.frame_layer import FrameLayer
 from geo_service.store.geojson_file import read_geojson
-from geo_service.store import table_layer
-from geo_service.store.sidecar import TableSidecars
+from geo_service.store.files import table_layer
+from geo_service.store.files.sidecar import TableSidecars
 from tests.conftest import BUNDLED_LAYERS
 
 

@@ -124,7 +124,7 @@ def test_a_store_thins_points_before_making_rows_and_draws_the_same_tile(tmp_pat
 
     monkeypatch.setattr(tiles, "_CHUNK", 7001)
     from geo_service.store import LayerStore
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
     from tests.conftest import catalogue_entry, write_layers
 
     rng = np.random.default_rng(4)

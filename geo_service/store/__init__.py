@@ -52,7 +52,7 @@ def open_store(settings, *, command: bool = False) -> Store:
                             table_min_mb=settings.table_min_mb,
                             points_dir=points_dir(settings), pooled=not command)
     from geo_service.store.files import LayerStore
-    from geo_service.store.sidecar import TableSidecars
+    from geo_service.store.files.sidecar import TableSidecars
 
     tables = TableSidecars(Path(settings.layers_dir) / ".cache" / "tables", min_bytes=settings.table_min_mb * 2**20)
     return LayerStore(settings.layers_dir, history_keep=settings.history_keep, max_layer_mb=settings.max_layer_mb,

@@ -1,4 +1,5 @@
-"""The file store: layers as RFC 7946 GeoJSON files named in ``catalogue.json``.
+"""The file store: layers as RFC 7946 GeoJSON files named in ``catalogue.json`` (large ones served from the
+Arrow tables ``sidecar`` keeps beside them, read by ``table_layer``).
 
 Reads are cached per layer and invalidated when the file changes (a replace
 renames a new file into place, so its inode, size or mtime differ). A layer
@@ -41,10 +42,10 @@ from geo_service.store.base import (
 )
 from geo_service.store.features import FeatureSource
 from geo_service.store.fileops import commit, digest, file_digest, fsync_dir, storage_error
+from geo_service.store.files.sidecar import TableSidecars
 from geo_service.store.frame_layer import FrameLayer, LayerData, Snapshot, page_positions
 from geo_service.store.geojson_file import copy_temporary, read_geojson, write_geojson_atomic, write_temporary
 from geo_service.store.history import History, SavedVersion
-from geo_service.store.sidecar import TableSidecars
 
 DEFAULT_MAX_LAYER_MB = 512
 

@@ -24,8 +24,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
+from geo_service.store.files.table_layer import GEOMETRY, TableLayer, to_table
 from geo_service.store.frame_layer import FrameLayer, LayerData
-from geo_service.store.table_layer import GEOMETRY, TableLayer, to_table
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_BYTES = 8 * 2**20
