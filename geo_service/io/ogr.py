@@ -51,8 +51,8 @@ def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
     document's ``features`` when the caller parsed it already; else ``data`` is parsed again for them, so only
     up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps GDAL's reading, its features
     numbered, and says so in the log (plain documents, whatever their ids, never come here: ``geojson_stream``)."""
-    if "id" in frame.columns:
-        return frame, False
+    if "id" in frame.columns:  # text ids (or a property "id"): GDAL made text of any whole number among them
+        return frame, isinstance(features, list) and _mixed_ids(features)
     if features is None:
         if data is None or b'"id"' not in data:
             return frame, False
@@ -76,3 +76,9 @@ def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
     frame = frame.copy()
     frame.insert(0, "id", column)
     return frame, as_text
+
+
+def _mixed_ids(features: list) -> bool:
+    """Whether the features' ids are whole numbers and text."""
+    kinds = {type(feature.get("id")) for feature in features if isinstance(feature, dict)}
+    return int in kinds and str in kinds
