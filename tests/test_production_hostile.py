@@ -13,6 +13,8 @@ import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -22,7 +24,7 @@ import uuid
 import pytest
 
 from tests import hostile_files as hf
-from tests.conftest import BUNDLED_LAYERS
+from tests.conftest import BUNDLED_LAYERS, REPO
 from tests.production import production_server
 
 TOKEN = "a-long-test-token-0123456789"
@@ -195,6 +197,35 @@ def test_slow_clients_hold_no_worker(server):
             connection.close()
 
 
+def _until_closed(connection: socket.socket) -> bytes:
+    data = b""
+    while chunk := connection.recv(65536):
+        data += chunk
+    return data
+
+
+def test_clients_that_never_close_hold_no_worker(server):
+    """After an answer that closes the connection, the server waits up to 2 s for the client to close its end
+    too (so that a late packet cannot reset the answer). Clients that never close must not hold a worker
+    meanwhile: gunicorn's own worker waited in its event loop, one such client after another."""
+    address = (server.url.split("//")[1].split(":")[0], int(server.url.rsplit(":", 1)[1]))
+    held = [socket.create_connection(address, timeout=60) for _ in range(len(server.worker_pids()) * 10)]
+    try:
+        started = time.monotonic()
+        for connection in held:
+            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        answers = [_until_closed(connection) for connection in held]  # each ends with the server's FIN
+        status, _, seconds = server.get("/api/health", timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        for connection in held:
+            connection.close()
+    assert all(answer.startswith(b"HTTP/1.1 200 ") for answer in answers)
+    assert status == 200 and seconds < HEALTH_WITHIN_S, seconds
+    # Waiting in turn, the last of each worker's ten answers would come after nine waits of 2 s.
+    assert elapsed < 5 * HEALTH_WITHIN_S, f"{len(held)} answers and a health check took {elapsed:.1f} s"
+
+
 def test_chunked_over_limit_upload_is_413_and_the_layer_is_kept(server, layers_copy):
     before = (layers_copy / "communities.geojson").read_bytes()
     etag = json.loads(urllib.request.urlopen(f"{server.url}/api/layers/communities").read())["version"]
@@ -226,18 +257,26 @@ def test_a_token_in_the_url_is_refused_and_never_logged(server):
     assert "token=[redacted]" in log and TOKEN not in log
 
 
-def _access_line(logger_class, tmp_path, log_format: str | None = None) -> str:
-    """The access log line ``logger_class`` writes for one request, the time stamp left out."""
-    from types import SimpleNamespace
-
+def _access_logger(logger_class, path, log_format: str | None = None, monkeypatch=None):
+    """A gunicorn Logger writing the access log to ``path``; with ``monkeypatch``, the log has only that
+    handler for the test (it is one logging.Logger for the process, to which pytest adds its own)."""
     from gunicorn.config import Config
 
-    path = tmp_path / f"{logger_class.__name__}-{uuid.uuid4().hex}.log"
     config = Config()
     config.set("accesslog", str(path))
     if log_format:
         config.set("access_log_format", log_format)
     logger = logger_class(config)
+    if monkeypatch is not None:
+        monkeypatch.setattr(logger.access_log, "handlers",
+                            [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)])
+    return logger
+
+
+def _log_one(logger) -> None:
+    """One request, as gunicorn's worker hands it to the access log."""
+    from types import SimpleNamespace
+
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/api/layers?token={TOKEN}&x=1", "PATH_INFO": "/api/layers",
                "QUERY_STRING": f"token={TOKEN}&x=1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.1.2.3",
                "HTTP_REFERER": "http://example.invalid/carte", "HTTP_USER_AGENT": 'QGIS/32200 "quoted"',
@@ -245,22 +284,92 @@ def _access_line(logger_class, tmp_path, log_format: str | None = None) -> str:
     response = SimpleNamespace(status="400 BAD REQUEST", sent=231, headers=[("Content-Type", "application/json")])
     request = SimpleNamespace(headers=[("USER-AGENT", environ["HTTP_USER_AGENT"]), ("X-SEEN", "yes")])
     logger.access(response, request, environ, datetime.timedelta(microseconds=2500))
-    logger.close_on_exec()
-    for handler in logger.access_log.handlers:
-        handler.close()
+
+
+def _without_times(path) -> str:
     return re.sub(r"\[\d{2}/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\]", "[time]", path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("log_format", [None, '%(h)s "%(r)s" %({x-seen}i)s %({user-agent}i)s %(D)s'])
+def _access_lines(logger_class, tmp_path, log_format: str | None = None, count: int = 1) -> str:
+    """The access log lines ``logger_class`` writes for ``count`` requests, the time stamps left out."""
+    path = tmp_path / f"{logger_class.__name__}-{uuid.uuid4().hex}.log"
+    logger = _access_logger(logger_class, path, log_format)
+    for _ in range(count):
+        _log_one(logger)
+    logger.close_on_exec()
+    for handler in logger.access_log.handlers:
+        handler.close()
+    return _without_times(path)
+
+
+FORMATS = [None, '%(h)s "%(r)s" %({x-seen}i)s %({user-agent}i)s %(D)s %({content-type}o)s']
+
+
+@pytest.mark.parametrize("log_format", FORMATS)
 def test_the_access_log_is_gunicorn_s_with_tokens_redacted(tmp_path, log_format):
     from gunicorn.glogging import Logger
 
     from geo_service.serving import RedactingLogger
 
-    ours, stock = _access_line(RedactingLogger, tmp_path, log_format), _access_line(Logger, tmp_path, log_format)
+    ours, stock = _access_lines(RedactingLogger, tmp_path, log_format), _access_lines(Logger, tmp_path, log_format)
     assert TOKEN in stock and TOKEN not in ours
     assert ours == stock.replace(TOKEN, "[redacted]") and ours.count("\n") == 1
     assert ("agent" in ours) is (log_format is None) and ('\\"quoted\\"' in ours)
+    assert ("application/json" in ours) is (log_format is not None)
+
+
+@pytest.mark.parametrize("log_format", FORMATS)
+def test_a_worker_s_access_log_lines_are_written_together(tmp_path, log_format, monkeypatch):
+    """In a worker, lines are kept, then written by its event loop once a second, or at once when
+    ``ACCESS_FLUSH_LINES`` are waiting: the same lines as gunicorn's own, in order."""
+    from gunicorn.glogging import Logger
+
+    from geo_service import serving
+
+    monkeypatch.setattr(serving, "ACCESS_FLUSH_LINES", 5)
+    # first: each gunicorn Logger sets its own handler on the process's one access log
+    stock = _access_lines(Logger, tmp_path, log_format, count=1).replace(TOKEN, "[redacted]")
+    path = tmp_path / "access.log"
+    logger = _access_logger(serving.RedactingLogger, path, log_format, monkeypatch)
+    assert logger.buffer_access()
+    for _ in range(3):
+        _log_one(logger)
+    logger.flush_access(time.monotonic())  # less than a second since the last write, and only 3 lines
+    assert path.read_text() == ""
+    logger.flush_access(time.monotonic() + serving.ACCESS_FLUSH_S)
+    assert _without_times(path) == stock * 3
+    for _ in range(5):
+        _log_one(logger)
+    logger.flush_access(time.monotonic())  # not a second yet, but 5 lines
+    assert _without_times(path) == stock * 8
+    for handler in logger.access_log.handlers:
+        handler.close()
+
+
+def test_a_worker_s_access_log_is_written_before_it_exits(tmp_path):
+    from gunicorn.glogging import Logger
+
+    path = tmp_path / "access.log"
+    code = ("import sys; from tests.test_production_hostile import _access_logger, _log_one; "
+            "from geo_service.serving import RedactingLogger; "
+            "logger = _access_logger(RedactingLogger, sys.argv[1]); assert logger.buffer_access(); _log_one(logger)")
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=REPO, timeout=120)
+    assert _without_times(path) == _access_lines(Logger, tmp_path).replace(TOKEN, "[redacted]")
+
+
+def test_an_access_log_of_other_handlers_is_written_at_once(tmp_path, monkeypatch):
+    """A log configuration of one's own (syslog, JSON, a queue): each request is its record, at once."""
+    import logging.handlers
+    import queue
+
+    from geo_service.serving import RedactingLogger
+
+    logger = _access_logger(RedactingLogger, tmp_path / "access.log")
+    records = queue.SimpleQueue()
+    monkeypatch.setattr(logger.access_log, "handlers", [logging.handlers.QueueHandler(records)])  # a shared logger
+    assert not logger.buffer_access()
+    _log_one(logger)
+    assert "[redacted]" in records.get_nowait().getMessage()
 
 
 def test_one_broken_layer_under_a_running_server(tmp_path):
