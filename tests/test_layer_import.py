@@ -163,6 +163,21 @@ def test_ids_of_a_document_too_large_to_read_twice_are_numbered_and_logged(monke
     assert "its features are numbered instead" in caplog.text
 
 
+@pytest.mark.parametrize("ids", [(10, "k2"), ("k2", 10), ("k2", "10")])
+def test_a_layer_file_whose_ids_mix_whole_numbers_and_text_is_logged(tmp_path, caplog, ids):
+    """A layer file put in the folder (not an upload, which says it in its answer): its ids are served as text
+    and the log says so, whichever comes first; ids that are all text, digits or not, are not reported."""
+    from geo_service.store.geojson_file import read_geojson
+
+    path = tmp_path / "mixed.geojson"
+    path.write_bytes(fc(*({"type": "Feature", "id": fid, "properties": {"name": name}, "geometry": pt(-11.4, 14.4)}
+                          for fid, name in zip(ids, ("Kayes", "Diboli")))))
+    caplog.set_level("WARNING")
+    assert read_geojson(path)["id"].tolist() == [str(fid) for fid in ids]
+    mixed = len({type(fid) for fid in ids}) == 2
+    assert ("mixed.geojson: its ids mix whole numbers and text: all are served as text" in caplog.text) is mixed
+
+
 def test_projected_crs_is_reprojected_and_sources_filled(layers_dir):
     store = LayerStore(layers_dir)
     utm = gpd.GeoDataFrame({"id": ["k"], "name": ["Kidira"]}, geometry=[Point(-12.2166, 14.4567)],

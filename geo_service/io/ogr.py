@@ -52,6 +52,8 @@ def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
     up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps GDAL's reading, its features
     numbered, and says so in the log (plain documents, whatever their ids, never come here: ``geojson_stream``)."""
     if "id" in frame.columns:  # text ids (or a property "id"): GDAL made text of any whole number among them
+        if features is None and data is not None and len(data) <= _IDS_MAX_BYTES and may_mix_ids(frame):
+            features = json.loads(data).get("features")
         return frame, isinstance(features, list) and _mixed_ids(features)
     if features is None:
         if data is None or b'"id"' not in data:
@@ -76,6 +78,13 @@ def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
     frame = frame.copy()
     frame.insert(0, "id", column)
     return frame, as_text
+
+
+def may_mix_ids(frame: gpd.GeoDataFrame) -> bool:
+    """Whether the ``id`` column GDAL made could hold whole numbers that were text only among text ids: the
+    document must be read to tell (a text id may be written with digits too)."""
+    ids = frame["id"]
+    return ids.dtype != "Int64" and bool(ids.astype("string").str.fullmatch(r"-?\d+").any())
 
 
 def _mixed_ids(features: list) -> bool:

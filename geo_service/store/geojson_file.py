@@ -21,7 +21,7 @@ from geo_service.io.bounds import listed
 from geo_service.io.geojson_rules import frame_problems
 from geo_service.io.geojson_stream import read_plain
 from geo_service.io.geojson_writer import write_plain
-from geo_service.io.ogr import read_frame, with_feature_ids
+from geo_service.io.ogr import may_mix_ids, read_frame, with_feature_ids
 from geo_service.store.fileops import commit, hide_path, probe_storage, storage_error, temporary_path
 
 WGS84 = "EPSG:4326"
@@ -192,7 +192,7 @@ def read_geojson(path: Path, data: bytes | None = None) -> gpd.GeoDataFrame:
         frame = read_frame(io.BytesIO(data) if data is not None else path)
     except (DataSourceError, DataLayerError) as exc:
         raise LayerDataError(f"{path.name}: cannot read as GeoJSON: {hide_path(exc, path)}") from exc
-    if "id" not in frame.columns:
+    if "id" not in frame.columns or may_mix_ids(frame):
         frame, as_text = with_feature_ids(frame, data if data is not None else path.read_bytes())
         if as_text:
             logging.getLogger(__name__).warning("%s: its ids mix whole numbers and text: all are served as text",
