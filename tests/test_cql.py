@@ -44,7 +44,7 @@ def layers_dir(tmp_path):
 
 
 def _ids(store, layer_id: str, text: str | None = None, sortby=(), **query) -> list[str]:
-    types = store.property_types(layer_id)
+    types = store.snapshot(layer_id).property_types()
     where = None if text is None else parse_filter(text, query.pop("lang", None), query.pop("crs", None), types)
     positions, _ = store.query_positions(layer_id, where=where, sortby=sortby, **query)
     return [json.loads(t)["id"] for t in store.features(layer_id).texts(positions)]
@@ -306,7 +306,7 @@ EXPRESSIONS = st.recursive(LEAVES, lambda inner: st.one_of(
 def test_store_selects_what_a_row_by_row_evaluation_selects(open_test_store, expression, encoding):
     store = _one_store(open_test_store)
     raw = _text(expression) if encoding == "cql2-text" else json.dumps(_json(expression))
-    assert store.property_types("mixed") == MIXED_TYPES
+    assert store.snapshot("mixed").property_types() == MIXED_TYPES
     got = _ids(store, "mixed", raw, lang=encoding)
     expected = [f["id"] for f in MIXED if _oracle(expression, f["properties"], shape(f["geometry"])) is True]
     assert got == expected, raw
@@ -337,7 +337,7 @@ def test_q_finds_any_term_in_any_text_property_whatever_the_case(open_test_store
     from geo_service.ogc.query import parse_q
 
     store = open_test_store()
-    types = store.property_types("sites")
+    types = store.snapshot("sites").property_types()
     for raw, ids in (("kidira", ["kidira"]), ("KAYES, diboli", ["diboli", "kayes"]), ("onerror", ["hostile"]),
                      ("nowhere", [])):
         positions, _ = store.query_positions("sites", where=parse_q(raw, types))
@@ -351,7 +351,7 @@ def test_q_folds_accents_alike_on_every_backend(open_test_store, terms):
     from geo_service.ogc.query import parse_q
 
     store = _one_store(open_test_store)
-    search = parse_q(",".join(terms), store.property_types("mixed"))
+    search = parse_q(",".join(terms), store.snapshot("mixed").property_types())
     expected = [f["id"] for f in MIXED
                 if any(ex.fold(t) in ex.fold(str(v)) for t in terms for k, v in f["properties"].items()
                        if v is not None and MIXED_TYPES.get(k) == "string") or any(

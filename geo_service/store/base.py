@@ -111,7 +111,7 @@ class LayerSnapshot(Protocol):
     property_names: list[str]
 
     def property_types(self) -> dict[str, str]:
-        """As ``Store.property_types``."""
+        """The properties a filter or sort may name, with their types (``expressions.STRING`` …)."""
 
     def features(self) -> FeatureSource: ...
 
@@ -161,11 +161,6 @@ class Store(Protocol):
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:
         """Like ``query_positions``, with the features themselves."""
-
-    def property_names(self, layer_id: str) -> list[str]: ...
-
-    def property_types(self, layer_id: str) -> dict[str, str]:
-        """The properties a filter or sort may name, with their types (``expressions.STRING`` …)."""
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """One Mapbox Vector Tile (WebMercatorQuad) of the layer, drawn as ``tiles.encode_tile`` describes."""

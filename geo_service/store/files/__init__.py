@@ -240,12 +240,6 @@ class LayerStore:
         positions, number_matched = self.query_positions(layer_id, **kwargs)
         return QueryResult(self._load(layer_id).rows(positions), number_matched)
 
-    def property_names(self, layer_id: str) -> list[str]:
-        return list(self._load(layer_id).property_names)
-
-    def property_types(self, layer_id: str) -> dict[str, str]:
-        return self._load(layer_id).property_types()
-
     def current_version(self, layer_id: str) -> str | None:
         """The version of the file on disk now (None if there is none), read without the cache."""
         try:

@@ -40,7 +40,6 @@ from geo_service.store.base import (
     oversized_layer,
     unreadable_layer,
 )
-from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.fileops import digest
 from geo_service.store.history import SavedVersion, choose
 from geo_service.store.postgis.connections import Pooled, Single, unreachable
@@ -260,12 +259,6 @@ class PostGISStore:
 
     def read_document(self, layer_id: str) -> dict:
         return json.loads(self.file_bytes(layer_id))
-
-    def property_names(self, layer_id: str) -> list[str]:
-        return [name for name, _ in self._row(layer_id)["columns"] or []]
-
-    def property_types(self, layer_id: str) -> dict[str, str]:
-        return {name: QUERY_TYPES[kind] for name, kind in self._row(layer_id)["columns"] or [] if kind in QUERY_TYPES}
 
     def features(self, layer_id: str) -> SQLFeatures:
         row = self._row(layer_id)
