@@ -171,12 +171,15 @@ class BoundedThreadWorker(ThreadWorker):
         self.reading_heads[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_readable, conn))
 
+    def _unwatch(self, sock) -> None:
+        try:
+            self.poller.unregister(sock)
+        except (OSError, KeyError, ValueError):  # not registered, or closed already
+            pass
+
     def _drop(self, conn: TimedConn) -> None:
         self.reading_heads.pop(conn, None)
-        try:
-            self.poller.unregister(conn.sock)
-        except (OSError, KeyError, ValueError):
-            pass
+        self._unwatch(conn.sock)
         self.nr_conns -= 1
         conn.close()
 
@@ -213,10 +216,7 @@ class BoundedThreadWorker(ThreadWorker):
 
     def _end_linger(self, conn: TimedConn) -> None:
         self.lingering.pop(conn, None)
-        try:
-            self.poller.unregister(conn.sock)
-        except (OSError, KeyError, ValueError):
-            pass
+        self._unwatch(conn.sock)
         conn.linger = None
         conn.close()
 
