@@ -47,12 +47,14 @@ def with_feature_ids(frame: gpd.GeoDataFrame, data: bytes | None = None, *,
     GDAL makes whole-number feature ids (``"id": 10``) its FIDs, which pyogrio does not return: they were
     lost (the features then numbered 1 to N). Text ids GDAL gives as a column itself; so does a property
     named ``id``, which is left as it is. Written here because neither GDAL nor pyogrio says whether the
-    FIDs came from the document (they are 0 to N-1 either way when its ids are). The ids come from the
+    FIDs came from the document (they are 0 to N-1 either way when its ids are). With an ``id`` column,
+    ``data`` is parsed only to tell whether whole numbers were among text ids: pass it only when
+    ``may_mix_ids`` (``store.geojson_file.read_geojson`` does). The ids come from the
     document's ``features`` when the caller parsed it already; else ``data`` is parsed again for them, so only
     up to ``_IDS_MAX_BYTES`` (about ten times that in memory): a larger one keeps GDAL's reading, its features
     numbered, and says so in the log (plain documents, whatever their ids, never come here: ``geojson_stream``)."""
     if "id" in frame.columns:  # text ids (or a property "id"): GDAL made text of any whole number among them
-        if features is None and data is not None and len(data) <= _IDS_MAX_BYTES and may_mix_ids(frame):
+        if features is None and data is not None and len(data) <= _IDS_MAX_BYTES:  # the caller saw may_mix_ids
             features = json.loads(data).get("features")
         return frame, isinstance(features, list) and _mixed_ids(features)
     if features is None:
