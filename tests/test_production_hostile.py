@@ -205,15 +205,16 @@ def _until_closed(connection: socket.socket) -> bytes:
 
 
 def test_clients_that_never_close_hold_no_worker(server):
-    """After an answer that closes the connection, the server waits up to 2 s for the client to close its end
-    too (so that a late packet cannot reset the answer). Clients that never close must not hold a worker
-    meanwhile: gunicorn's own worker waited in its event loop, one such client after another."""
+    """After an answer that closes the connection while the client may still be sending (here: bytes after its
+    request), the server waits up to 2 s for the client to close its end too (so that a late packet cannot reset
+    the answer). Clients that never close must not hold a worker meanwhile: gunicorn's own worker waited in its
+    event loop, one such client after another."""
     address = (server.url.split("//")[1].split(":")[0], int(server.url.rsplit(":", 1)[1]))
     held = [socket.create_connection(address, timeout=60) for _ in range(len(server.worker_pids()) * 10)]
     try:
         started = time.monotonic()
         for connection in held:
-            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\nmore")
         answers = [_until_closed(connection) for connection in held]  # each ends with the server's FIN
         status, _, seconds = server.get("/api/health", timeout=60)
         elapsed = time.monotonic() - started
@@ -224,6 +225,41 @@ def test_clients_that_never_close_hold_no_worker(server):
     assert status == 200 and seconds < HEALTH_WITHIN_S, seconds
     # Waiting in turn, the last of each worker's ten answers would come after nine waits of 2 s.
     assert elapsed < 5 * HEALTH_WITHIN_S, f"{len(held)} answers and a health check took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(("request_bytes", "read_body", "closes_at_once"), [
+    (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", False, True),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n", False, True),
+    (b"GET / HTTP/1.0\r\n\r\n", False, True),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", False, False),  # the server chose to close
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", False, False),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /next", False, False),  # pipelined
+    (b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbody", False, False),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbody", True, True),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     True, False),  # the end of a chunked body is not known from the reader: linger
+])
+def test_a_connection_is_closed_at_once_only_when_the_client_sends_nothing_more(request_bytes, read_body,
+                                                                                closes_at_once):
+    """After an answer that ends the connection, the worker closes it outright (as nginx does) only when the
+    client asked for the close and its whole request has been read, with nothing after it; otherwise it waits
+    for the client's own close (``test_clients_that_never_close_hold_no_worker``)."""
+    from types import SimpleNamespace
+
+    from gunicorn import http
+    from gunicorn.config import Config
+
+    from geo_service.serving.worker import asked_to_close
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(request_bytes)
+        theirs.shutdown(socket.SHUT_WR)
+        parser = http.get_parser(Config(), ours, ("127.0.0.1", 1))
+        request = next(parser)
+        if read_body:
+            request.body.read()
+        assert asked_to_close(SimpleNamespace(parser=parser, is_http2=False)) is closes_at_once
 
 
 def test_chunked_over_limit_upload_is_413_and_the_layer_is_kept(server, layers_copy):
@@ -309,7 +345,7 @@ FORMATS = [None, '%(h)s "%(r)s" %({x-seen}i)s %({user-agent}i)s %(D)s %({content
 def test_the_access_log_is_gunicorn_s_with_tokens_redacted(tmp_path, log_format):
     from gunicorn.glogging import Logger
 
-    from geo_service.serving import RedactingLogger
+    from geo_service.serving.access_log import RedactingLogger
 
     ours, stock = _access_lines(RedactingLogger, tmp_path, log_format), _access_lines(Logger, tmp_path, log_format)
     assert TOKEN in stock and TOKEN not in ours
@@ -324,19 +360,19 @@ def test_a_worker_s_access_log_lines_are_written_together(tmp_path, log_format, 
     ``ACCESS_FLUSH_LINES`` are waiting: the same lines as gunicorn's own, in order."""
     from gunicorn.glogging import Logger
 
-    from geo_service import serving
+    from geo_service.serving import access_log
 
-    monkeypatch.setattr(serving, "ACCESS_FLUSH_LINES", 5)
+    monkeypatch.setattr(access_log, "ACCESS_FLUSH_LINES", 5)
     # first: each gunicorn Logger sets its own handler on the process's one access log
     stock = _access_lines(Logger, tmp_path, log_format, count=1).replace(TOKEN, "[redacted]")
     path = tmp_path / "access.log"
-    logger = _access_logger(serving.RedactingLogger, path, log_format, monkeypatch)
+    logger = _access_logger(access_log.RedactingLogger, path, log_format, monkeypatch)
     assert logger.buffer_access()
     for _ in range(3):
         _log_one(logger)
     logger.flush_access(time.monotonic())  # less than a second since the last write, and only 3 lines
     assert path.read_text() == ""
-    logger.flush_access(time.monotonic() + serving.ACCESS_FLUSH_S)
+    logger.flush_access(time.monotonic() + access_log.ACCESS_FLUSH_S)
     assert _without_times(path) == stock * 3
     for _ in range(5):
         _log_one(logger)
@@ -351,7 +387,7 @@ def test_a_worker_s_access_log_is_written_before_it_exits(tmp_path):
 
     path = tmp_path / "access.log"
     code = ("import sys; from tests.test_production_hostile import _access_logger, _log_one; "
-            "from geo_service.serving import RedactingLogger; "
+            "from geo_service.serving.access_log import RedactingLogger; "
             "logger = _access_logger(RedactingLogger, sys.argv[1]); assert logger.buffer_access(); _log_one(logger)")
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=REPO, timeout=120)
     assert _without_times(path) == _access_lines(Logger, tmp_path).replace(TOKEN, "[redacted]")
@@ -362,7 +398,7 @@ def test_an_access_log_of_other_handlers_is_written_at_once(tmp_path, monkeypatc
     import logging.handlers
     import queue
 
-    from geo_service.serving import RedactingLogger
+    from geo_service.serving.access_log import RedactingLogger
 
     logger = _access_logger(RedactingLogger, tmp_path / "access.log")
     records = queue.SimpleQueue()

@@ -105,7 +105,7 @@ class PostGISStore:
             try:
                 self.catalogue
                 check_schema_version(self._one(f"SELECT schema_version FROM {META}.state")["schema_version"])
-            finally:  # no connection or pool thread is left for gunicorn's master to fork (serving.py)
+            finally:  # no connection or pool thread is left for gunicorn's master to fork (geo_service.serving)
                 self.close()
 
     # --- connections (postgis.connections)
