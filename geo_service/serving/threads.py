@@ -9,7 +9,7 @@ import threading
 class Threads:
     """The threads of a worker, each answering the connections it takes from one queue, and telling the event
     loop (``done``) what came of each: gunicorn's ``ThreadPoolExecutor``, without its futures, locks and done
-    callbacks, which were a fifth of the event loop's time on a feature by id. ``submit`` and ``shutdown`` are
+    callbacks, which were about a fifth of the event loop's samples on a feature by id. ``submit`` and ``shutdown`` are
     what gunicorn's worker asks of its pool; what ``done`` gets is ``finish_request``'s (``Handled``)."""
 
     def __init__(self, count: int, handle, done) -> None:

@@ -168,8 +168,7 @@ class BoundedThreadWorker(ThreadWorker):
         client that had its answer kept its socket open, the worker accepted and answered nobody else."""
         sock = conn.sock
         if len(self.lingering) >= MAX_LINGERING:  # a flood of such clients: close at once
-            conn.linger = None
-            conn.close()
+            _close_now(conn)
             return
         try:
             sock.shutdown(socket.SHUT_WR)
@@ -178,13 +177,11 @@ class BoundedThreadWorker(ThreadWorker):
             # sent something after all, its connection is closed at once (as nginx's lingering_close does).
             drained = self._drained(conn)
             if drained or (drained is None and asked_to_close(conn)):
-                conn.linger = None
-                conn.close()
+                _close_now(conn)
                 return
             self.poller.register(sock, selectors.EVENT_READ, partial(self._on_linger_readable, conn))
         except (OSError, KeyError, ValueError):
-            conn.linger = None
-            conn.close()
+            _close_now(conn)
             return
         self.lingering[conn] = time.monotonic() + LINGER_S
 
@@ -192,12 +189,9 @@ class BoundedThreadWorker(ThreadWorker):
     def _drained(conn: TimedConn) -> bool | None:
         """Read what a lingering client still sends: True once it has closed or sent ``LINGER_BYTES``, None if
         it has sent nothing since the last read."""
-        try:
-            data = conn.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn.sock, 65536)
+        if data is None:
             return None
-        except OSError:
-            data = b""
         conn.drained += len(data)
         return not data or conn.drained >= LINGER_BYTES
 
@@ -208,18 +202,14 @@ class BoundedThreadWorker(ThreadWorker):
     def _end_linger(self, conn: TimedConn) -> None:
         self.lingering.pop(conn, None)
         self._unwatch(conn.sock)
-        conn.linger = None
-        conn.close()
+        _close_now(conn)
 
     def _head_arrived(self, conn: TimedConn) -> bool | None:
         """Read what the client has sent of its request head: None while it is incomplete, True once it is
         complete, False if the client closed or the head is too large (the connection is then dropped)."""
-        try:
-            data = conn.sock.recv(self.MAX_HEAD_BYTES)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn.sock, self.MAX_HEAD_BYTES)
+        if data is None:
             return None
-        except OSError:
-            data = b""
         conn.head += data
         if not data or len(conn.head) > self.MAX_HEAD_BYTES:
             return False
@@ -265,6 +255,23 @@ class BoundedThreadWorker(ThreadWorker):
         finally:  # threads still answering write theirs at exit (RedactingLogger.buffer_access)
             if self.log_buffered:
                 self.log.flush_access()
+
+
+def _received(sock: socket.socket, size: int) -> bytes | None:
+    """What a non-blocking socket holds, up to ``size`` bytes: None if nothing yet, empty if the client closed
+    (or the connection failed)."""
+    try:
+        return sock.recv(size)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
+
+
+def _close_now(conn: TimedConn) -> None:
+    """Close without lingering (``TimedConn.close`` would linger while ``conn.linger`` is set)."""
+    conn.linger = None
+    conn.close()
 
 
 def asked_to_close(conn: TimedConn) -> bool:
