@@ -135,6 +135,13 @@ def test_json_or_html_by_f_and_accept(client):
     assert client.get("/ogc/collections?f=html").mimetype == "text/html"
     assert client.get("/ogc/collections", headers={"Accept": "text/html"}).mimetype == "text/html"
     assert client.get("/ogc/collections", headers={"Accept": "*/*"}).mimetype == "application/json"
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for _ in range(2):  # the second answered from the header values already worked out
+        assert client.get("/ogc/collections", headers={"Accept": browser}).mimetype == "text/html"
+    assert client.get("/ogc/collections", headers={"Accept": "application/json, text/html;q=0.5"}).mimetype == \
+        "application/json"
+    assert client.get("/ogc/collections", headers={"Accept": "text/html;q=0.5, application/geo+json"}).mimetype == \
+        "application/json"
     html = client.get("/ogc/collections/sites/items?f=html").get_data(as_text=True)
     assert "Kidira" in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
     error = client.get("/ogc/collections/sites/items?limit=-1", headers={"Accept": "text/html"})
