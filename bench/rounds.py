@@ -2,21 +2,30 @@
 rounds taken in turn: what a shared machine's drift does to one backend's figure it does to the others'.
 
     .venv/bin/python bench/rounds.py [--size 1000000] [--kind by-id] [--rounds 5] [--requests 800]
+                                     [--connections both|new|kept]
 
 bench/scale.py measures each server alone, one after the other, over minutes; differences of a tenth of a
 millisecond between backends (a feature by id) are then within the machine's drift. Here all three serve the
 same synthetic layer (bench/scale.py's) with 2 workers each; each round sends ``--requests`` different
 requests of one kind (4 client threads) to each server in turn; it prints every round's median and the
 median of those medians. QGIS Server (Debian's qgis-server) is left out when it is not installed.
+
+Clients either open a new connection for each request and ask the server to close it (``new``: one-shot
+clients, curl in a script) or keep one connection per thread and server alive between requests (``kept``: QGIS,
+GDAL and browsers do). qgis_mapserver answers HTTP/1.0 and closes every connection, so its clients reconnect
+in both. The clients are http.client's, the lightest in the standard library: they share the two cores.
 """
 
 from __future__ import annotations
 
+import http.client
 import random
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
@@ -46,12 +55,56 @@ def requests_of(kind: str, count: int, number: int, rng: random.Random, qgis: bo
     return paths
 
 
+class Clients:
+    """GETs to a server's addresses in turn, from each thread's own connection to each: kept alive between
+    requests (``keep_alive``) unless the server closes it, or a new one per request that asks for its close."""
+
+    def __init__(self, urls: list[str], keep_alive: bool) -> None:
+        self.addresses = [url.removeprefix("http://").rsplit(":", 1) for url in urls]
+        self.keep_alive = keep_alive
+        self._turn, self._lock, self._local = 0, threading.Lock(), threading.local()
+
+    def get(self, path: str, timeout: float = 30) -> tuple[int, bytes, float]:
+        with self._lock:
+            self._turn += 1
+            host, port = self.addresses[self._turn % len(self.addresses)]
+        connections = self._local.__dict__.setdefault("connections", {})
+        started = time.monotonic()
+        connection = connections.pop((host, port), None) or http.client.HTTPConnection(host, int(port),
+                                                                                        timeout=timeout)
+        connection.request("GET", path, headers={} if self.keep_alive else {"Connection": "close"})
+        response = connection.getresponse()
+        body = response.read()
+        if self.keep_alive and not response.will_close:
+            connections[host, port] = connection
+        else:
+            connection.close()
+        return response.status, body, time.monotonic() - started
+
+
+def measure(addresses: dict[str, list[str]], kind: str, size: int, rounds: int, requests: int,
+            keep_alive: bool) -> dict[str, list[float]]:
+    """Each server's median latency in each round, the servers taken in turn within a round."""
+    clients = {name: Clients(urls, keep_alive) for name, urls in addresses.items()}
+    rng = random.Random(9)
+    for name, client in clients.items():  # warm: each worker's first requests, the layer's pages
+        timed(client, requests_of(kind, size, 200, rng, name == "QGIS Server"))
+    medians: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(rounds):
+        for name, client in clients.items():
+            paths = requests_of(kind, size, requests, rng, name == "QGIS Server")
+            medians[name].append(timed(client, paths)["median_ms"])
+    return medians
+
+
 @click.command()
 @click.option("--size", default=1_000_000, show_default=True, help="Points in the layer.")
 @click.option("--kind", type=click.Choice(["by-id", "items", "bbox"]), default="by-id", show_default=True)
 @click.option("--rounds", default=5, show_default=True)
 @click.option("--requests", default=800, show_default=True, help="Requests per server and round.")
-def main(size: int, kind: str, rounds: int, requests: int) -> None:
+@click.option("--connections", type=click.Choice(["both", "new", "kept"]), default="both", show_default=True,
+              help="A new connection for each request, connections kept alive, or a run of each.")
+def main(size: int, kind: str, rounds: int, requests: int, connections: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="geo-rounds-"))
     cluster = Cluster().start()
     try:
@@ -80,17 +133,15 @@ def main(size: int, kind: str, rounds: int, requests: int) -> None:
                                        else nullcontext((None, None)))[0]
             if qgis is not None:
                 servers["QGIS Server"] = qgis
-            rng = random.Random(9)
-            for name, server in servers.items():  # warm: each worker's first requests, the layer's pages
-                timed(server, requests_of(kind, size, 200, rng, name == "QGIS Server"))
-            medians: dict[str, list[float]] = {name: [] for name in servers}
-            for _ in range(rounds):
-                for name, server in servers.items():
-                    paths = requests_of(kind, size, requests, rng, name == "QGIS Server")
-                    medians[name].append(timed(server, paths)["median_ms"])
-        print(f"{kind}, {size:,} points, {rounds} rounds of {requests} requests (4 client threads), median ms:")
-        for name, values in medians.items():
-            print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in values)}  ->  {statistics.median(values):.2f}")
+            addresses = {name: server.urls if name == "QGIS Server" else [server.url]
+                         for name, server in servers.items()}
+            kinds = ("new", "kept") if connections == "both" else (connections,)
+            results = {kept: measure(addresses, kind, size, rounds, requests, kept == "kept") for kept in kinds}
+        for kept, medians in results.items():
+            print(f"{kind}, {size:,} points, {rounds} rounds of {requests} requests (4 client threads), "
+                  f"connections {'kept alive' if kept == 'kept' else 'new for each request'}, median ms:")
+            for name, values in medians.items():
+                print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in values)}  ->  {statistics.median(values):.2f}")
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
