@@ -85,8 +85,9 @@ def qgis_servers(project: Path, workers: int = 2, first_path: str = "/wfs3/colle
     try:
         for _ in range(workers):
             port = _free_port()
+            # TMPDIR: its lock files and folders go with the bench's own folder, not into /tmp for good
             env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(project.parent),
-                   "QGIS_PROJECT_FILE": str(project), "QGIS_SERVER_LOG_LEVEL": "2"}
+                   "TMPDIR": str(project.parent), "QGIS_PROJECT_FILE": str(project), "QGIS_SERVER_LOG_LEVEL": "2"}
             started = time.monotonic()
             processes.append(subprocess.Popen(["qgis_mapserver", f"127.0.0.1:{port}"], env=env,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
