@@ -21,6 +21,8 @@ from shapely.geometry import (
 )
 
 from geo_service.errors import NotFoundError
+from geo_service.store import frame_layer
+from geo_service.store.features import feature_texts
 from geo_service.store.frame_layer import FrameLayer
 from geo_service.store.geojson_file import read_geojson
 from geo_service.store.files import table_layer
@@ -165,6 +167,31 @@ def test_feature_texts_and_ids_are_those_the_ogc_api_sent_before(pair):
             source.position(missing)
         with pytest.raises(NotFoundError):
             table.position(missing)
+
+
+def in_memory_only() -> gpd.GeoDataFrame:
+    """Columns only a layer held in memory has: numbers mixed with text, dates, large nullable integers."""
+    frame = points(50)
+    frame["when"] = pd.date_range("2025-02-20", periods=50, freq="D")
+    frame["mixed"] = [1 if i % 2 else "one" for i in range(50)]
+    frame["big"] = pd.array([None if i % 4 == 0 else 2**60 + i for i in range(50)], dtype="Int64")
+    return frame
+
+
+@pytest.mark.parametrize("name", [*sorted(FRAMES), "in memory only"])
+def test_a_layer_in_memory_writes_its_features_as_the_geojson_download_does(name, monkeypatch):
+    """Feature texts from the values a small layer keeps are those of its frame written whole by the
+    GeoJSON writer, feature by feature; a layer too large to keep them gives the same."""
+    frame = in_memory_only() if name == "in memory only" else FRAMES[name]()
+    features = FrameLayer(frame, "v1").features()
+    expected = feature_texts(features.frame)  # the whole layer, as a download writes it
+    every = list(range(len(frame)))
+    scattered = every[::-3] + [p for p in every[1:2] if p not in every[::-3]]  # a bbox's rows
+    assert features.texts(every) == expected
+    assert features.texts(scattered) == [expected[p] for p in scattered]
+    assert [features.text(str(json.loads(text)["id"])) for text in expected[:5]] == expected[:5]
+    monkeypatch.setattr(frame_layer, "KEPT_VALUES", 0)
+    assert FrameLayer(frame, "v1").features().texts(scattered) == [expected[p] for p in scattered]
 
 
 @pytest.mark.parametrize("column, values", [("mixed", [1 if i % 2 else "one" for i in range(20)]),  # numbers and text

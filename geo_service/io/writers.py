@@ -45,12 +45,12 @@ def geojson_bytes(frame: gpd.GeoDataFrame, precision: int | None = None) -> byte
     names = [c for c in frame.columns if c != frame.geometry.name and not (as_id and c == "id")]
     columns = [json_values(frame[name]) for name in names]
     geometries = shapely.to_geojson(frame.geometry.values).tolist() if len(frame) else []
-    heads = ([f'{{"id":{json.dumps(v, ensure_ascii=False, default=_plain)},' for v in json_values(frame["id"])]
+    heads = ([f'{{"id":{json.dumps(v, ensure_ascii=False, default=json_default)},' for v in json_values(frame["id"])]
              if as_id else ["{"] * len(frame))
     rows = zip(*columns) if names else [()] * len(frame)
     parts = []
     for head, row, geometry in zip(heads, rows, geometries):
-        properties = json.dumps(dict(zip(names, row)), ensure_ascii=False, separators=(",", ":"), default=_plain)
+        properties = json.dumps(dict(zip(names, row)), ensure_ascii=False, separators=(",", ":"), default=json_default)
         parts.append(f'{head}"type":"Feature","properties":{properties},"geometry":{geometry or "null"}}}')
     return ('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}").encode("utf-8")
 
@@ -66,7 +66,7 @@ def json_values(column: pd.Series) -> list:
     return values
 
 
-def _plain(value: object) -> object:
+def json_default(value: object) -> object:
     """What json cannot write by itself: numpy scalars, dates and times (ISO 8601)."""
     if isinstance(value, np.generic):
         return value.item()

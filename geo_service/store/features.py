@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from geo_service.errors import NotFoundError
@@ -17,7 +16,6 @@ from geo_service.i18n import Text
 
 if TYPE_CHECKING:
     import geopandas as gpd
-    import pandas as pd
 
 
 def no_feature(feature_id: str) -> NotFoundError:
@@ -46,42 +44,9 @@ def usable_ids(frame: gpd.GeoDataFrame) -> bool:
     return "id" in frame.columns and frame["id"].is_unique and not frame["id"].isna().any()
 
 
-@dataclass(frozen=True)
-class SerialisedLayer:
-    """A layer ready to be sent feature by feature: its rows with the ids the OGC API gives, and an index of
-    those ids. Features are written as GeoJSON only when a page asks for them, so a worker's first request
-    costs a copy of the layer, not the serialisation of every feature (48 s for a million points)."""
-
-    version: str
-    frame: gpd.GeoDataFrame  # with an "id" column: the layer's own, or numbers from 1 in file order
-    ids: pd.Index
-
-    def texts(self, positions) -> list[str]:
-        return feature_texts(self.frame.iloc[list(positions)])
-
-    def position(self, feature_id: str) -> int:
-        try:
-            return int(self.ids.get_loc(feature_id))
-        except KeyError:
-            raise no_feature(feature_id) from None
-
-    def text(self, feature_id: str) -> str:
-        return self.texts([self.position(feature_id)])[0]
-
-
 def feature_texts(frame: gpd.GeoDataFrame) -> list[str]:
     """One GeoJSON Feature text per row of ``frame`` (its ``id`` column is the feature id)."""
     from geo_service.io.writers import geojson_bytes  # GDAL: loaded by the backends that hold frames
 
     features = json.loads(geojson_bytes(frame))["features"]
     return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
-
-
-def serialise(frame: gpd.GeoDataFrame, version: str) -> SerialisedLayer:
-    import pandas as pd
-
-    if not usable_ids(frame):
-        # Without a usable id column, features are numbered from 1 in file order.
-        frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
-        frame.insert(0, "id", [str(i + 1) for i in range(len(frame))])
-    return SerialisedLayer(version, frame, pd.Index(frame["id"].astype(str)))

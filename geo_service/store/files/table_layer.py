@@ -35,7 +35,7 @@ from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, unknown_property
 from geo_service.store.cql_frame import LayerView
 from geo_service.store.features import feature_texts, no_feature, usable_ids
-from geo_service.store.frame_layer import equals_mask, layer_bounds
+from geo_service.store.frame_layer import equals_mask, feature_text, geometry_texts, layer_bounds
 
 GEOMETRY, MINX, MINY, MAXX, MAXY = "__geometry", "__minx", "__miny", "__maxx", "__maxy"
 BY_WEST, SORTED_WEST, OGC_ID = "__by_west", "__sorted_west", "__ogc_id"
@@ -46,28 +46,6 @@ _TEXT_BATCH = 4096  # geometries written as text at a time
 META_KEY = b"geo-service"
 WIDE_SHARE = 8  # a bbox band holding more than 1/8 of the rows is checked in one pass over all of them
 _FEW_ROWS = 4  # read value by value rather than as a table
-_NUMBER = re.compile(r"-?[0-9][0-9.]*(?:e[-+]?[0-9]+)?")  # a number in GEOS's GeoJSON (nothing else has digits)
-
-
-def _geometry_texts(geometries: np.ndarray) -> list[str]:
-    """Each geometry's GeoJSON text ("null" if missing) as ``json`` writes it: GEOS writes the structure and
-    Python the numbers, in one pass for a page. Why by hand: GEOS writes 17 significant digits
-    (-12.102579800000001 where json writes -12.1025798), and decoding its text to encode it again was
-    0.19 s of a 0.23 s page of 100 polygons of 500 positions."""
-    texts = shapely.to_geojson(geometries)
-    present = ~shapely.is_missing(geometries)
-    out = np.full(len(geometries), "null", dtype=object)
-    if not present.any():
-        return out.tolist()
-    numbers = list(map(repr, shapely.get_coordinates(geometries[present]).ravel().tolist()))
-    parts = _NUMBER.split("\x00".join(texts[present]))  # NUL: in no GeoJSON text
-    if len(parts) != len(numbers) + 1:  # 3-D (the coordinates above are 2-D): decoded and encoded again
-        out[present] = [json.dumps(json.loads(text), separators=(",", ":")) for text in texts[present]]
-        return out.tolist()
-    spliced = [""] * (2 * len(numbers) + 1)
-    spliced[0::2], spliced[1::2] = parts, numbers
-    out[present] = "".join(spliced).split("\x00")
-    return out.tolist()
 
 
 _POINT_WKB = struct.Struct("<5s2d")  # little-endian WKB of a 2-D point: byte order, type 1, x, y
@@ -75,9 +53,9 @@ _POINT_HEAD = b"\x01\x01\x00\x00\x00"
 
 
 def _wkb_texts(wkbs: list[bytes | None]) -> list[str]:
-    """Each WKB geometry's GeoJSON text as ``_geometry_texts`` writes it. A 2-D point's is written straight
+    """Each WKB geometry's GeoJSON text as ``geometry_texts`` writes it. A 2-D point's is written straight
     from its 21 bytes (a feature by id spent more on shapely's per-call costs than on the rest of its
-    work); anything else (missing, empty, 3-D, not a point) goes through ``_geometry_texts``."""
+    work); anything else (missing, empty, 3-D, not a point) goes through ``geometry_texts``."""
     texts: list[str | None] = [None] * len(wkbs)
     rest = []
     for i, wkb in enumerate(wkbs):
@@ -88,7 +66,7 @@ def _wkb_texts(wkbs: list[bytes | None]) -> list[str]:
                 continue
         rest.append(i)
     if rest:
-        others = _geometry_texts(shapely.from_wkb(np.array([wkbs[i] for i in rest], dtype=object)))
+        others = geometry_texts(shapely.from_wkb(np.array([wkbs[i] for i in rest], dtype=object)))
         for i, text in zip(rest, others):
             texts[i] = text
     return texts
@@ -112,7 +90,7 @@ def to_table(frame: gpd.GeoDataFrame) -> pa.Table:
         columns[MAXX], columns[MAXY] = bounds[:, 2], bounds[:, 3]
         # a page of 100 polygons of 500 positions took 0.16 s to write as text; now it is read
         columns[GEOJSON] = pa.array([text for start in range(0, len(geoms), _TEXT_BATCH)
-                                     for text in _geometry_texts(geoms[start:start + _TEXT_BATCH])],
+                                     for text in geometry_texts(geoms[start:start + _TEXT_BATCH])],
                                     type=pa.large_string())
     numbered = not usable_ids(frame)
     if not numbered:
@@ -300,9 +278,7 @@ class TableLayer:
             feature_id = str(position + 1) if self._numbered else row["id"]
             properties = {k: None if isinstance(v, float) and not math.isfinite(v) else v
                           for k, v in row.items() if k != "id"}
-            text = json.dumps({"id": feature_id, "type": "Feature", "properties": properties}, ensure_ascii=False,
-                              separators=(",", ":"))
-            texts.append(f'{text[:-1]},"geometry":{geometry}}}')
+            texts.append(feature_text(feature_id, properties, geometry))
         return texts
 
     def _python_rows(self, positions: list[int], geometry: str) -> tuple[list[dict], list]:
