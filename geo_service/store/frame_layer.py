@@ -128,28 +128,33 @@ class FrameFeatures:
             frame.insert(0, "id", [str(i + 1) for i in range(len(frame))])
         self.version, self.frame = version, frame
         self.ids = pd.Index(frame["id"].astype(str))
-        self._kept: tuple[list[str], list[list], np.ndarray] | None = None
+        self._kept: tuple | None = None
 
     def texts(self, positions) -> list[str]:
         positions = [int(p) for p in positions]
         if self.frame.size > KEPT_VALUES:
             return feature_texts(self.frame.iloc[positions])
-        names, columns, geometries = self._values()
-        ids, properties, shapes = columns[0], columns[1:], geometry_texts(geometries[positions])
+        names, columns, geometries, points = self._values()
+        if points is not None:  # as geometry_texts writes them, without its per-call costs (a feature by id)
+            shapes = [f'{{"type":"Point","coordinates":[{points[0][p]!r},{points[1][p]!r}]}}' for p in positions]
+        else:
+            shapes = geometry_texts(geometries[positions])
+        ids, properties = columns[0], columns[1:]
         return [feature_text(ids[p], {name: column[p] for name, column in zip(names, properties)}, shape,
                              _json_default) for p, shape in zip(positions, shapes)]
 
-    def _values(self) -> tuple[list[str], list[list], np.ndarray]:
+    def _values(self) -> tuple[list[str], list[list], np.ndarray, tuple[list, list] | None]:
         """The names of the properties, the id column and each property's values as ``json`` writes them
-        (missing and non-finite numbers as None), and the geometries: made once (two threads may both make
-        them; either is kept)."""
+        (missing and non-finite numbers as None), the geometries, and their longitudes and latitudes if all
+        are 2-D points: made once (two threads may both make them; either is kept)."""
         if self._kept is None:
             from geo_service.io.writers import json_values  # GDAL: loaded by the backends that hold frames
 
             frame = self.frame
             names = [c for c in frame.columns if c not in ("id", frame.geometry.name)]
             columns = [json_values(frame[name]) for name in ["id", *names]]
-            self._kept = names, columns, np.asarray(frame.geometry.values)
+            geometries = np.asarray(frame.geometry.values)
+            self._kept = names, columns, geometries, _plain_points(geometries)
         return self._kept
 
     def position(self, feature_id: str) -> int:
@@ -160,6 +165,14 @@ class FrameFeatures:
 
     def text(self, feature_id: str) -> str:
         return self.texts([self.position(feature_id)])[0]
+
+
+def _plain_points(geometries: np.ndarray) -> tuple[list, list] | None:
+    """Longitudes and latitudes (Python floats) if every geometry is a 2-D point with finite coordinates."""
+    if not len(geometries) or not (shapely.get_type_id(geometries) == 0).all() or shapely.has_z(geometries).any():
+        return None
+    xs, ys = shapely.get_x(geometries), shapely.get_y(geometries)
+    return (xs.tolist(), ys.tolist()) if np.isfinite(xs).all() and np.isfinite(ys).all() else None
 
 
 def _json_default(value: object) -> object:
