@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from geo_service.app import create_app
 from geo_service.errors import LayerUnavailableError, NotFoundError
 from geo_service.store.postgis import PostGISStore
 from tests.conftest import BUNDLED_LAYERS, postgis_store
@@ -116,3 +117,37 @@ def test_a_large_layer_replaced_under_a_request_is_asked_again_not_parsed(databa
         assert pg.snapshot("communities").page(bbox=box, limit=3)[1] == matched  # the new version's
     finally:
         pg.close()
+
+
+def test_pages_of_the_version_a_host_saw_last_follow_another_host_s_writes(database_url, tmp_path):
+    """A host answers a page from the layer's row it read last, checked by the page's own statement (or, for a
+    page in its response cache, by the version read): after another host's write, the next page, a cached
+    page and a filter on a property added since are all of the new version."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_LAYERS, folder, ignore=shutil.ignore_patterns(".*"))
+    postgis_store(database_url, folder).close()
+    client = create_app({"layers_dir": folder, "database_url": database_url}).test_client()
+    other = PostGISStore(database_url)
+    try:
+        def names(query: str) -> list[str]:
+            response = client.get(f"/ogc/collections/communities/items?{query}")
+            assert response.status_code == 200, response.get_data(as_text=True)
+            return [f["properties"]["name"] for f in response.get_json()["features"]]
+
+        bbox = ",".join(map(str, other.summary("communities").bounds))
+        pages = [f"bbox={bbox}&limit=3", "limit=3", "limit=3&offset=2"]
+        before = {page: names(page) for page in pages}
+        assert client.get("/ogc/collections/communities/items?added=7").status_code == 400
+        frame = other.read("communities")
+        frame["name"] = [f"Renamed {i}" for i in range(len(frame))]
+        frame["added"] = 7
+        other.write("communities", frame, expected_version=other.features("communities").version)
+        assert len(names("added=7&limit=100")) == len(frame)  # refused by the version seen last: asked again
+        other.write("communities", frame.iloc[1:], expected_version=other.features("communities").version)
+        for page in pages:  # each in this host's response cache, of the version it saw
+            assert names(page) != before[page] and all(name.startswith("Renamed") for name in names(page))
+        assert names(f"bbox={bbox}&limit=4") == [f"Renamed {i}" for i in range(1, 5)]  # a new page
+        other.write("communities", frame.iloc[::-1], expected_version=other.features("communities").version)
+        assert names("limit=2&offset=1") == [f"Renamed {len(frame) - 2}", f"Renamed {len(frame) - 3}"]  # plain
+    finally:
+        other.close()

@@ -103,6 +103,11 @@ def unknown_property(name: str, allowed: list[str]) -> InvalidParameterError:
                                       {"name": repr(name), "allowed": ", ".join(allowed)}))
 
 
+class StaleSnapshot(Exception):
+    """A snapshot of the version this process saw last (``Store.snapshot(remembered=True)``) met another
+    version of the layer: the request is to be asked again of a snapshot read now."""
+
+
 class LayerSnapshot(Protocol):
     """One version of a layer, for a request that asks it several things: every answer is of ``version``,
     and the backend is asked as little as it can be (PostGIS: the layer's row once, then one statement a page)."""
@@ -122,6 +127,10 @@ class LayerSnapshot(Protocol):
 
     def tile(self, z: int, x: int, y: int) -> bytes:
         """As ``Store.tile``, of this version (its ETag names the version)."""
+
+    def confirm(self) -> None:
+        """Nothing if this is the layer's current version as far as this request has seen; else
+        ``StaleSnapshot`` (a remembered snapshot no answer has confirmed yet is checked now)."""
 
 
 class Store(Protocol):
@@ -171,8 +180,10 @@ class Store(Protocol):
     def feature_text(self, layer_id: str, feature_id: str) -> str:
         """The current version's feature with this id as the OGC API sends it (``features(…).text``)."""
 
-    def snapshot(self, layer_id: str) -> LayerSnapshot:
-        """The current version, to ask several things of (an items request: its properties, then a page)."""
+    def snapshot(self, layer_id: str, remembered: bool = False) -> LayerSnapshot:
+        """The current version, to ask several things of (an items request: its properties, then a page).
+        ``remembered``: the version this process saw last may do until an answer shows otherwise (its
+        answers raise ``StaleSnapshot`` then; ``confirm`` before trusting what no answer has shown)."""
 
     def file_bytes(self, layer_id: str) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes, exactly as versioned (a saved analysis keeps them)."""

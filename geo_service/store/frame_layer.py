@@ -191,6 +191,9 @@ class Snapshot:
     def tile(self, z: int, x: int, y: int) -> bytes:
         return draw_tile(self.layer, self.layer_id, z, x, y)
 
+    def confirm(self) -> None:
+        """Nothing: the file was looked at for this request."""
+
     def property_types(self) -> dict[str, str]:
         return self.layer.property_types()
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from geo_service.errors import GeoServiceError
 from geo_service.feature_cache import response_tag
 from geo_service.i18n import messages
 from geo_service.ogc import features as ogc
@@ -17,6 +18,7 @@ from geo_service.ogc.crs import CRS84, feature_texts_in
 from geo_service.ogc.openapi import openapi_document
 from geo_service.ogc.preview import geometry_summary, svg_preview
 from geo_service.ogc.queryables import SCHEMA_JSON, queryables_document, schema_document
+from geo_service.store.base import LayerSnapshot, StaleSnapshot
 from geo_service.store.features import feature_etag
 from geo_service.web.caching import conditional
 from geo_service.web.context import get_cache, get_store, request_language
@@ -140,8 +142,32 @@ def schema(layer_id: str):
 
 @bp.get("/collections/<layer:layer_id>/items")
 def items(layer_id: str):
+    return _on_current_version(layer_id, _items)
+
+
+def _on_current_version(layer_id: str, answer):
+    """``answer(layer_id, snapshot)`` of the version this process saw last (on PostGIS no round trip before the
+    page's own statement, which answers the version), asked again of the version read now if that has moved
+    on, or if the request is refused while the remembered version might not be the current one (a property
+    added since)."""
+    store = get_store()
+    layer = store.snapshot(layer_id, remembered=True)
+    try:
+        return answer(layer_id, layer)
+    except StaleSnapshot:
+        pass
+    except GeoServiceError:
+        try:
+            layer.confirm()
+        except StaleSnapshot:
+            pass
+        else:
+            raise
+    return answer(layer_id, store.snapshot(layer_id))
+
+
+def _items(layer_id: str, layer: LayerSnapshot) -> Response:
     cache = get_cache()
-    layer = get_store().snapshot(layer_id)  # one version for the whole request, read once
     query = ogc.parse_items_query(request.args.to_dict(flat=False), layer.property_names, layer.property_types())
     fmt = _format(query.f)
     lang = request_language()
@@ -166,6 +192,7 @@ def items(layer_id: str):
 
     # The links' titles are in the reader's language: it is part of the key.
     cached = cache.response(("items", layer_id, layer.version, base, query.query_string(), lang), build)
+    layer.confirm()  # a cached page: its version checked (built: its statement answered it)
     link, body = cached.split(b"\n", 1)
     response = Response(body, mimetype=ogc.GEOJSON,
                         headers={"Content-Crs": f"<{query.crs}>", "Link": link.decode("latin-1")})

@@ -231,8 +231,9 @@ class LayerStore:
         in all (``frame_layer.page_positions``)."""
         return page_positions(self._load(layer_id), **query)
 
-    def snapshot(self, layer_id: str) -> Snapshot:
-        """The layer's version being served, for a request that asks it several things (one look at the file)."""
+    def snapshot(self, layer_id: str, remembered: bool = False) -> Snapshot:
+        """The layer's version being served, for a request that asks it several things (one look at the file,
+        which costs no more than remembering it)."""
         return Snapshot(self._load(layer_id), layer_id)
 
     def query(self, layer_id: str, **kwargs) -> QueryResult:

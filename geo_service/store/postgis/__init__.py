@@ -49,7 +49,7 @@ from geo_service.store.postgis.documents import (
     insert_document,
     rechunked,
 )
-from geo_service.store.postgis.features import FeaturesById, Replaced, SQLFeatures
+from geo_service.store.postgis.features import Replaced, SQLFeatures, feature_by_id
 from geo_service.store.postgis.history import prune, saved_versions, set_pinned
 from geo_service.store.postgis.points import PointTiles
 from geo_service.store.postgis.read import read_table, readable
@@ -94,7 +94,7 @@ class PostGISStore:
         self._lock = threading.Lock()
         self._catalogue: tuple[int, Catalogue, float] | None = None  # generation, catalogue, when checked
         self._frames: dict[str, tuple[str, gpd.GeoDataFrame]] = {}
-        self._by_id = FeaturesById(self)
+        self.remembered: dict[str, dict] = {}  # layer id: its row as this process read it last
         if create:  # `db init`: the schema now, the layers next
             try:
                 create_schema(self)
@@ -263,12 +263,18 @@ class PostGISStore:
     def features(self, layer_id: str) -> SQLFeatures:
         row = self._row(layer_id)
         self._summary_of(row)
+        self.remembered[layer_id] = row
         return SQLFeatures(self, row)
 
     def feature_text(self, layer_id: str, feature_id: str) -> str:
-        return self._by_id.text(layer_id, feature_id)
+        return feature_by_id(self, layer_id, feature_id)
 
-    def snapshot(self, layer_id: str) -> SQLFeatures:
+    def snapshot(self, layer_id: str, remembered: bool = False) -> SQLFeatures:
+        """The layer's row read now; or, ``remembered``, the row this process read last, not yet confirmed
+        (``SQLFeatures``: no round trip before the request's own statement, which answers the version)."""
+        if remembered and (row := self.remembered.get(layer_id)) is not None:
+            self._layer(layer_id)  # unknown ids: the catalogue's 404
+            return SQLFeatures(self, row, confirmed=False)
         return self.features(layer_id)
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:

@@ -9,7 +9,7 @@ import psycopg
 
 from geo_service import tiles
 from geo_service.lazy import LazyModule
-from geo_service.store.base import changed_while_read, plain_page
+from geo_service.store.base import StaleSnapshot, changed_while_read, plain_page
 from geo_service.store.cql_sql import QUERY_TYPES
 from geo_service.store.features import FeatureSource, no_feature
 from geo_service.store.postgis.connections import prepared_rows
@@ -35,11 +35,31 @@ _TABLE_REPLACED = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn
 class SQLFeatures:
     """The features of one version, written as GeoJSON by PostGIS: a page reads only its own rows. It is also
     the version's ``LayerSnapshot``: its properties come from the layer's row, read once, and a page of a query
-    is one statement (``page_texts_query``)."""
+    is one statement (``page_texts_query``), which answers the layer's version too.
 
-    def __init__(self, store: PostGISStore, row: dict) -> None:
+    A snapshot made from the row this process read last (``confirmed`` False: no round trip to make it) is
+    confirmed by the first statement that answers that version; one that answers another raises
+    ``StaleSnapshot``, for the request to be asked again of the layer's row read anew."""
+
+    def __init__(self, store: PostGISStore, row: dict, confirmed: bool = True) -> None:
         self.store, self.row, self.version = store, row, row["version"]
         self.property_names = [name for name, _ in row["columns"] or []]
+        self.confirmed = confirmed
+
+    def confirm(self) -> None:
+        """Nothing once a statement of this request has answered this version; else the layer's version read
+        now (``StaleSnapshot`` if it is another)."""
+        if not self.confirmed:
+            row = self.store._row(self.row["id"])
+            if row["version"] != self.version:
+                raise StaleSnapshot()
+            self.confirmed = True
+
+    def _moved_on(self) -> None:
+        """A statement answered another version: a remembered row is stale (``StaleSnapshot``); a row read for
+        this request was replaced since, and the caller answers from this version's own document."""
+        if not self.confirmed:
+            raise StaleSnapshot()
 
     def property_types(self) -> dict[str, str]:
         return {name: QUERY_TYPES[kind] for name, kind in self.row["columns"] or [] if kind in QUERY_TYPES}
@@ -51,8 +71,10 @@ class SQLFeatures:
         if (plain := plain_page(self.row["feature_count"], **query)) is not None:
             return self.texts(plain[0]), plain[1]
         answer = self._answer(page_texts_query(self.row, **query))
-        if answer is None:  # replaced since this object was made: rare
+        if answer is None:  # replaced since this object was made
+            self._moved_on()
             return frame_layer.Snapshot(self._frame_layer(), self.row["id"]).page(**query)
+        self.confirmed = True
         return answer["texts"], int(answer["count"])
 
     def tile(self, z: int, x: int, y: int) -> bytes:
@@ -109,7 +131,9 @@ class SQLFeatures:
         with self.store.connection() as conn:  # one statement: its rows and the version from one snapshot
             rows = conn.execute(*feature_texts_query(self.row, positions)).fetchall()
         if not rows or rows[0]["version"] != self.version:  # replaced since this object was made
+            self._moved_on()
             return self._parsed().texts(positions)
+        self.confirmed = True
         by_position = {r["pos"]: r["text"] for r in rows}
         return [by_position[p] for p in positions]
 
@@ -142,23 +166,15 @@ def _feature_at_version(store: PostGISStore, row: dict, feature_id: str) -> str 
     return text
 
 
-class FeaturesById:
-    """Features by id in one statement: with the SQL of the layer's last version seen by this process,
-    the catalogue row itself is not read first (a second round trip, a fifth of the request). The
-    statement answers the version along with the feature; another version (the layer replaced, removed,
-    or its columns changed) is answered as before, from the layer's row read again."""
-
-    def __init__(self, store: PostGISStore) -> None:
-        self.store = store
-        self._rows: dict[str, dict] = {}  # layer id: its row when last read (only ids that exist)
-
-    def text(self, layer_id: str, feature_id: str) -> str:
-        row = self._rows.get(layer_id)
-        if row is not None and (text := _feature_at_version(self.store, row, feature_id)) is not None:
-            return text
-        features = self.store.features(layer_id)  # the row read again, with its checks
-        self._rows[layer_id] = features.row
-        return features.text(feature_id)
+def feature_by_id(store: PostGISStore, layer_id: str, feature_id: str) -> str:
+    """A feature by id in one statement: with the SQL of the layer's row this process read last
+    (``PostGISStore.remembered``), the row itself is not read first (a second round trip, a fifth of the
+    request). The statement answers the version along with the feature; another version (the layer replaced,
+    removed, or its columns changed) is answered as before, from the layer's row read again."""
+    row = store.remembered.get(layer_id)
+    if row is not None and (text := _feature_at_version(store, row, feature_id)) is not None:
+        return text
+    return store.features(layer_id).text(feature_id)  # the row read again, with its checks
 
 
 class Replaced(Exception):
