@@ -1,8 +1,8 @@
 """One kind of request on the files backend, PostGIS and QGIS Server, served at the same time and measured in
 rounds taken in turn: what a shared machine's drift does to one backend's figure it does to the others'.
 
-    .venv/bin/python bench/rounds.py [--size 1000000] [--kind by-id] [--rounds 5] [--requests 800]
-                                     [--connections both|new|kept]
+    .venv/bin/python bench/rounds.py [--size 1000000] [--shape points|polygons] [--kind by-id] [--rounds 5]
+                                     [--requests 800] [--connections both|new|kept]
 
 bench/scale.py measures each server alone, one after the other, over minutes; differences of a tenth of a
 millisecond between backends (a feature by id) are then within the machine's drift. Here all three serve the
@@ -34,7 +34,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import qgis_server  # noqa: E402
-from bench.scale import EAST, NORTH, SOUTH, WEST, geopackage, synthetic, timed  # noqa: E402
+from bench.scale import EAST, KINDS, NORTH, SOUTH, WEST, geopackage, heading, synthetic, timed  # noqa: E402
 from geo_service.store import LayerStore  # noqa: E402
 from tests.conftest import BUNDLED_LAYERS, catalogue_entry  # noqa: E402
 from tests.pg_cluster import Cluster  # noqa: E402
@@ -109,19 +109,21 @@ def measure(addresses: dict[str, list[str]], kind: str, size: int, rounds: int, 
 
 
 @click.command()
-@click.option("--size", default=1_000_000, show_default=True, help="Points in the layer.")
+@click.option("--size", default=1_000_000, show_default=True, help="Features in the layer.")
+@click.option("--shape", type=click.Choice(sorted(KINDS)), default="points", show_default=True,
+              help="The layer's features: points, or bench/scale.py's polygons of 500 positions.")
 @click.option("--kind", type=click.Choice(["by-id", "items", "bbox"]), default="by-id", show_default=True)
 @click.option("--rounds", default=5, show_default=True)
 @click.option("--requests", default=800, show_default=True, help="Requests per server and round.")
 @click.option("--connections", type=click.Choice(["both", "new", "kept"]), default="both", show_default=True,
               help="A new connection for each request, connections kept alive, or a run of each.")
-def main(size: int, kind: str, rounds: int, requests: int, connections: str) -> None:
+def main(size: int, shape: str, kind: str, rounds: int, requests: int, connections: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="geo-rounds-"))
     cluster = Cluster().start()
     try:
         layers = work / "layers"
         shutil.copytree(BUNDLED_LAYERS, layers, ignore=shutil.ignore_patterns(".*"))
-        LayerStore(layers).add_layer(catalogue_entry("big", "Point"), synthetic(size))
+        LayerStore(layers).add_layer(catalogue_entry("big", KINDS[shape]), synthetic(size, shape=shape))
         url = cluster.new_database()
         from geo_service.store.postgis import PostGISStore
         from geo_service.store.transfer import load_folder
@@ -149,7 +151,7 @@ def main(size: int, kind: str, rounds: int, requests: int, connections: str) -> 
             modes = ("new", "kept") if connections == "both" else (connections,)
             results = {mode: measure(addresses, kind, size, rounds, requests, mode == "kept") for mode in modes}
         for mode, medians in results.items():
-            print(f"{kind}, {size:,} points, {rounds} rounds of {requests} requests (4 client threads), "
+            print(f"{kind}, {heading(size, shape)}, {rounds} rounds of {requests} requests (4 client threads), "
                   f"connections {'kept alive' if mode == 'kept' else 'new for each request'}, median ms:")
             for name, values in medians.items():
                 print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in values)}  ->  {statistics.median(values):.2f}")

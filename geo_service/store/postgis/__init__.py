@@ -124,9 +124,9 @@ class PostGISStore:
                 self._connections.close()
             self._connections = None
 
-    def _one(self, query, params=()) -> dict | None:
+    def _one(self, query, params=(), binary: bool = False) -> dict | None:
         with self.connection() as conn:
-            return conn.execute(query, params).fetchone()
+            return conn.execute(query, params, binary=binary).fetchone()
 
     # --- the catalogue
     @property
