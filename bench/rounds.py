@@ -8,7 +8,11 @@ bench/scale.py measures each server alone, one after the other, over minutes; di
 millisecond between backends (a feature by id) are then within the machine's drift. Here all three serve the
 same synthetic layer (bench/scale.py's) with 2 workers each; each round sends ``--requests`` different
 requests of one kind (4 client threads) to each server in turn; it prints every round's median and the
-median of those medians. QGIS Server (Debian's qgis-server) is left out when it is not installed.
+median of those medians, and the CPU time the server's processes used per request (the median over the
+rounds; for PostGIS the database's processes are counted too). The clients share the two cores with the
+servers, so latency moves with whatever else runs; CPU time per request moves much less, and it is what
+decides how many requests a loaded host answers. QGIS Server (Debian's qgis-server) is left out when it is
+not installed.
 
 Clients either open a new connection for each request and ask the server to close it (``new``: one-shot
 clients, curl in a script) or keep one connection per thread and server alive between requests (``kept``: QGIS,
@@ -19,6 +23,7 @@ in both. The clients are http.client's, the lightest in the standard library: th
 from __future__ import annotations
 
 import http.client
+import os
 import random
 import shutil
 import statistics
@@ -26,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
@@ -93,19 +99,42 @@ class Clients:
         return response.status, body, time.monotonic() - started
 
 
-def measure(addresses: dict[str, list[str]], kind: str, size: int, rounds: int, requests: int,
-            keep_alive: bool) -> dict[str, list[float]]:
-    """Each server's median latency in each round, the servers taken in turn within a round."""
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time these processes have used (user and system), with that of their children that have
+    exited (a database backend that closed)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its children (a gunicorn master and its workers, a postmaster and its backends)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def measure(addresses: dict[str, list[str]], processes: dict[str, Callable[[], list[int]]], kind: str,
+            size: int, rounds: int, requests: int, keep_alive: bool) -> dict[str, list[tuple[float, float]]]:
+    """Each server's median latency in each round, and the CPU time its processes (with the database's, for
+    PostGIS) used per request: the servers taken in turn within a round."""
     clients = {name: Clients(urls, keep_alive) for name, urls in addresses.items()}
     rng = random.Random(9)
     for name, client in clients.items():  # warm: each worker's first requests, the layer's pages
         timed(client, requests_of(kind, size, 200, rng, name == "QGIS Server"))
-    medians: dict[str, list[float]] = {name: [] for name in clients}
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
     for _ in range(rounds):
         for name, client in clients.items():
             paths = requests_of(kind, size, requests, rng, name == "QGIS Server")
-            medians[name].append(timed(client, paths)["median_ms"])
-    return medians
+            pids = processes[name]()
+            before = cpu_seconds(pids)
+            median = timed(client, paths)["median_ms"]
+            figures[name].append((median, (cpu_seconds(pids) - before) * 1000 / len(paths)))
+    return figures
 
 
 @click.command()
@@ -148,13 +177,23 @@ def main(size: int, shape: str, kind: str, rounds: int, requests: int, connectio
                 servers["QGIS Server"] = qgis
             addresses = {name: server.urls if name == "QGIS Server" else [server.url]
                          for name, server in servers.items()}
+            postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+            processes = {
+                "files": lambda: process_tree(servers["files"].process.pid),
+                "PostGIS": lambda: process_tree(servers["PostGIS"].process.pid) + process_tree(postmaster),
+                "QGIS Server": lambda: [process.pid for process in qgis.processes],
+            }
             modes = ("new", "kept") if connections == "both" else (connections,)
-            results = {mode: measure(addresses, kind, size, rounds, requests, mode == "kept") for mode in modes}
-        for mode, medians in results.items():
+            results = {mode: measure(addresses, processes, kind, size, rounds, requests, mode == "kept")
+                       for mode in modes}
+        for mode, figures in results.items():
             print(f"{kind}, {heading(size, shape)}, {rounds} rounds of {requests} requests (4 client threads), "
-                  f"connections {'kept alive' if mode == 'kept' else 'new for each request'}, median ms:")
-            for name, values in medians.items():
-                print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in values)}  ->  {statistics.median(values):.2f}")
+                  f"connections {'kept alive' if mode == 'kept' else 'new for each request'}: median ms of each "
+                  f"round -> their median; the servers' CPU ms per request (PostGIS: with the database's)")
+            for name, values in figures.items():
+                medians, cpu = [m for m, _ in values], [c for _, c in values]
+                print(f"  {name:12s} {' '.join(f'{v:.2f}' for v in medians)}  ->  {statistics.median(medians):.2f}"
+                      f"   CPU {statistics.median(cpu):.2f}")
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
