@@ -42,7 +42,9 @@ def available() -> bool:
 
 
 def write_project(gpkg: Path, project: Path) -> None:
-    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(project.parent)}
+    # TMPDIR: Qt's temporary folder (qt_temp-*) goes with the bench's own folder; it was left in /tmp
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(project.parent),
+           "TMPDIR": str(project.parent)}
     subprocess.run(["/usr/bin/python3", "-c", PROJECT_SCRIPT, str(gpkg), str(project)], env=env, check=True,
                    capture_output=True, timeout=600)
 
