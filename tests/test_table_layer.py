@@ -159,6 +159,8 @@ def test_feature_texts_and_ids_are_those_the_ogc_api_sent_before(pair):
     scattered = every[::-7] + [p for p in every[1:3] if p not in every[::-7]]  # a bbox's rows: taken, not sliced
     assert table.texts(scattered) == source.texts(scattered)
     assert table.texts(scattered[:3]) == source.texts(scattered[:3])
+    twice = scattered[:2] + scattered[:1]  # one feature named twice keeps its id, and so do the others
+    assert table.texts(twice) == [source.texts([p])[0] for p in twice]
     for text in source.texts(every[:: max(1, held.count // 25)]):
         feature_id = str(json.loads(text)["id"])
         assert table.position(feature_id) == source.position(feature_id)
@@ -196,8 +198,11 @@ def test_a_layer_in_memory_writes_its_features_as_the_geojson_download_does(name
     assert features.texts(every) == expected
     assert features.texts(scattered) == [expected[p] for p in scattered]
     assert [features.text(str(json.loads(text)["id"])) for text in expected[:5]] == expected[:5]
+    twice = scattered[:2] + scattered[:1]
+    assert features.texts(twice) == [expected[p] for p in twice]
     monkeypatch.setattr(frame_layer, "KEPT_VALUES", 0)
     assert FrameLayer(frame, "v1").features().texts(scattered) == [expected[p] for p in scattered]
+    assert FrameLayer(frame, "v1").features().texts(twice) == [expected[p] for p in twice]
 
 
 @pytest.mark.parametrize("column, values", [("mixed", [1 if i % 2 else "one" for i in range(20)]),  # numbers and text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from geo_service.errors import NotFoundError
 from geo_service.i18n import Text
@@ -50,3 +50,14 @@ def feature_texts(frame: gpd.GeoDataFrame) -> list[str]:
 
     features = json.loads(geojson_bytes(frame))["features"]
     return [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
+
+
+def texts_once(positions: list[int], write: Callable[[list[int]], list[str]]) -> list[str]:
+    """``write``'s texts for ``positions`` with each position written once: the GeoJSON writer keeps a row's
+    ``id`` as the feature id only when the rows it is given have unique ids, so a page that named one
+    feature twice would have lost the id of every feature on it."""
+    unique = list(dict.fromkeys(positions))
+    if len(unique) == len(positions):
+        return write(positions)
+    by_position = dict(zip(unique, write(unique)))
+    return [by_position[p] for p in positions]

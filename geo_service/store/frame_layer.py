@@ -22,7 +22,7 @@ from geo_service import tiles
 from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, plain_page, unknown_property
 from geo_service.store.cql_frame import LayerView, selected, sorted_positions
-from geo_service.store.features import FeatureSource, feature_texts, no_feature, usable_ids
+from geo_service.store.features import FeatureSource, feature_texts, no_feature, texts_once, usable_ids
 
 
 class LayerData(Protocol):
@@ -133,7 +133,7 @@ class FrameFeatures:
     def texts(self, positions) -> list[str]:
         positions = [int(p) for p in positions]
         if self.frame.size > KEPT_VALUES:
-            return feature_texts(self.frame.iloc[positions])
+            return texts_once(positions, lambda unique: feature_texts(self.frame.iloc[unique]))
         names, columns, geometries, points = self._values()
         if points is not None:  # as geometry_texts writes them, without its per-call costs (a feature by id)
             shapes = [f'{{"type":"Point","coordinates":[{points[0][p]!r},{points[1][p]!r}]}}' for p in positions]

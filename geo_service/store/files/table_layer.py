@@ -34,7 +34,7 @@ from pyproj import CRS
 from geo_service.store import expressions as ex
 from geo_service.store.base import Bbox, unknown_property
 from geo_service.store.cql_frame import LayerView
-from geo_service.store.features import feature_texts, no_feature, usable_ids
+from geo_service.store.features import feature_texts, no_feature, texts_once, usable_ids
 from geo_service.store.frame_layer import equals_mask, feature_text, geometry_texts, layer_bounds
 
 GEOMETRY, MINX, MINY, MAXX, MAXY = "__geometry", "__minx", "__miny", "__maxx", "__maxy"
@@ -262,6 +262,9 @@ class TableLayer:
         positions = list(positions)
         if self._plain_columns:
             return self._plain_texts(positions)
+        return texts_once(positions, self._frame_texts)
+
+    def _frame_texts(self, positions: list[int]) -> list[str]:
         frame = self.rows(positions)
         if self._numbered:  # as features.serialise numbers them: from 1 in the layer's order
             frame = frame.drop(columns=[c for c in ("id",) if c in frame.columns])
